@@ -1,0 +1,198 @@
+//! Are the preservers right? Judged on the source (where preservers are defined) from what each
+//! target answered for their conditions.
+
+use super::{table_subject, Ev, Judge};
+use crate::evidence::{Evidence, Fact, Preserver, USER_TABLES};
+use crate::finding::{CheckResult, Subject};
+use crate::query;
+use crate::simulate::{self, excluded_by, World};
+
+pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
+    let Some(source) = evidence.source() else {
+        return;
+    };
+    let s = source.name.as_str();
+    let Some(clone) = &source.clone else {
+        return;
+    };
+    let plans = simulate::plans(evidence);
+
+    // clone-excludes-user-tables
+    let j = Judge::new("clone-excludes-user-tables", s);
+    match clone.excludes.as_result() {
+        Ok(excludes) => {
+            for t in USER_TABLES {
+                match excluded_by(t, excludes) {
+                    Some(e) => out.push(j.fail(
+                        table_subject(t),
+                        format!("clone_data_exclude entry \"{e}\" removes {t}: it ends up empty on the targets unless preserved"),
+                        "",
+                        Ev::new().with("exclusion", &e),
+                    )),
+                    None => out.push(j.pass(table_subject(t), format!("{t} is not excluded"), Ev::new())),
+                }
+            }
+        }
+        Err(e) => out.push(j.error(table_subject("clone_data_exclude"), &e)),
+    }
+
+    let preservers = match clone.preservers.as_result() {
+        Ok(p) => p,
+        Err(e) => {
+            for c in ["preserver-missing", "preserver-not-applied", "preserver-overbroad", "preserver-dot-walked"] {
+                out.push(Judge::new(c, s).error(table_subject("clone_data_preserver"), &e));
+            }
+            return;
+        }
+    };
+
+    // preserver-dot-walked
+    let j = Judge::new("preserver-dot-walked", s);
+    for p in preservers.iter().filter(|p| USER_TABLES.contains(&p.table.as_str())) {
+        let ev = Ev::new().with("table", &p.table).with("condition", &p.condition);
+        if query::is_dot_walked(&p.condition) {
+            out.push(j.fail(
+                subject(p),
+                format!("preserver \"{}\" on {} dot-walks ({}): the legacy clone engine cannot apply it", p.name, p.table, p.condition),
+                "",
+                ev,
+            ));
+        } else {
+            out.push(j.pass(subject(p), format!("preserver \"{}\" does not dot-walk", p.name), ev));
+        }
+    }
+
+    // preserver-missing
+    let j = Judge::new("preserver-missing", s);
+    for table in ["sys_user", "sys_user_has_role", "sys_user_grmember"] {
+        let mut lacking = Vec::new();
+        let mut undecided = None;
+        for target in evidence.target_instances() {
+            let has_mid_users = match World::today(target) {
+                Ok(today) => target.users.get().is_some_and(|us| {
+                    us.iter()
+                        .any(|u| u.active == Some(true) && super::survival::is_mid_role_holder(target, &today, u))
+                }) || !super::survival::used_by(target).is_empty(),
+                Err(e) => {
+                    undecided = Some(e);
+                    continue;
+                }
+            };
+            match plans.get(&target.name) {
+                Some(Ok(plan)) => {
+                    if has_mid_users && plan.applicable_on(preservers, table).is_empty() {
+                        lacking.push(target.name.clone());
+                    }
+                }
+                Some(Err(e)) => undecided = Some(e.clone()),
+                None => {}
+            }
+        }
+        if !lacking.is_empty() {
+            out.push(j.fail(
+                table_subject(table),
+                format!("no applicable preserver on {table} for the clone onto {}, which has active MID users", lacking.join(", ")),
+                match table {
+                    "sys_user" => format!("on {s}, add a preserver on sys_user with the condition roles=mid_server (or a user_name/sys_id condition) and list it in the clone profile"),
+                    _ => format!("on {s}, add a preserver on {table} with the condition user.roles=mid_server (or userIN<MID user sys_ids>, which the legacy engine can apply) and list it in the clone profile"),
+                },
+                Ev::new().with("targets", lacking.join(", ")),
+            ));
+        } else if let Some(e) = undecided {
+            out.push(j.error(table_subject(table), &e));
+        } else {
+            out.push(j.pass(table_subject(table), format!("every target with MID users has an applicable preserver on {table}"), Ev::new()));
+        }
+    }
+
+    // preserver-not-applied and preserver-overbroad, for MID-related preservers
+    let jn = Judge::new("preserver-not-applied", s);
+    let jo = Judge::new("preserver-overbroad", s);
+    for p in preservers.iter().filter(|p| USER_TABLES.contains(&p.table.as_str())) {
+        let mut related = false;
+        let mut undecided = None;
+        let mut broad = Vec::new();
+        let mut count_error = None;
+        for target in evidence.target_instances() {
+            let Some(eval) = target.preserver_evals.iter().find(|e| e.preserver == p.sys_id) else {
+                undecided = Some(crate::evidence::Unreadable {
+                    table: p.table.clone(),
+                    reason: format!("the condition was not evaluated on {}", target.name),
+                });
+                continue;
+            };
+            match &eval.matched {
+                Fact::Ok { value } if !value.is_empty() => {
+                    related = true;
+                    match &eval.table_matches {
+                        Fact::Ok { value: total } if *total > value.len() as u64 => broad.push(format!(
+                            "{}: {} rows of {} match, {} of them MID-related",
+                            target.name,
+                            total,
+                            p.table,
+                            value.len()
+                        )),
+                        Fact::Ok { .. } => {}
+                        Fact::Error { table, reason } => {
+                            count_error = Some(crate::evidence::Unreadable { table: table.clone(), reason: reason.clone() })
+                        }
+                    }
+                }
+                Fact::Ok { .. } => {}
+                Fact::Error { table, reason } => {
+                    undecided = Some(crate::evidence::Unreadable { table: table.clone(), reason: reason.clone() })
+                }
+            }
+        }
+        let ev = Ev::new().with("table", &p.table).with("condition", &p.condition);
+        if !related {
+            if let Some(e) = undecided {
+                out.push(jn.error(subject(p), &e));
+                out.push(jo.error(subject(p), &e));
+            }
+            continue;
+        }
+        // not applied
+        let mut skipped = Vec::new();
+        let mut plan_error = None;
+        for target in evidence.target_instances() {
+            match plans.get(&target.name) {
+                Some(Ok(plan)) => {
+                    if let Some(why) = plan.not_applied.get(&p.sys_id) {
+                        skipped.push(format!("{}: {why}", target.name));
+                    }
+                }
+                Some(Err(e)) => plan_error = Some(e.clone()),
+                None => {}
+            }
+        }
+        if !skipped.is_empty() {
+            out.push(jn.fail(
+                subject(p),
+                format!("MID-related preserver \"{}\" will not run — {}", p.name, skipped.join("; ")),
+                "",
+                ev.with("not_applied", skipped.join("; ")),
+            ));
+        } else if let Some(e) = plan_error {
+            out.push(jn.error(subject(p), &e));
+        } else {
+            out.push(jn.pass(subject(p), format!("preserver \"{}\" applies to every target's clone", p.name), Ev::new()));
+        }
+        if !broad.is_empty() {
+            out.push(jo.fail(
+                subject(p),
+                format!("preserver \"{}\" keeps rows that are not MID-related — {}", p.name, broad.join("; ")),
+                "",
+                Ev::new().with("condition", &p.condition).with("matches", broad.join("; ")),
+            ));
+        } else if let Some(e) = count_error.or(undecided) {
+            out.push(jo.error(subject(p), &e));
+        } else {
+            out.push(jo.pass(subject(p), format!("preserver \"{}\" matches only MID-related rows", p.name), Ev::new()));
+        }
+    }
+}
+
+fn subject(p: &Preserver) -> Subject {
+    Subject::new("clone_data_preserver", &p.sys_id, &p.name)
+}

@@ -1,0 +1,162 @@
+//! Command-line types (clap derive). No I/O here.
+
+use crate::finding::FailOn;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "preclone",
+    version,
+    about = "Read-only pre-clone audit: will every MID Server survive a ServiceNow system clone, and is production exposed?",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// More logs on stderr (-v info, -vv debug). Secrets are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit a source and its clone targets (or re-audit a saved evidence file offline).
+    Audit(AuditArgs),
+    /// Render a saved evidence file or JSON report into other formats, offline.
+    Render(RenderArgs),
+    /// Audit the embedded sample estate: no network, ignores preclone.toml.
+    Demo(DemoArgs),
+    /// Can we log in and read every table the audit needs? Prints a matrix.
+    Doctor(DoctorArgs),
+    /// List the check catalogue.
+    Checks(ChecksArgs),
+    /// Rationale, how it is decided and remediation of one check.
+    Explain(ExplainArgs),
+    /// Write a commented preclone.toml in the current directory.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Console,
+    Json,
+    Csv,
+    Html,
+    Junit,
+    Markdown,
+}
+
+/// Options that shape the reports and the gate, shared by `audit` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Write a report; the format follows the extension (.html .csv .json .xml .md). Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Vec<PathBuf>,
+    /// What stdout gets (default: console).
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// The lowest severity that fails the run (default: high for audit, never for demo).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+    /// Exit 0 rather than 2 when some checks could not be decided.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// A TOML file of accepted risks.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Print nothing on stdout.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Never show progress on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The instance cloned from: a name in the config, or an https:// URL.
+    #[arg(long, value_name = "NAME", required_unless_present = "evidence", conflicts_with = "evidence")]
+    pub source: Option<String>,
+    /// An instance cloned over (repeatable).
+    #[arg(long = "target", value_name = "NAME", required_unless_present = "evidence", conflicts_with = "evidence")]
+    pub targets: Vec<String>,
+    /// Re-audit a saved evidence file offline instead of reading instances.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// The config file (default ./preclone.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write the collected evidence to this file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub save_evidence: Option<PathBuf>,
+    /// Per-request timeout, e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Concurrent requests per instance (1-64).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A saved evidence file or JSON report.
+    pub file: PathBuf,
+    /// Where to write; the format follows the extension. Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "PATH", required = true)]
+    pub output: Vec<PathBuf>,
+    /// The gate to apply when FILE is evidence (default: high).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+    /// A TOML file of accepted risks, when FILE is evidence.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Also write the sample estate's evidence to this file.
+    #[arg(long, value_name = "FILE")]
+    pub save_evidence: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The config file (default ./preclone.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Instances to check (default: every instance in the config).
+    pub names: Vec<String>,
+    /// Per-request timeout, e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// Print the catalogue as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A check id, e.g. mid-user-not-preserved.
+    pub check_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write (default ./preclone.toml). An existing file is never overwritten.
+    #[arg(long, value_name = "FILE", default_value = "preclone.toml")]
+    pub path: PathBuf,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration like 30s or 2m: {e}"))
+}

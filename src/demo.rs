@@ -1,0 +1,346 @@
+//! The embedded sample estate of `preclone demo`: a production source `prod` and two targets,
+//! `dev` and `test`, written as evidence (no network). It shows every check family: MID Servers
+//! that go Down, a group that grants nothing in production, a preserver switched off, an
+//! over-broad and a dot-walked one, non-production MID users kept in production, a table with
+//! rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
+
+use crate::evidence::*;
+use crate::waivers::Waiver;
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A stable sys_id for a label.
+fn id(label: &str) -> String {
+    hex::encode(Sha256::digest(label.as_bytes()))[..32].to_string()
+}
+
+fn user(label: &str, name: &str, class: &str, active: bool, wsao: bool, last_login: &str) -> User {
+    User {
+        sys_id: id(label),
+        user_name: name.into(),
+        sys_class_name: class.into(),
+        active: Some(active),
+        locked_out: Some(false),
+        web_service_access_only: Some(wsao),
+        internal_integration_user: Some(false),
+        last_login_time: last_login.into(),
+    }
+}
+
+fn grant(label: &str, user: &str, role: &str, inherited: bool) -> UserRole {
+    UserRole {
+        sys_id: id(label),
+        user: id(user),
+        role: id(role),
+        inherited,
+        state: "active".into(),
+    }
+}
+
+fn role(label: &str, name: &str, elevated: bool) -> Role {
+    Role {
+        sys_id: id(label),
+        name: name.into(),
+        elevated_privilege: Some(elevated),
+    }
+}
+
+fn server(label: &str, name: &str, status: &str, user_name: &str, host: &str) -> MidServer {
+    MidServer {
+        sys_id: id(label),
+        name: name.into(),
+        status: status.into(),
+        validated: Some(true),
+        user_name: user_name.into(),
+        host_name: host.into(),
+        version: "xanadu-07-02-2024__patch3".into(),
+        last_refreshed: "2026-11-23 23:55:00".into(),
+    }
+}
+
+fn preserver(label: &str, name: &str, table: &str, condition: &str, include: bool) -> Preserver {
+    Preserver {
+        sys_id: id(label),
+        name: name.into(),
+        table: table.into(),
+        condition: condition.into(),
+        include_in_system_clone: Some(include),
+        theme: Some(false),
+        created_on: "2025-03-02 10:00:00".into(),
+    }
+}
+
+fn eval(p: &str, table: &str, matched: &[&str], total: u64, related: u64) -> PreserverEval {
+    PreserverEval {
+        preserver: id(p),
+        table: table.into(),
+        matched: Fact::ok(matched.iter().map(|m| id(m)).collect()),
+        table_matches: Fact::ok(total),
+        mid_related_rows: related,
+    }
+}
+
+fn read(table: &str, requests: u64, rows: u64) -> TableRead {
+    TableRead {
+        table: table.into(),
+        requests,
+        rows,
+        hidden_rows: 0,
+        error: None,
+    }
+}
+
+fn coverage(extra: &[(&str, u64, u64)]) -> Vec<TableRead> {
+    let mut v: Vec<TableRead> = [
+        ("ecc_agent", 1, 2),
+        ("ecc_agent_config", 1, 0),
+        ("sys_group_has_role", 1, 1),
+        ("sys_properties", 1, 2),
+        ("sys_user", 2, 3),
+        ("sys_user_group", 1, 1),
+        ("sys_user_grmember", 2, 1),
+        ("sys_user_has_role", 3, 4),
+        ("sys_user_role", 1, 1),
+        ("sys_user_role_contains", 1, 0),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(t, q, r)| read(t, *q, *r))
+    .collect();
+    v.sort_by(|a, b| a.table.cmp(&b.table));
+    v
+}
+
+fn roles() -> Vec<Role> {
+    vec![
+        role("role:mid_server", "mid_server", false),
+        role("role:admin", "admin", true),
+        role("role:itil", "itil", false),
+    ]
+}
+
+fn instance(name: &str, url: &str, role_: InstanceRole, production: bool, build: &str) -> InstanceEvidence {
+    InstanceEvidence {
+        name: name.into(),
+        url: url.into(),
+        role: role_,
+        audit_user: Some("preclone.audit".into()),
+        production: Production {
+            config: Some(production),
+            property: Fact::ok(Some(production.to_string())),
+        },
+        build_tag: Fact::ok(Some(build.into())),
+        mid_role: Fact::ok(vec![role("role:mid_server", "mid_server", false)]),
+        role_contains: Fact::ok(vec![]),
+        roles: Fact::ok(roles()),
+        users: Fact::ok(vec![]),
+        unsafe_logins: vec![],
+        user_roles: Fact::ok(vec![]),
+        memberships: Fact::ok(vec![]),
+        groups: Fact::ok(vec![]),
+        group_roles: Fact::ok(vec![]),
+        mid_servers: Fact::ok(vec![]),
+        mid_configs: Fact::ok(vec![]),
+        clone: None,
+        preserver_evals: vec![],
+        coverage: coverage(&[]),
+    }
+}
+
+const BUILD: &str = "glide-xanadu-07-02-2024__patch3-11-12-2024";
+
+fn prod(now: DateTime<Utc>) -> InstanceEvidence {
+    let long_ago = (now - Duration::days(212)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let recent = (now - Duration::hours(2)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut i = instance("prod", "https://acme.service-now.com", InstanceRole::Source, true, BUILD);
+    i.users = Fact::ok(vec![
+        user("prod:mid.prod", "mid.prod", "sys_user", true, true, &recent),
+        user("prod:mid.test", "mid.test", "sys_user", true, true, &recent),
+        user("prod:mid.legacy", "mid.legacy", "sys_user", true, false, &long_ago),
+    ]);
+    i.user_roles = Fact::ok(vec![
+        grant("prod:g1", "prod:mid.prod", "role:mid_server", false),
+        grant("prod:g2", "prod:mid.test", "role:mid_server", false),
+        grant("prod:g3", "prod:mid.legacy", "role:mid_server", false),
+        grant("prod:g4", "prod:mid.legacy", "role:admin", false),
+    ]);
+    i.groups = Fact::ok(vec![Group {
+        sys_id: id("group:discovery"),
+        name: "Discovery MIDs".into(),
+        parent: String::new(),
+    }]);
+    i.group_roles = Fact::ok(vec![GroupRole {
+        sys_id: id("prod:gr1"),
+        group: id("group:discovery"),
+        role: id("role:itil"),
+    }]);
+    i.mid_servers = Fact::ok(vec![server("prod:mid1", "mid-prod-01", "Up", "mid.prod", "midp01.acme.local")]);
+    let scheduled = (now + Duration::days(1)).format("%Y-%m-%d 22:00:00").to_string();
+    i.clone = Some(CloneSetup {
+        preservers: Fact::ok(vec![
+            preserver("p:users", "MID server users", "sys_user", "roles=mid_server", true),
+            preserver("p:roles", "MID server user has role", "sys_user_has_role", "user.roles=mid_server", true),
+            preserver("p:members", "MID server user group membership", "sys_user_grmember", "user.roles=mid_server", true),
+            preserver("p:byname", "MID users by name (old)", "sys_user", "user_nameSTARTSWITHmid.^EQ", false),
+            preserver("p:theme", "Theme", "sys_ui_theme", "", true),
+        ]),
+        profiles: Fact::ok(vec![]),
+        profile_preservers: Fact::ok(vec![]),
+        excludes: Fact::ok(vec!["sys_email".into(), "syslog*".into()]),
+        clone_requests: Fact::ok(vec![CloneRequest {
+            sys_id: id("clone:1"),
+            target_instance: "https://acmedev.service-now.com".into(),
+            state: "Scheduled".into(),
+            scheduled,
+            profile: String::new(),
+            lock_settings: Some(false),
+            preserve_theme: Some(false),
+            created_on: "2026-11-20 09:00:00".into(),
+        }]),
+    });
+    i.coverage = coverage(&[
+        ("clone_data_exclude", 1, 2),
+        ("clone_data_preserver", 1, 5),
+        ("clone_instance", 1, 1),
+        ("clone_profile", 1, 0),
+        ("clone_profile_preservers", 1, 0),
+    ]);
+    i
+}
+
+fn dev(now: DateTime<Utc>) -> InstanceEvidence {
+    let recent = (now - Duration::minutes(5)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut i = instance("dev", "https://acmedev.service-now.com", InstanceRole::Target, false, BUILD);
+    i.users = Fact::ok(vec![
+        user("dev:mid.dev", "mid.dev", "sys_user", true, false, &recent),
+        user("dev:mid.dev2", "mid.dev2", "u_mid_service_account", true, true, &recent),
+    ]);
+    i.user_roles = Fact::ok(vec![
+        grant("dev:g1", "dev:mid.dev", "role:mid_server", false),
+        grant("dev:g2", "dev:mid.dev2", "role:mid_server", false),
+    ]);
+    i.mid_servers = Fact::ok(vec![
+        server("dev:mid1", "mid-dev-01", "Up", "mid.dev", "midd01.acme.local"),
+        server("dev:mid2", "mid-dev-02", "Up", "mid.dev2", "midd02.acme.local"),
+    ]);
+    i.mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
+    i.preserver_evals = vec![
+        eval("p:users", "sys_user", &["dev:mid.dev", "dev:mid.dev2"], 2, 2),
+        eval("p:roles", "sys_user_has_role", &["dev:g1", "dev:g2"], 2, 2),
+        eval("p:members", "sys_user_grmember", &[], 0, 0),
+        eval("p:byname", "sys_user", &["dev:mid.dev", "dev:mid.dev2"], 3, 2),
+    ];
+    for c in i.coverage.iter_mut().filter(|c| c.table == "ecc_agent_config") {
+        c.rows = 2;
+        c.hidden_rows = 1;
+    }
+    i
+}
+
+fn test(now: DateTime<Utc>) -> InstanceEvidence {
+    let recent = (now - Duration::minutes(3)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut i = instance(
+        "test",
+        "https://acmetest.service-now.com",
+        InstanceRole::Target,
+        false,
+        "glide-washingtondc-12-20-2023__patch9-08-01-2024",
+    );
+    i.users = Fact::ok(vec![
+        user("test:mid.test", "mid.test", "sys_user", true, true, &recent),
+        user("test:mid.disc", "mid.disc", "sys_user", true, true, &recent),
+    ]);
+    i.user_roles = Fact::ok(vec![
+        grant("test:g1", "test:mid.test", "role:mid_server", false),
+        grant("test:g2", "test:mid.disc", "role:mid_server", true),
+    ]);
+    i.memberships = Fact::ok(vec![Membership {
+        sys_id: id("test:m1"),
+        user: id("test:mid.disc"),
+        group: id("group:discovery"),
+    }]);
+    i.groups = Fact::ok(vec![Group {
+        sys_id: id("group:discovery"),
+        name: "Discovery MIDs".into(),
+        parent: String::new(),
+    }]);
+    i.group_roles = Fact::ok(vec![GroupRole {
+        sys_id: id("test:gr1"),
+        group: id("group:discovery"),
+        role: id("role:mid_server"),
+    }]);
+    let mut unknown = server("test:mid3", "mid-test-03", "Down", "", "midt03.acme.local");
+    unknown.validated = Some(false);
+    i.mid_servers = Fact::ok(vec![
+        server("test:mid1", "mid-test-01", "Up", "mid.test", "midt01.acme.local"),
+        server("test:mid2", "mid-test-02", "Up", "mid.disc", "midt02.acme.local"),
+        unknown,
+    ]);
+    i.preserver_evals = vec![
+        eval("p:users", "sys_user", &["test:mid.test", "test:mid.disc"], 2, 2),
+        eval("p:roles", "sys_user_has_role", &["test:g1", "test:g2"], 2, 2),
+        eval("p:members", "sys_user_grmember", &["test:m1"], 1, 1),
+        eval("p:byname", "sys_user", &["test:mid.test", "test:mid.disc"], 2, 2),
+    ];
+    i
+}
+
+/// The sample estate's evidence, dated `now`.
+pub fn evidence(now: DateTime<Utc>, run_id: &str) -> Evidence {
+    let mut instances = BTreeMap::new();
+    for i in [prod(now), dev(now), test(now)] {
+        instances.insert(i.name.clone(), i);
+    }
+    let requests = instances
+        .values()
+        .flat_map(|i| i.coverage.iter())
+        .map(|c| c.requests)
+        .sum::<u64>()
+        + 8;
+    Evidence {
+        schema_version: EVIDENCE_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        run_id: run_id.into(),
+        started_at: now,
+        finished_at: now,
+        source: "prod".into(),
+        targets: vec!["dev".into(), "test".into()],
+        instances,
+        requests,
+    }
+}
+
+/// The sample estate's waivers: one valid, one expiring within 30 days, one expired.
+pub fn waivers(now: DateTime<Utc>) -> Vec<Waiver> {
+    let day = |d: i64| (now + Duration::days(d)).date_naive();
+    vec![
+        Waiver {
+            check: "prod-shared-mid-credential".into(),
+            instance: "prod".into(),
+            subject: "mid.test".into(),
+            reason: "Shared by design until CHG0031337 splits the test MID cluster".into(),
+            approver: "j.doe".into(),
+            expires: day(180),
+            line: 1,
+        },
+        Waiver {
+            check: "mid-user-name-collision".into(),
+            instance: "test".into(),
+            subject: "mid.test".into(),
+            reason: "The prod copy of mid.test is removed in RITM0042001 before the clone".into(),
+            approver: "a.khan".into(),
+            expires: day(20),
+            line: 9,
+        },
+        Waiver {
+            check: "mid-user-interactive-login".into(),
+            instance: "dev".into(),
+            subject: "mid.dev".into(),
+            reason: "Temporary UI access while the MID host is rebuilt".into(),
+            approver: "j.doe".into(),
+            expires: day(-10),
+            line: 17,
+        },
+    ]
+}

@@ -1,0 +1,385 @@
+//! The evidence: plain, serialisable facts collected from every instance. Checks are pure
+//! functions of this document; `--save-evidence` writes it and `audit --evidence` reads it back.
+//!
+//! Anything that could not be read is a fact too ([`Fact::Error`]), never an empty list that
+//! looks like "none".
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the evidence document's shape. Bumped on any incompatible change.
+pub const EVIDENCE_SCHEMA_VERSION: u32 = 1;
+
+/// A value read from an instance, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Fact<T> {
+    Ok { value: T },
+    Error { table: String, reason: String },
+}
+
+impl<T> Fact<T> {
+    pub fn ok(value: T) -> Self {
+        Fact::Ok { value }
+    }
+
+    pub fn error(table: &str, reason: impl Into<String>) -> Self {
+        Fact::Error {
+            table: table.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn get(&self) -> Option<&T> {
+        match self {
+            Fact::Ok { value } => Some(value),
+            Fact::Error { .. } => None,
+        }
+    }
+
+    /// The table and reason of an unreadable fact.
+    pub fn err(&self) -> Option<(&str, &str)> {
+        match self {
+            Fact::Ok { .. } => None,
+            Fact::Error { table, reason } => Some((table, reason)),
+        }
+    }
+
+    pub fn as_result(&self) -> Result<&T, Unreadable> {
+        match self {
+            Fact::Ok { value } => Ok(value),
+            Fact::Error { table, reason } => Err(Unreadable {
+                table: table.clone(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+impl<T: Default> Default for Fact<T> {
+    fn default() -> Self {
+        Fact::Ok {
+            value: T::default(),
+        }
+    }
+}
+
+/// Why a fact is missing: the table and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub table: String,
+    pub reason: String,
+}
+
+/// Where an instance's production status came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProductionOrigin {
+    /// `production = true|false` in the config.
+    Config,
+    /// `glide.installation.production` in `sys_properties`.
+    Property,
+    /// Neither: the config is silent and the property could not be read.
+    Unknown,
+}
+
+/// What the run knows of an instance's production status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Production {
+    /// `production` from the config, when set.
+    pub config: Option<bool>,
+    /// The value of `glide.installation.production`: `Ok(None)` when the property does not
+    /// exist (the platform's default, not production).
+    pub property: Fact<Option<String>>,
+}
+
+impl Production {
+    /// The effective flag and where it came from: the config wins, then a readable property.
+    pub fn resolve(&self) -> (Option<bool>, ProductionOrigin) {
+        if let Some(v) = self.config {
+            return (Some(v), ProductionOrigin::Config);
+        }
+        match &self.property {
+            Fact::Ok { value } => (
+                Some(value.as_deref().map(|v| v.trim() == "true").unwrap_or(false)),
+                ProductionOrigin::Property,
+            ),
+            Fact::Error { .. } => (None, ProductionOrigin::Unknown),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceRole {
+    Source,
+    Target,
+}
+
+/// A `sys_user` record. Tri-state booleans: `None` when the field was absent (unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub sys_id: String,
+    pub user_name: String,
+    pub sys_class_name: String,
+    pub active: Option<bool>,
+    pub locked_out: Option<bool>,
+    pub web_service_access_only: Option<bool>,
+    pub internal_integration_user: Option<bool>,
+    /// `YYYY-MM-DD HH:MM:SS` (UTC) or empty when never logged in.
+    pub last_login_time: String,
+}
+
+impl User {
+    /// Active and not locked out. Unknown counts as unusable only where it is known to be so.
+    pub fn usable(&self) -> bool {
+        self.active == Some(true) && self.locked_out != Some(true)
+    }
+}
+
+/// A `sys_user_has_role` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRole {
+    pub sys_id: String,
+    pub user: String,
+    pub role: String,
+    pub inherited: bool,
+    /// `active` when present; other values are not grants.
+    pub state: String,
+}
+
+/// A `sys_user_grmember` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub sys_id: String,
+    pub user: String,
+    pub group: String,
+}
+
+/// A `sys_user_group` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub sys_id: String,
+    pub name: String,
+    /// sys_id of the parent group, empty when none.
+    pub parent: String,
+}
+
+/// A `sys_group_has_role` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRole {
+    pub sys_id: String,
+    pub group: String,
+    pub role: String,
+}
+
+/// A `sys_user_role` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub sys_id: String,
+    pub name: String,
+    /// The elevated-privilege flag, where the field exists.
+    pub elevated_privilege: Option<bool>,
+}
+
+/// A `sys_user_role_contains` row: `role` contains (and so grants) `contains`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleContains {
+    pub sys_id: String,
+    pub role: String,
+    pub contains: String,
+}
+
+/// An `ecc_agent` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MidServer {
+    pub sys_id: String,
+    pub name: String,
+    pub status: String,
+    pub validated: Option<bool>,
+    /// The user_name it logged in as; empty when unknown.
+    pub user_name: String,
+    pub host_name: String,
+    pub version: String,
+    pub last_refreshed: String,
+}
+
+/// An `ecc_agent_config` row with `param_name=mid.instance.username`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MidConfig {
+    pub sys_id: String,
+    /// sys_id of the `ecc_agent` it configures; empty when the row applies to all.
+    pub ecc_agent: String,
+    pub value: String,
+}
+
+/// A `clone_data_preserver` record on the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preserver {
+    pub sys_id: String,
+    pub name: String,
+    pub table: String,
+    pub condition: String,
+    /// `include_in_system_clone`; `None` when the field does not exist.
+    pub include_in_system_clone: Option<bool>,
+    pub theme: Option<bool>,
+    /// `sys_created_on`, to tell whether it was added after a locked request.
+    pub created_on: String,
+}
+
+/// A `clone_profile` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloneProfile {
+    pub sys_id: String,
+    pub name: String,
+    pub default_profile: Option<bool>,
+}
+
+/// A `clone_profile_preservers` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfilePreserver {
+    pub profile: String,
+    pub preserver: String,
+}
+
+/// A `clone_instance` record: a scheduled, requested or past clone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloneRequest {
+    pub sys_id: String,
+    /// The target as the record names it (instance name or URL).
+    pub target_instance: String,
+    pub state: String,
+    pub scheduled: String,
+    pub profile: String,
+    pub lock_settings: Option<bool>,
+    pub preserve_theme: Option<bool>,
+    pub created_on: String,
+}
+
+/// The source's clone set-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloneSetup {
+    pub preservers: Fact<Vec<Preserver>>,
+    pub profiles: Fact<Vec<CloneProfile>>,
+    pub profile_preservers: Fact<Vec<ProfilePreserver>>,
+    /// `clone_data_exclude.name` values (table names or wildcards such as `sys_script.*`).
+    pub excludes: Fact<Vec<String>>,
+    pub clone_requests: Fact<Vec<CloneRequest>>,
+}
+
+/// What a target answered for one preserver's condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreserverEval {
+    pub preserver: String,
+    pub table: String,
+    /// The MID-related rows of this target the condition matches (sys_ids).
+    pub matched: Fact<Vec<String>>,
+    /// How many rows of the whole table the condition matches on this target.
+    pub table_matches: Fact<u64>,
+    /// How many MID-related rows of that table the target has (the denominator of `matched`).
+    pub mid_related_rows: u64,
+}
+
+/// A login that cannot be put safely into a query (it holds `^` or a line break).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsafeLogin {
+    pub user_name: String,
+    pub reason: String,
+}
+
+/// How reading one table went, for the coverage section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRead {
+    pub table: String,
+    pub requests: u64,
+    pub rows: u64,
+    /// The largest `X-Total-Count` announced for a query whose rows all should have arrived.
+    pub hidden_rows: u64,
+    /// `None` when everything was read; otherwise why not.
+    pub error: Option<String>,
+}
+
+/// Everything read from one instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceEvidence {
+    pub name: String,
+    pub url: String,
+    pub role: InstanceRole,
+    /// The user preclone logged in as, from the config.
+    pub audit_user: Option<String>,
+    pub production: Production,
+    pub build_tag: Fact<Option<String>>,
+    /// The `mid_server` role record(s) (normally exactly one).
+    pub mid_role: Fact<Vec<Role>>,
+    /// `sys_user_role_contains` rows on the paths to `mid_server` (followed transitively).
+    pub role_contains: Fact<Vec<RoleContains>>,
+    /// Every role a collected row refers to, with its name.
+    pub roles: Fact<Vec<Role>>,
+    /// MID users (and, on the source, the users named like a target's MID users).
+    pub users: Fact<Vec<User>>,
+    /// Logins that could not be looked up safely.
+    pub unsafe_logins: Vec<UnsafeLogin>,
+    /// All `sys_user_has_role` rows of those users.
+    pub user_roles: Fact<Vec<UserRole>>,
+    /// All `sys_user_grmember` rows of those users.
+    pub memberships: Fact<Vec<Membership>>,
+    /// The groups those memberships point to, and their parents (transitively).
+    pub groups: Fact<Vec<Group>>,
+    /// The roles of those groups.
+    pub group_roles: Fact<Vec<GroupRole>>,
+    pub mid_servers: Fact<Vec<MidServer>>,
+    pub mid_configs: Fact<Vec<MidConfig>>,
+    /// The source's clone set-up; `None` on targets.
+    pub clone: Option<CloneSetup>,
+    /// Preserver conditions as this target evaluated them; empty on the source.
+    pub preserver_evals: Vec<PreserverEval>,
+    pub coverage: Vec<TableRead>,
+}
+
+/// The whole evidence document of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Name of the source instance (a key of `instances`).
+    pub source: String,
+    /// Names of the targets, in the order given.
+    pub targets: Vec<String>,
+    pub instances: BTreeMap<String, InstanceEvidence>,
+    /// HTTP requests sent to collect this evidence.
+    pub requests: u64,
+}
+
+impl Evidence {
+    pub fn source(&self) -> Option<&InstanceEvidence> {
+        self.instances.get(&self.source)
+    }
+
+    pub fn target_instances(&self) -> impl Iterator<Item = &InstanceEvidence> {
+        self.targets.iter().filter_map(|t| self.instances.get(t))
+    }
+}
+
+/// The user tables a clone replaces (PRODUCT.md 2.1).
+pub const USER_TABLES: [&str; 7] = [
+    "sys_user",
+    "sys_user_has_role",
+    "sys_user_grmember",
+    "sys_user_group",
+    "sys_group_has_role",
+    "sys_user_role",
+    "sys_user_role_contains",
+];
+
+/// Parses a Table API boolean. `None` for empty or unknown text.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}

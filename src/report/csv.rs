@@ -1,0 +1,85 @@
+//! The CSV report: RFC 4180, comma-separated, UTF-8, a header row, one row per result, with the
+//! fixed columns documented in `docs/csv-columns.md`.
+//!
+//! Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return
+//! before one) as a formula; instance data is attacker-reachable, so such cells get a leading `'`.
+
+use super::model::Report;
+use super::render::{Format, RenderError};
+use crate::finding::CheckResult;
+
+/// The header row, in order. Changing it is a breaking change of the CSV format.
+pub const COLUMNS: [&str; 13] = [
+    "check",
+    "severity",
+    "status",
+    "instance",
+    "subject_table",
+    "subject_sys_id",
+    "subject_name",
+    "message",
+    "remediation",
+    "evidence",
+    "waiver_reason",
+    "waiver_approver",
+    "waiver_expires",
+];
+
+/// Prefixes `'` to a cell a spreadsheet would read as a formula.
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+/// `key=value; key=value`, in the evidence's (sorted) key order.
+pub fn evidence_cell(result: &CheckResult) -> String {
+    result
+        .evidence
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn row(result: &CheckResult) -> [String; 13] {
+    let (reason, approver, expires) = match &result.waiver {
+        Some(w) => (w.reason.as_str(), w.approver.as_str(), w.expires.as_str()),
+        None => ("", "", ""),
+    };
+    [
+        result.check.clone(),
+        result.severity.as_str().to_string(),
+        result.status.as_str().to_string(),
+        result.instance.clone(),
+        result.subject.table.clone(),
+        result.subject.sys_id.clone(),
+        result.subject.name.clone(),
+        result.message.clone(),
+        result.remediation.clone(),
+        evidence_cell(result),
+        reason.to_string(),
+        approver.to_string(),
+        expires.to_string(),
+    ]
+    .map(|cell| neutralise(&cell))
+}
+
+/// One header row and one row per result, in the report's order, lines ending in CRLF.
+pub fn render(report: &Report) -> Result<String, RenderError> {
+    let internal = |e: &dyn std::fmt::Display| RenderError::Internal {
+        format: Format::Csv,
+        detail: e.to_string(),
+    };
+    let mut writer = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    writer.write_record(COLUMNS).map_err(|e| internal(&e))?;
+    for result in &report.results {
+        writer.write_record(row(result)).map_err(|e| internal(&e))?;
+    }
+    let bytes = writer.into_inner().map_err(|e| internal(&e))?;
+    String::from_utf8(bytes).map_err(|e| internal(&e))
+}

@@ -1,0 +1,443 @@
+//! The HTML report: one self-contained file for sign-off (inline CSS, a strict CSP, no script,
+//! no external resource), readable with JavaScript off and printable on A4.
+//!
+//! The template (`templates/report.html`) is embedded and registered under a name ending in
+//! `.html`, so tera escapes every value; it never marks report data `safe`. The view structs
+//! below only reshape the [`Report`] (grouping, labels); they add no facts.
+
+use super::model::{
+    Counts, CoverageRow, Impact, InstanceInfo, MidServerInventory, Report,
+    UserInventory,
+};
+use super::render::{
+    coverage_text, fails_text, gate_text, is_exposure_check, time_text, totals_text,
+    verdict_label, with_status, Format, RenderError,
+};
+use crate::finding::{AppliedWaiver, CheckResult, Severity, Status};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const TEMPLATE_NAME: &str = "report.html";
+const TEMPLATE: &str = include_str!("../../templates/report.html");
+
+#[derive(Serialize)]
+struct Kv<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResultView<'a> {
+    check: &'a str,
+    severity: &'static str,
+    status: &'static str,
+    instance: &'a str,
+    subject_name: &'a str,
+    subject_table: &'a str,
+    subject_sys_id: &'a str,
+    message: &'a str,
+    remediation: &'a str,
+    evidence: Vec<Kv<'a>>,
+    waiver: Option<&'a AppliedWaiver>,
+}
+
+impl<'a> ResultView<'a> {
+    fn new(r: &'a CheckResult) -> Self {
+        ResultView {
+            check: &r.check,
+            severity: r.severity.as_str(),
+            status: r.status.as_str(),
+            instance: &r.instance,
+            subject_name: &r.subject.name,
+            subject_table: &r.subject.table,
+            subject_sys_id: &r.subject.sys_id,
+            message: &r.message,
+            remediation: &r.remediation,
+            evidence: r
+                .evidence
+                .iter()
+                .map(|(k, v)| Kv { key: k, value: v })
+                .collect(),
+            waiver: r.waiver.as_ref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InstanceView<'a> {
+    name: &'a str,
+    url: &'a str,
+    role: &'a str,
+    production: &'static str,
+    production_origin: &'a str,
+    build_tag: &'a str,
+    audit_user: &'a str,
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+impl<'a> InstanceView<'a> {
+    fn new(i: &'a InstanceInfo) -> Self {
+        InstanceView {
+            name: &i.name,
+            url: &i.url,
+            role: &i.role,
+            production: yes_no(i.production),
+            production_origin: &i.production_origin,
+            build_tag: i.build_tag.as_deref().unwrap_or("not readable"),
+            audit_user: i.audit_user.as_deref().unwrap_or("-"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SeverityRow {
+    severity: &'static str,
+    counts: Counts,
+}
+
+#[derive(Serialize)]
+struct Group<'a> {
+    instance: &'a str,
+    results: Vec<ResultView<'a>>,
+}
+
+#[derive(Serialize)]
+struct PassSubject<'a> {
+    instance: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct PassGroup<'a> {
+    check: &'a str,
+    count: usize,
+    subjects: Vec<PassSubject<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    user_name: &'a str,
+    sys_id: &'a str,
+    sys_class_name: &'a str,
+    active: &'static str,
+    locked_out: &'static str,
+    web_service_access_only: &'static str,
+    last_login_time: &'a str,
+    used_by: String,
+    has_mid_role: &'static str,
+}
+
+impl<'a> UserView<'a> {
+    fn new(u: &'a UserInventory) -> Self {
+        UserView {
+            user_name: &u.user_name,
+            sys_id: &u.sys_id,
+            sys_class_name: &u.sys_class_name,
+            active: yes_no(u.active),
+            locked_out: yes_no(u.locked_out),
+            web_service_access_only: yes_no(u.web_service_access_only),
+            last_login_time: &u.last_login_time,
+            used_by: u.used_by.join(", "),
+            has_mid_role: yes_no(Some(u.has_mid_role)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ServerView<'a> {
+    name: &'a str,
+    sys_id: &'a str,
+    status: &'a str,
+    validated: &'static str,
+    user_name: &'a str,
+    host_name: &'a str,
+    version: &'a str,
+    last_refreshed: &'a str,
+}
+
+impl<'a> ServerView<'a> {
+    fn new(m: &'a MidServerInventory) -> Self {
+        ServerView {
+            name: &m.name,
+            sys_id: &m.sys_id,
+            status: &m.status,
+            validated: yes_no(m.validated),
+            user_name: &m.user_name,
+            host_name: &m.host_name,
+            version: &m.version,
+            last_refreshed: &m.last_refreshed,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InventoryView<'a> {
+    instance: &'a str,
+    mid_users: Option<Vec<UserView<'a>>>,
+    mid_servers: Option<Vec<ServerView<'a>>>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WaiverView<'a> {
+    check: &'a str,
+    instance: &'a str,
+    subject: &'a str,
+    reason: &'a str,
+    approver: &'a str,
+    expires: &'a str,
+    state: &'a str,
+    /// A CSS class from a fixed set, never the raw state.
+    state_class: &'static str,
+    applied: usize,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    tool_name: &'a str,
+    tool_version: &'a str,
+    schema_version: u32,
+    run_id: &'a str,
+    started: String,
+    finished: String,
+    started_rfc3339: String,
+    finished_rfc3339: String,
+    verdict: String,
+    /// `pass`, `fail` or `incomplete`: a CSS class from a fixed set.
+    verdict_class: &'static str,
+    fails_text: String,
+    gate_text: String,
+    gate_reason: &'a str,
+    fail_on: &'static str,
+    allow_incomplete: bool,
+    exit_code: u8,
+    evidence_complete: bool,
+    source_name: &'a str,
+    target_names: String,
+    instances: Vec<InstanceView<'a>>,
+    by_severity: Vec<SeverityRow>,
+    totals: Counts,
+    totals_text: String,
+    coverage_text: String,
+    coverage: &'a [CoverageRow],
+    impact: &'a [Impact],
+    finding_groups: Vec<Group<'a>>,
+    finding_count: usize,
+    exposure: Vec<ResultView<'a>>,
+    exposure_undecided: usize,
+    waived: Vec<ResultView<'a>>,
+    passes: Vec<PassGroup<'a>>,
+    pass_count: usize,
+    inventory: Vec<InventoryView<'a>>,
+    waivers: Vec<WaiverView<'a>>,
+    evidence_digest: &'a str,
+}
+
+/// Instance names in display order: the source, the targets, then others (sorted), each once.
+fn instance_order(report: &Report) -> Vec<&str> {
+    let mut order: Vec<&str> = Vec::new();
+    for name in std::iter::once(report.source.name.as_str())
+        .chain(report.targets.iter().map(|t| t.name.as_str()))
+    {
+        if !order.contains(&name) {
+            order.push(name);
+        }
+    }
+    let mut others: Vec<&str> = report
+        .results
+        .iter()
+        .map(|r| r.instance.as_str())
+        .filter(|i| !order.contains(i))
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    order.extend(others);
+    order
+}
+
+/// Failures, then errors, grouped by instance; most severe first within each status.
+fn finding_groups(report: &Report) -> Vec<Group<'_>> {
+    let mut findings = with_status(report, Status::Fail);
+    findings.extend(with_status(report, Status::Error));
+    instance_order(report)
+        .into_iter()
+        .filter_map(|instance| {
+            let results: Vec<ResultView> = findings
+                .iter()
+                .filter(|r| r.instance == instance)
+                .map(|r| ResultView::new(r))
+                .collect();
+            (!results.is_empty()).then_some(Group { instance, results })
+        })
+        .collect()
+}
+
+/// Passing results counted per check, with their subjects for the collapsed list.
+fn pass_groups(report: &Report) -> Vec<PassGroup<'_>> {
+    let mut by_check: BTreeMap<&str, Vec<PassSubject>> = BTreeMap::new();
+    for r in report.results.iter().filter(|r| r.status == Status::Pass) {
+        by_check.entry(&r.check).or_default().push(PassSubject {
+            instance: &r.instance,
+            name: &r.subject.name,
+        });
+    }
+    by_check
+        .into_iter()
+        .map(|(check, subjects)| PassGroup {
+            check,
+            count: subjects.len(),
+            subjects,
+        })
+        .collect()
+}
+
+fn state_class(state: &str) -> &'static str {
+    match state {
+        "active" => "state-active",
+        "expiring" => "state-expiring",
+        "expired" => "state-expired",
+        "unused" => "state-unused",
+        _ => "state-other",
+    }
+}
+
+fn context(report: &Report) -> Context<'_> {
+    let verdict_class = match report.gate.verdict.as_str() {
+        "pass" => "pass",
+        "fail" => "fail",
+        _ => "incomplete",
+    };
+    let finding_groups = finding_groups(report);
+    let finding_count = finding_groups.iter().map(|g| g.results.len()).sum();
+    let passes = pass_groups(report);
+    let pass_count = passes.iter().map(|p| p.count).sum();
+    Context {
+        tool_name: &report.tool.name,
+        tool_version: &report.tool.version,
+        schema_version: report.schema_version,
+        run_id: &report.run_id,
+        started: time_text(&report.started_at),
+        finished: time_text(&report.finished_at),
+        started_rfc3339: report.started_at.to_rfc3339(),
+        finished_rfc3339: report.finished_at.to_rfc3339(),
+        verdict: verdict_label(report),
+        verdict_class,
+        fails_text: fails_text(report),
+        gate_text: gate_text(report),
+        gate_reason: &report.gate.reason,
+        fail_on: report.gate.fail_on.as_str(),
+        allow_incomplete: report.gate.allow_incomplete,
+        exit_code: report.gate.exit_code,
+        evidence_complete: report.summary.evidence_complete,
+        source_name: &report.source.name,
+        target_names: report
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        instances: std::iter::once(&report.source)
+            .chain(report.targets.iter())
+            .map(InstanceView::new)
+            .collect(),
+        by_severity: Severity::ALL
+            .iter()
+            .map(|s| SeverityRow {
+                severity: s.as_str(),
+                counts: report
+                    .summary
+                    .by_severity
+                    .get(s)
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        totals: report.summary.totals,
+        totals_text: totals_text(report),
+        coverage_text: coverage_text(report),
+        coverage: &report.coverage,
+        impact: &report.impact,
+        finding_groups,
+        finding_count,
+        exposure: with_status(report, Status::Fail)
+            .into_iter()
+            .filter(|r| is_exposure_check(&r.check))
+            .map(ResultView::new)
+            .collect(),
+        exposure_undecided: with_status(report, Status::Error)
+            .into_iter()
+            .filter(|r| is_exposure_check(&r.check))
+            .count(),
+        waived: with_status(report, Status::Waived)
+            .into_iter()
+            .map(ResultView::new)
+            .collect(),
+        passes,
+        pass_count,
+        inventory: report
+            .inventory
+            .iter()
+            .map(|i| InventoryView {
+                instance: &i.instance,
+                mid_users: i
+                    .mid_users
+                    .as_ref()
+                    .map(|us| us.iter().map(UserView::new).collect()),
+                mid_servers: i
+                    .mid_servers
+                    .as_ref()
+                    .map(|ms| ms.iter().map(ServerView::new).collect()),
+                error: i.error.as_deref(),
+            })
+            .collect(),
+        waivers: report
+            .waivers
+            .iter()
+            .map(|w| WaiverView {
+                check: &w.check,
+                instance: &w.instance,
+                subject: &w.subject,
+                reason: &w.reason,
+                approver: &w.approver,
+                expires: &w.expires,
+                state: &w.state,
+                state_class: state_class(&w.state),
+                applied: w.applied,
+            })
+            .collect(),
+        evidence_digest: &report.evidence_digest,
+    }
+}
+
+/// Tera's error chain in one line (its top-level message alone rarely says what went wrong).
+fn tera_detail(e: &tera::Error) -> String {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    detail
+}
+
+/// The HTML report.
+pub fn render(report: &Report) -> Result<String, RenderError> {
+    let internal = |e: tera::Error| RenderError::Internal {
+        format: Format::Html,
+        detail: tera_detail(&e),
+    };
+    let mut tera = tera::Tera::default();
+    // A name ending in `.html` switches autoescape on for every `{{ }}` in the template.
+    tera.add_raw_template(TEMPLATE_NAME, TEMPLATE)
+        .map_err(internal)?;
+    let ctx = tera::Context::from_serialize(context(report)).map_err(internal)?;
+    tera.render(TEMPLATE_NAME, &ctx).map_err(internal)
+}

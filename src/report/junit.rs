@@ -1,0 +1,214 @@
+//! The JUnit XML report for CI dashboards: one `<testsuite>` per instance, one `<testcase>` per
+//! result (`classname` = check id, `name` = subject), fail → `<failure>`, error → `<error>`,
+//! waived → `<skipped>`.
+//!
+//! Written by hand so that every value goes through one path: characters XML 1.0 forbids are
+//! dropped, then markup characters (and, in attributes, whitespace that parsers would normalise)
+//! become references. The result is well-formed whatever the instances hold.
+
+use super::model::Report;
+use crate::finding::{CheckResult, Status};
+use std::fmt::Write;
+
+/// Drops every character XML 1.0 does not allow: C0 controls other than tab, newline and
+/// carriage return, and U+FFFE / U+FFFF. (Surrogates cannot occur in a Rust `str`.)
+pub fn strip_invalid_xml_chars(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+        })
+        .collect()
+}
+
+/// Escapes text content: `&`, `<`, `>` and `\r` (which parsers would otherwise fold into `\n`).
+fn text(s: &str) -> String {
+    let clean = strip_invalid_xml_chars(s);
+    let mut out = String::with_capacity(clean.len());
+    for c in clean.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes an attribute value (written between double quotes): markup characters, quotes, and
+/// tab / newline / carriage return, which attribute-value normalisation would turn into spaces.
+fn attr(s: &str) -> String {
+    let clean = strip_invalid_xml_chars(s);
+    let mut out = String::with_capacity(clean.len());
+    for c in clean.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The name a test case carries: the subject's name, else its sys_id, else its table.
+fn case_name(r: &CheckResult) -> &str {
+    [&r.subject.name, &r.subject.sys_id, &r.subject.table]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .map(String::as_str)
+        .unwrap_or("(unnamed)")
+}
+
+/// The body of a `<failure>` or `<error>`: message, what to do, and the evidence.
+fn detail(r: &CheckResult) -> String {
+    let mut body = format!("{}\n\nfix: {}\n", r.message, r.remediation);
+    let subject = &r.subject;
+    let _ = write!(
+        body,
+        "\nsubject: {} (table {}, sys_id {})\n",
+        subject.name,
+        subject.table,
+        if subject.sys_id.is_empty() {
+            "-"
+        } else {
+            &subject.sys_id
+        }
+    );
+    if !r.evidence.is_empty() {
+        body.push_str("evidence:\n");
+        for (k, v) in &r.evidence {
+            let _ = writeln!(body, "  {k} = {v}");
+        }
+    }
+    body
+}
+
+#[derive(Default)]
+struct Totals {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+impl Totals {
+    fn add(&mut self, status: Status) {
+        self.tests += 1;
+        match status {
+            Status::Fail => self.failures += 1,
+            Status::Error => self.errors += 1,
+            Status::Waived => self.skipped += 1,
+            Status::Pass => {}
+        }
+    }
+}
+
+/// Instance names in suite order: the source, the targets, then any other instance a result
+/// names (sorted), each once.
+fn instance_order(report: &Report) -> Vec<&str> {
+    let mut order: Vec<&str> = Vec::new();
+    let named = std::iter::once(report.source.name.as_str())
+        .chain(report.targets.iter().map(|t| t.name.as_str()));
+    for name in named {
+        if !order.contains(&name) {
+            order.push(name);
+        }
+    }
+    let mut others: Vec<&str> = report
+        .results
+        .iter()
+        .map(|r| r.instance.as_str())
+        .filter(|i| !order.contains(i))
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    order.extend(others);
+    order
+}
+
+fn testcase(out: &mut String, r: &CheckResult) {
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\"",
+        attr(&r.check),
+        attr(case_name(r))
+    );
+    match r.status {
+        Status::Pass => out.push_str("/>\n"),
+        Status::Fail | Status::Error => {
+            let tag = if r.status == Status::Fail {
+                "failure"
+            } else {
+                "error"
+            };
+            let _ = write!(
+                out,
+                ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>\n",
+                attr(&r.message),
+                r.severity.as_str(),
+                text(&detail(r))
+            );
+        }
+        Status::Waived => {
+            let message = match &r.waiver {
+                Some(w) => format!("waived: {} ({}, expires {})", w.reason, w.approver, w.expires),
+                None => "waived".to_string(),
+            };
+            let _ = write!(
+                out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                attr(&message)
+            );
+        }
+    }
+}
+
+/// The whole report as JUnit XML.
+pub fn render(report: &Report) -> String {
+    let mut all = Totals::default();
+    let mut suites = String::new();
+    for instance in instance_order(report) {
+        let results: Vec<&CheckResult> = report
+            .results
+            .iter()
+            .filter(|r| r.instance == instance)
+            .collect();
+        let mut totals = Totals::default();
+        let mut cases = String::new();
+        for r in &results {
+            totals.add(r.status);
+            all.add(r.status);
+            testcase(&mut cases, r);
+        }
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">\n{}  </testsuite>\n",
+            attr(instance),
+            totals.tests,
+            totals.failures,
+            totals.errors,
+            totals.skipped,
+            report.started_at.format("%Y-%m-%dT%H:%M:%S"),
+            cases
+        );
+    }
+    let seconds = report.summary.duration_ms as f64 / 1000.0;
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n{}</testsuites>\n",
+        attr(&report.tool.name),
+        attr(&report.tool.version),
+        all.tests,
+        all.failures,
+        all.errors,
+        all.skipped,
+        seconds,
+        suites
+    )
+}

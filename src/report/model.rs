@@ -1,0 +1,178 @@
+//! The one Report every format renders: plain serialisable data, built once per run.
+
+use crate::finding::{CheckResult, FailOn, Severity, Status};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the JSON report's shape (`docs/report.schema.json`).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// An instance as the report header shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    pub name: String,
+    pub url: String,
+    /// `source` or `target`.
+    pub role: String,
+    pub production: Option<bool>,
+    /// `config`, `property` or `unknown`.
+    pub production_origin: String,
+    pub build_tag: Option<String>,
+    pub audit_user: Option<String>,
+}
+
+/// The CI gate's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    pub fail_on: FailOn,
+    pub allow_incomplete: bool,
+    /// `pass`, `fail` or `incomplete`.
+    pub verdict: String,
+    pub exit_code: u8,
+    /// One sentence: why this verdict.
+    pub reason: String,
+}
+
+/// Counts of results by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub waived: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        match status {
+            Status::Pass => self.pass += 1,
+            Status::Fail => self.fail += 1,
+            Status::Error => self.error += 1,
+            Status::Waived => self.waived += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.error + self.waived
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Keyed by severity name (`critical` .. `info`); every severity is present.
+    pub by_severity: BTreeMap<Severity, Counts>,
+    pub totals: Counts,
+    /// Number of distinct checks in the catalogue that were run.
+    pub checks: usize,
+    pub results: usize,
+    pub requests: u64,
+    pub duration_ms: u64,
+    /// True when every check that could reach the gate was decided.
+    pub evidence_complete: bool,
+}
+
+/// A MID Server of a target that will not log in after the clone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    pub instance: String,
+    pub mid_server: String,
+    pub status: String,
+    pub user_name: String,
+    pub because: String,
+    /// `fail` or `waived`.
+    pub result_status: Status,
+}
+
+/// A MID user as the inventory lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInventory {
+    pub sys_id: String,
+    pub user_name: String,
+    pub sys_class_name: String,
+    pub active: Option<bool>,
+    pub locked_out: Option<bool>,
+    pub web_service_access_only: Option<bool>,
+    pub last_login_time: String,
+    /// Names of the MID Servers of this instance that log in as this user.
+    pub used_by: Vec<String>,
+    /// Whether the user holds `mid_server` effectively today.
+    pub has_mid_role: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MidServerInventory {
+    pub sys_id: String,
+    pub name: String,
+    pub status: String,
+    pub validated: Option<bool>,
+    pub user_name: String,
+    pub host_name: String,
+    pub version: String,
+    pub last_refreshed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceInventory {
+    pub instance: String,
+    /// `None` when the table could not be read (with the reason in `error`).
+    pub mid_users: Option<Vec<UserInventory>>,
+    pub mid_servers: Option<Vec<MidServerInventory>>,
+    pub error: Option<String>,
+}
+
+/// One table of one instance in the coverage section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    pub instance: String,
+    pub table: String,
+    pub requests: u64,
+    pub rows: u64,
+    pub hidden_rows: u64,
+    /// `ok`, `hidden-rows` or `unreadable`.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// A waiver as loaded, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaiverStatus {
+    pub check: String,
+    pub instance: String,
+    pub subject: String,
+    pub reason: String,
+    pub approver: String,
+    pub expires: String,
+    /// `active`, `expiring` (within 30 days), `expired` or `unused`.
+    pub state: String,
+    /// How many results it turned into `waived`.
+    pub applied: usize,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub source: InstanceInfo,
+    pub targets: Vec<InstanceInfo>,
+    pub gate: Gate,
+    pub summary: Summary,
+    /// Sorted: status (fail, error, waived, pass), severity (highest first), instance, check, subject.
+    pub results: Vec<CheckResult>,
+    pub impact: Vec<Impact>,
+    pub inventory: Vec<InstanceInventory>,
+    pub coverage: Vec<CoverageRow>,
+    pub waivers: Vec<WaiverStatus>,
+    /// `sha256:<hex>` of the canonical evidence JSON.
+    pub evidence_digest: String,
+}

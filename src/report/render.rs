@@ -1,0 +1,346 @@
+//! Picking a report format, rendering the one [`Report`] in it, and writing report files atomically.
+
+use super::model::{CoverageRow, Report};
+use super::{console, csv, html, json, junit, markdown};
+use crate::finding::{CheckResult, Severity, Status};
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Every format the one [`Report`] renders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Console,
+    Json,
+    Csv,
+    Html,
+    Junit,
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Console,
+        Format::Json,
+        Format::Csv,
+        Format::Html,
+        Format::Junit,
+        Format::Markdown,
+    ];
+
+    /// The format a `-o PATH` asks for, by its extension (case-insensitive): `.html`/`.htm`,
+    /// `.csv`, `.json`, `.xml` (JUnit), `.md` (Markdown). `None` for anything else.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "html" | "htm" => Some(Format::Html),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "xml" => Some(Format::Junit),
+            "md" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+
+    /// The format a `--format NAME` asks for: `console`, `json`, `csv`, `html`, `junit` or
+    /// `markdown`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "console" => Some(Format::Console),
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "html" => Some(Format::Html),
+            "junit" => Some(Format::Junit),
+            "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Console => "console",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Html => "html",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the console report is laid out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsoleOptions {
+    /// ANSI colours (only when stdout is a terminal and `NO_COLOR` is unset; the caller decides).
+    pub color: bool,
+    /// Terminal width in columns; 100 when unknown.
+    pub width: Option<u16>,
+}
+
+/// Why a report could not be rendered, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(
+        "could not render the {format} report: {detail}. This is a defect in preclone; \
+         please report it with the JSON report (`-o report.json`) attached"
+    )]
+    Internal { format: Format, detail: String },
+
+    #[error(
+        "the report is not valid JSON ({source}); give `preclone render` a JSON report written \
+         by `preclone audit -o report.json`, or an evidence file from `--save-evidence`"
+    )]
+    JsonSyntax {
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "the JSON has no `schema_version`, so it is not a preclone report; give a report \
+         written by `preclone audit -o report.json`"
+    )]
+    NotAReport,
+
+    #[error(
+        "the JSON report has schema_version {found}, but this preclone reads version \
+         {supported}; render it with the preclone release that wrote it, or re-run the audit"
+    )]
+    SchemaVersion { found: String, supported: u32 },
+
+    #[error(
+        "the JSON report does not match report schema version {version} \
+         (docs/report.schema.json): {source}; was it edited by hand?"
+    )]
+    JsonShape {
+        version: u32,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "cannot write the report to {}: the folder {} does not exist; create it first or \
+         choose another path",
+        path.display(),
+        dir.display()
+    )]
+    NoParentDir { path: PathBuf, dir: PathBuf },
+
+    #[error("could not write the report to {}: {source}; check the path and its permissions", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Renders `report` in `format`. Only the console format reads `console`.
+pub fn render(
+    report: &Report,
+    format: Format,
+    console: &ConsoleOptions,
+) -> Result<String, RenderError> {
+    match format {
+        Format::Console => Ok(console::render(report, console)),
+        Format::Json => Ok(json::render(report)),
+        Format::Csv => csv::render(report),
+        Format::Html => html::render(report),
+        Format::Junit => Ok(junit::render(report)),
+        Format::Markdown => Ok(markdown::render(report)),
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same folder, flushed to disk,
+/// then renamed over `path`. A reader never sees a half-written report, and a failed write leaves
+/// any previous report in place and no temporary file behind.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<(), RenderError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(RenderError::NoParentDir {
+            path: path.to_path_buf(),
+            dir,
+        });
+    }
+    let write_err = |source: std::io::Error| RenderError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Dropping the temporary file on any early return deletes it.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".preclone-report-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(write_err)?;
+    tmp.write_all(contents.as_bytes()).map_err(write_err)?;
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
+
+// Helpers shared by the renderers, so every format says the same thing the same way.
+
+/// The verdict in capitals: `PASS`, `FAIL` or `INCOMPLETE` (or whatever the gate says, upper-cased).
+pub(crate) fn verdict_label(report: &Report) -> String {
+    report.gate.verdict.to_uppercase()
+}
+
+/// Unwaived failures by severity, most severe first, zero counts left out.
+pub(crate) fn fails_by_severity(report: &Report) -> Vec<(Severity, usize)> {
+    Severity::ALL
+        .iter()
+        .filter_map(|s| {
+            let n = report.summary.by_severity.get(s).map_or(0, |c| c.fail);
+            (n > 0).then_some((*s, n))
+        })
+        .collect()
+}
+
+/// `2 critical · 1 high`, or `no failures`.
+pub(crate) fn fails_text(report: &Report) -> String {
+    let parts: Vec<String> = fails_by_severity(report)
+        .into_iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    if parts.is_empty() {
+        "no failures".to_string()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// `(gate: high, exit 1)`.
+pub(crate) fn gate_text(report: &Report) -> String {
+    format!(
+        "(gate: {}, exit {})",
+        report.gate.fail_on, report.gate.exit_code
+    )
+}
+
+/// `2026-11-24 09:12 UTC`.
+pub(crate) fn time_text(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `prod → dev, test`.
+pub(crate) fn audit_text(report: &Report) -> String {
+    let targets: Vec<&str> = report.targets.iter().map(|t| t.name.as_str()).collect();
+    format!("{} → {}", report.source.name, targets.join(", "))
+}
+
+/// `31 checks · 94 results: 87 pass · 6 fail · 0 error · 1 waived · 38 requests in 0.7 s`.
+pub(crate) fn totals_text(report: &Report) -> String {
+    let s = &report.summary;
+    format!(
+        "{} checks · {} results: {} pass · {} fail · {} error · {} waived · {} requests in {:.1} s",
+        s.checks,
+        s.results,
+        s.totals.pass,
+        s.totals.fail,
+        s.totals.error,
+        s.totals.waived,
+        s.requests,
+        s.duration_ms as f64 / 1000.0
+    )
+}
+
+/// Checks that say whether production is exposed (the console's and HTML's exposure section).
+pub(crate) fn is_exposure_check(check: &str) -> bool {
+    check.starts_with("prod-")
+        || [
+            "mid-user-interactive",
+            "mid-user-elevated",
+            "mid-user-dormant",
+            "mid-server-unvalidated",
+            "target-is-production",
+        ]
+        .iter()
+        .any(|p| check.starts_with(p))
+}
+
+/// Results with `status`, most severe first, otherwise in the report's order.
+pub(crate) fn with_status(report: &Report, status: Status) -> Vec<&CheckResult> {
+    let mut out: Vec<&CheckResult> = report
+        .results
+        .iter()
+        .filter(|r| r.status == status)
+        .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    out
+}
+
+/// What the coverage section says: tables read, instances, and what was not seen.
+pub(crate) struct CoverageFacts<'a> {
+    pub tables_read: usize,
+    pub instances: usize,
+    pub unreadable: Vec<&'a CoverageRow>,
+    pub hidden: Vec<&'a CoverageRow>,
+}
+
+pub(crate) fn coverage_facts(report: &Report) -> CoverageFacts<'_> {
+    let mut instances: Vec<&str> = report
+        .coverage
+        .iter()
+        .map(|c| c.instance.as_str())
+        .collect();
+    instances.sort_unstable();
+    instances.dedup();
+    CoverageFacts {
+        tables_read: report
+            .coverage
+            .iter()
+            .filter(|c| c.status != "unreadable")
+            .count(),
+        instances: instances.len(),
+        unreadable: report
+            .coverage
+            .iter()
+            .filter(|c| c.status == "unreadable")
+            .collect(),
+        hidden: report
+            .coverage
+            .iter()
+            .filter(|c| c.status != "unreadable" && c.hidden_rows > 0)
+            .collect(),
+    }
+}
+
+/// `11 tables read on 3 instances, nothing hidden` or `...; 1 unreadable, 1 with hidden rows`.
+pub(crate) fn coverage_text(report: &Report) -> String {
+    let f = coverage_facts(report);
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("{n} {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let head = format!(
+        "{} read on {}",
+        plural(f.tables_read, "table", "tables"),
+        plural(f.instances, "instance", "instances")
+    );
+    if f.unreadable.is_empty() && f.hidden.is_empty() {
+        format!("{head}, nothing hidden")
+    } else {
+        let mut gaps = Vec::new();
+        if !f.unreadable.is_empty() {
+            gaps.push(format!("{} unreadable", f.unreadable.len()));
+        }
+        if !f.hidden.is_empty() {
+            gaps.push(format!(
+                "{} with rows hidden by ACLs",
+                plural(f.hidden.len(), "table", "tables")
+            ));
+        }
+        format!("{head}; {}", gaps.join(", "))
+    }
+}

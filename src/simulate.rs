@@ -1,0 +1,501 @@
+//! The clone, simulated (PRODUCT.md 2.1): which preservers apply to a target's clone, what each
+//! user table holds afterwards, and whether a user holds `mid_server` effectively in a given
+//! state of the tables. Pure functions of the evidence.
+
+use crate::evidence::{
+    CloneRequest, Evidence, Fact, Group, GroupRole, InstanceEvidence, Membership, Preserver, Role,
+    RoleContains, Unreadable, User, UserRole, USER_TABLES,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a row of a simulated table comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// Copied by the clone from the source.
+    Source,
+    /// The target's own row, kept by a preserver (or, in [`World::today`], simply the instance's).
+    Target,
+}
+
+/// Whether `table` is removed by one of the `clone_data_exclude` names. A name ending in `*`
+/// (`sys_user*`, `sys_user.*`) matches by prefix; exclusions cascade to child tables, so the
+/// conservative reading is taken.
+pub fn excluded_by(table: &str, excludes: &[String]) -> Option<String> {
+    excludes
+        .iter()
+        .find(|e| {
+            let e = e.trim();
+            match e.strip_suffix('*') {
+                Some(prefix) => table.starts_with(prefix.trim_end_matches('.')),
+                None => e == table,
+            }
+        })
+        .cloned()
+}
+
+/// A clone request still to run (not completed, cancelled or failed).
+pub fn is_pending(request: &CloneRequest) -> bool {
+    let s = request.state.trim().to_ascii_lowercase();
+    !matches!(
+        s.as_str(),
+        "completed" | "complete" | "cancelled" | "canceled" | "failed" | "rolled back" | "rollback"
+    )
+}
+
+/// Whether a `clone_instance.target_instance` value names this target: its config name, its
+/// URL, its host, or the host's first label (`acmedev` for `acmedev.service-now.com`).
+pub fn names_instance(value: &str, instance: &InstanceEvidence) -> bool {
+    let v = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    if v.is_empty() {
+        return false;
+    }
+    let url = instance.url.trim_end_matches('/').to_ascii_lowercase();
+    let host = url.split("://").nth(1).unwrap_or(&url).to_string();
+    let label = host.split('.').next().unwrap_or(&host).to_string();
+    let v_host = v.split("://").nth(1).unwrap_or(&v).to_string();
+    v == instance.name.to_ascii_lowercase() || v == url || v_host == host || v == label
+}
+
+/// Which preservers run in the clone onto one target, and which target rows they keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClonePlan {
+    pub target: String,
+    /// sys_ids of the preservers that apply.
+    pub applicable: BTreeSet<String>,
+    /// Preservers that do not apply, with the reason.
+    pub not_applied: BTreeMap<String, String>,
+    /// User tables removed by `clone_data_exclude`, with the matching exclusion.
+    pub excluded: BTreeMap<String, String>,
+    /// Target rows kept, per user table (sys_ids).
+    pub kept: BTreeMap<String, BTreeSet<String>>,
+    /// The pending clone request this plan follows, if any.
+    pub request: Option<CloneRequest>,
+    /// The profile the clone uses, as its sys_id, when one decides.
+    pub profile: Option<String>,
+}
+
+impl ClonePlan {
+    pub fn applicable_on<'p>(&self, preservers: &'p [Preserver], table: &str) -> Vec<&'p Preserver> {
+        preservers
+            .iter()
+            .filter(|p| p.table == table && self.applicable.contains(&p.sys_id))
+            .collect()
+    }
+}
+
+/// Decides which preservers apply to the clone onto `target` (PRODUCT.md 2.1 step 1) and which
+/// of the target's rows they keep.
+pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<ClonePlan, Unreadable> {
+    let clone = source.clone.as_ref().ok_or_else(|| Unreadable {
+        table: "clone_data_preserver".into(),
+        reason: "the source's clone set-up was not collected".into(),
+    })?;
+    let preservers = clone.preservers.as_result()?;
+    let excludes = clone.excludes.as_result()?;
+    let requests = clone.clone_requests.as_result()?;
+    let profiles = clone.profiles.as_result()?;
+
+    let request = requests
+        .iter()
+        .filter(|r| is_pending(r) && names_instance(&r.target_instance, target))
+        .max_by(|a, b| a.created_on.cmp(&b.created_on))
+        .cloned();
+    let preserve_theme = request
+        .as_ref()
+        .and_then(|r| r.preserve_theme)
+        .unwrap_or(false);
+
+    // The profile that decides: the request's, else the default one. With profiles but neither,
+    // any profile could be used: a preserver must then be in all of them.
+    let profile = request
+        .as_ref()
+        .filter(|r| !r.profile.is_empty())
+        .map(|r| r.profile.clone())
+        .or_else(|| {
+            profiles
+                .iter()
+                .find(|p| p.default_profile == Some(true))
+                .map(|p| p.sys_id.clone())
+        });
+    // The profile-to-preserver links matter only when a profile decides.
+    let empty = Vec::new();
+    let links = if profile.is_some() || !profiles.is_empty() {
+        clone.profile_preservers.as_result()?
+    } else {
+        &empty
+    };
+    let in_profile = |p: &Preserver, profile: &str| {
+        links
+            .iter()
+            .any(|l| l.profile == profile && l.preserver == p.sys_id)
+    };
+
+    let mut applicable = BTreeSet::new();
+    let mut not_applied = BTreeMap::new();
+    for p in preservers {
+        let reason = if p.include_in_system_clone == Some(false) {
+            Some("switched off (include_in_system_clone is false)".to_string())
+        } else if p.theme == Some(true) && !preserve_theme {
+            Some("a theme preserver, and this clone does not preserve the theme".to_string())
+        } else if let Some(profile) = &profile {
+            if in_profile(p, profile) {
+                None
+            } else {
+                let name = profiles
+                    .iter()
+                    .find(|x| &x.sys_id == profile)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| profile.clone());
+                Some(format!("not listed in the clone profile \"{name}\""))
+            }
+        } else if !profiles.is_empty() && !profiles.iter().all(|x| in_profile(p, &x.sys_id)) {
+            Some(
+                "not listed in every clone profile, and no request or default profile says which one the clone uses"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        let reason = reason.or_else(|| {
+            let r = request.as_ref()?;
+            (r.lock_settings == Some(true)
+                && !p.created_on.is_empty()
+                && !r.created_on.is_empty()
+                && p.created_on > r.created_on)
+                .then(|| "created after the clone request locked its settings".to_string())
+        });
+        match reason {
+            Some(r) => {
+                not_applied.insert(p.sys_id.clone(), r);
+            }
+            None => {
+                applicable.insert(p.sys_id.clone());
+            }
+        }
+    }
+
+    let mut excluded = BTreeMap::new();
+    for t in USER_TABLES {
+        if let Some(e) = excluded_by(t, excludes) {
+            excluded.insert(t.to_string(), e);
+        }
+    }
+
+    let mut kept: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for eval in &target.preserver_evals {
+        if !applicable.contains(&eval.preserver) {
+            continue;
+        }
+        let matched = eval.matched.as_result()?;
+        kept.entry(eval.table.clone())
+            .or_default()
+            .extend(matched.iter().cloned());
+    }
+    // Every applicable preserver on a user table must have been evaluated on this target.
+    for p in preservers {
+        if applicable.contains(&p.sys_id)
+            && USER_TABLES.contains(&p.table.as_str())
+            && !target.preserver_evals.iter().any(|e| e.preserver == p.sys_id)
+        {
+            return Err(Unreadable {
+                table: p.table.clone(),
+                reason: format!(
+                    "preserver \"{}\" was not evaluated on {}",
+                    p.name, target.name
+                ),
+            });
+        }
+    }
+    // Preservers do not reach child classes: only `sys_user` records are kept by a `sys_user`
+    // preserver (an empty class name is read as `sys_user`).
+    if let (Some(ids), Fact::Ok { value: users }) = (kept.get_mut("sys_user"), &target.users) {
+        ids.retain(|id| {
+            users
+                .iter()
+                .find(|u| &u.sys_id == id)
+                .map(|u| u.sys_class_name.is_empty() || u.sys_class_name == "sys_user")
+                .unwrap_or(true)
+        });
+    }
+
+    Ok(ClonePlan {
+        target: target.name.clone(),
+        applicable,
+        not_applied,
+        excluded,
+        kept,
+        request,
+        profile,
+    })
+}
+
+/// How a user holds `mid_server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// A grant row of `role` (mid_server or a role that contains it).
+    Direct { role: String },
+    /// Membership of `group`, which holds `role` itself or through its ancestor `via`.
+    Group {
+        group: String,
+        via: String,
+        role: String,
+    },
+}
+
+/// One state of the user tables: an instance today, or a target after the clone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct World {
+    pub users: BTreeMap<String, (User, Origin)>,
+    pub user_roles: BTreeMap<String, (UserRole, Origin)>,
+    pub memberships: BTreeMap<String, (Membership, Origin)>,
+    pub groups: BTreeMap<String, (Group, Origin)>,
+    pub group_roles: BTreeMap<String, (GroupRole, Origin)>,
+    pub roles: BTreeMap<String, (Role, Origin)>,
+    pub contains: BTreeMap<String, (RoleContains, Origin)>,
+    /// sys_ids of the role(s) named `mid_server`.
+    pub mid_roles: BTreeSet<String>,
+}
+
+fn by_id<T: Clone>(
+    rows: &[T],
+    id: impl Fn(&T) -> &str,
+    origin: Origin,
+    keep: impl Fn(&T) -> bool,
+) -> BTreeMap<String, (T, Origin)> {
+    rows.iter()
+        .filter(|r| keep(r))
+        .map(|r| (id(r).to_string(), (r.clone(), origin)))
+        .collect()
+}
+
+impl World {
+    /// The instance as it stands now.
+    pub fn today(inst: &InstanceEvidence) -> Result<World, Unreadable> {
+        let mut w = World::default();
+        w.add(inst, Origin::Target, &|_, _| true)?;
+        w.mid_roles = inst
+            .mid_role
+            .as_result()?
+            .iter()
+            .map(|r| r.sys_id.clone())
+            .collect();
+        Ok(w)
+    }
+
+    /// The target after the clone of `source` over it, following `plan`: the source's rows of
+    /// every table not excluded, plus the target rows the preservers keep, the target's row
+    /// winning on a sys_id clash.
+    pub fn after_clone(
+        source: &InstanceEvidence,
+        target: &InstanceEvidence,
+        plan: &ClonePlan,
+    ) -> Result<World, Unreadable> {
+        let copied = |table: &str| !plan.excluded.contains_key(table);
+        let kept = |table: &str, id: &str| plan.kept.get(table).is_some_and(|k| k.contains(id));
+        let mut w = World::default();
+        w.add(source, Origin::Source, &|table, _| copied(table))?;
+        w.add(target, Origin::Target, &kept)?;
+        if copied("sys_user_role") {
+            w.mid_roles
+                .extend(source.mid_role.as_result()?.iter().map(|r| r.sys_id.clone()));
+        }
+        w.mid_roles.extend(
+            target
+                .mid_role
+                .as_result()?
+                .iter()
+                .filter(|r| kept("sys_user_role", &r.sys_id))
+                .map(|r| r.sys_id.clone()),
+        );
+        Ok(w)
+    }
+
+    /// Adds the rows of `inst` that `keep(table, sys_id)` selects; later rows win on a clash.
+    fn add(
+        &mut self,
+        inst: &InstanceEvidence,
+        origin: Origin,
+        keep: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<(), Unreadable> {
+        self.users
+            .extend(by_id(inst.users.as_result()?, |r| &r.sys_id, origin, |r| keep("sys_user", &r.sys_id)));
+        self.user_roles.extend(by_id(inst.user_roles.as_result()?, |r| &r.sys_id, origin, |r| {
+            keep("sys_user_has_role", &r.sys_id)
+        }));
+        self.memberships.extend(by_id(inst.memberships.as_result()?, |r| &r.sys_id, origin, |r| {
+            keep("sys_user_grmember", &r.sys_id)
+        }));
+        self.groups.extend(by_id(inst.groups.as_result()?, |r| &r.sys_id, origin, |r| {
+            keep("sys_user_group", &r.sys_id)
+        }));
+        self.group_roles.extend(by_id(inst.group_roles.as_result()?, |r| &r.sys_id, origin, |r| {
+            keep("sys_group_has_role", &r.sys_id)
+        }));
+        for roles in [inst.roles.as_result()?, inst.mid_role.as_result()?] {
+            self.roles.extend(by_id(roles, |r| &r.sys_id, origin, |r| {
+                keep("sys_user_role", &r.sys_id)
+            }));
+        }
+        self.contains.extend(by_id(inst.role_contains.as_result()?, |r| &r.sys_id, origin, |r| {
+            keep("sys_user_role_contains", &r.sys_id)
+        }));
+        Ok(())
+    }
+
+    /// The users with this user_name.
+    pub fn users_named(&self, user_name: &str) -> Vec<(&User, Origin)> {
+        self.users
+            .values()
+            .filter(|(u, _)| u.user_name == user_name)
+            .map(|(u, o)| (u, *o))
+            .collect()
+    }
+
+    /// `mid_server` and every role that contains it, transitively.
+    pub fn mid_granting_roles(&self) -> BTreeSet<String> {
+        let mut set = self.mid_roles.clone();
+        loop {
+            let before = set.len();
+            for (c, _) in self.contains.values() {
+                if set.contains(&c.contains) {
+                    set.insert(c.role.clone());
+                }
+            }
+            if set.len() == before {
+                return set;
+            }
+        }
+    }
+
+    /// The group itself and its ancestors, nearest first (a cycle is cut).
+    pub fn ancestry(&self, group: &str) -> Vec<String> {
+        let mut chain = vec![group.to_string()];
+        let mut current = group.to_string();
+        while let Some((g, _)) = self.groups.get(&current) {
+            if g.parent.is_empty() || chain.contains(&g.parent) {
+                break;
+            }
+            chain.push(g.parent.clone());
+            current = g.parent.clone();
+        }
+        chain
+    }
+
+    /// The role through which this group (itself or an ancestor) grants `mid_server`: `(via,
+    /// role)`. `None` when the group does not exist in this state or grants nothing.
+    pub fn group_mid_grant(&self, group: &str, granting: &BTreeSet<String>) -> Option<(String, String)> {
+        if !self.groups.contains_key(group) {
+            return None;
+        }
+        for g in self.ancestry(group) {
+            if !self.groups.contains_key(&g) {
+                break;
+            }
+            if let Some((gr, _)) = self
+                .group_roles
+                .values()
+                .find(|(gr, _)| gr.group == g && granting.contains(&gr.role))
+            {
+                return Some((g, gr.role.clone()));
+            }
+        }
+        None
+    }
+
+    /// How the user holds `mid_server` effectively, or `None`. Inherited rows are the platform's
+    /// cache and prove nothing; grant rows in a state other than `active` are not grants.
+    pub fn mid_grant(&self, user_sys_id: &str) -> Option<Grant> {
+        let granting = self.mid_granting_roles();
+        let direct = self.user_roles.values().find(|(r, _)| {
+            r.user == user_sys_id
+                && !r.inherited
+                && (r.state.is_empty() || r.state == "active")
+                && granting.contains(&r.role)
+        });
+        if let Some((r, _)) = direct {
+            return Some(Grant::Direct {
+                role: r.role.clone(),
+            });
+        }
+        self.memberships
+            .values()
+            .filter(|(m, _)| m.user == user_sys_id)
+            .find_map(|(m, _)| {
+                self.group_mid_grant(&m.group, &granting)
+                    .map(|(via, role)| Grant::Group {
+                        group: m.group.clone(),
+                        via,
+                        role,
+                    })
+            })
+    }
+
+    pub fn role_name(&self, sys_id: &str) -> String {
+        self.roles
+            .get(sys_id)
+            .map(|(r, _)| r.name.clone())
+            .unwrap_or_else(|| sys_id.to_string())
+    }
+
+    pub fn group_name(&self, sys_id: &str) -> String {
+        self.groups
+            .get(sys_id)
+            .map(|(g, _)| g.name.clone())
+            .unwrap_or_else(|| sys_id.to_string())
+    }
+
+    /// Describes a grant for people: `role mid_server` or `group "Discovery MIDs" (role mid_server)`.
+    pub fn describe(&self, grant: &Grant) -> String {
+        match grant {
+            Grant::Direct { role } => format!("direct grant of role {}", self.role_name(role)),
+            Grant::Group { group, via, role } if group == via => format!(
+                "group \"{}\" (role {})",
+                self.group_name(group),
+                self.role_name(role)
+            ),
+            Grant::Group { group, via, role } => format!(
+                "group \"{}\" through parent \"{}\" (role {})",
+                self.group_name(group),
+                self.group_name(via),
+                self.role_name(role)
+            ),
+        }
+    }
+
+    /// Names of every role the user holds through non-inherited grants and its groups (with
+    /// their ancestors), in this state.
+    pub fn granted_role_names(&self, user_sys_id: &str) -> BTreeSet<String> {
+        let mut ids: BTreeSet<String> = self
+            .user_roles
+            .values()
+            .filter(|(r, _)| r.user == user_sys_id && (r.state.is_empty() || r.state == "active"))
+            .map(|(r, _)| r.role.clone())
+            .collect();
+        for (m, _) in self.memberships.values().filter(|(m, _)| m.user == user_sys_id) {
+            if !self.groups.contains_key(&m.group) {
+                continue;
+            }
+            for g in self.ancestry(&m.group) {
+                ids.extend(
+                    self.group_roles
+                        .values()
+                        .filter(|(gr, _)| gr.group == g)
+                        .map(|(gr, _)| gr.role.clone()),
+                );
+            }
+        }
+        ids.iter().map(|id| self.role_name(id)).collect()
+    }
+}
+
+/// The clone plans of every target, keyed by target name.
+pub fn plans(evidence: &Evidence) -> BTreeMap<String, Result<ClonePlan, Unreadable>> {
+    let mut out = BTreeMap::new();
+    let Some(source) = evidence.source() else {
+        return out;
+    };
+    for t in evidence.target_instances() {
+        out.insert(t.name.clone(), plan(source, t));
+    }
+    out
+}
