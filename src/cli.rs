@@ -77,10 +77,20 @@ pub struct ReportArgs {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// The instance cloned from: a name in the config, or an https:// URL.
-    #[arg(long, value_name = "NAME", required_unless_present = "evidence", conflicts_with = "evidence")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "evidence",
+        conflicts_with = "evidence"
+    )]
     pub source: Option<String>,
     /// An instance cloned over (repeatable).
-    #[arg(long = "target", value_name = "NAME", required_unless_present = "evidence", conflicts_with = "evidence")]
+    #[arg(
+        long = "target",
+        value_name = "NAME",
+        required_unless_present = "evidence",
+        conflicts_with = "evidence"
+    )]
     pub targets: Vec<String>,
     /// Re-audit a saved evidence file offline instead of reading instances.
     #[arg(long, value_name = "FILE")]

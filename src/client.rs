@@ -370,9 +370,9 @@ impl ClientError {
             ClientError::Status {
                 status, message, ..
             } => format!("HTTP {status}: {}", message.brief()),
-            ClientError::NotJson { what, .. } => format!(
-                "answered with {what}: the instance may be hibernating or behind SSO"
-            ),
+            ClientError::NotJson { what, .. } => {
+                format!("answered with {what}: the instance may be hibernating or behind SSO")
+            }
             ClientError::Malformed { reason, .. } => format!("malformed answer: {reason}"),
             ClientError::Paging { reason, .. } => format!("malformed paging: {reason}"),
             ClientError::MissingCount { .. } => "no X-Total-Count header".to_string(),
@@ -489,14 +489,20 @@ enum Transient {
 
 impl Client {
     /// A client for one instance. Checks the URL; sends nothing.
-    pub fn new(instance: &ResolvedInstance, settings: &ClientSettings) -> Result<Client, ClientError> {
+    pub fn new(
+        instance: &ResolvedInstance,
+        settings: &ClientSettings,
+    ) -> Result<Client, ClientError> {
         let setup = |reason: String| ClientError::Setup {
             instance: instance.name.clone(),
             reason,
         };
         let trimmed = instance.url.trim().trim_end_matches('/');
-        let parsed = url::Url::parse(trimmed)
-            .map_err(|e| setup(format!("the URL is not valid ({e}); write it as https://<name>.service-now.com")))?;
+        let parsed = url::Url::parse(trimmed).map_err(|e| {
+            setup(format!(
+                "the URL is not valid ({e}); write it as https://<name>.service-now.com"
+            ))
+        })?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(setup(
                 "the URL holds credentials; put them in the instance's auth settings instead"
@@ -521,9 +527,9 @@ impl Client {
             "http" if is_loopback(&host) => {}
             _ => {
                 return Err(setup(format!(
-                    "the URL must start with https:// (http:// only to a loopback address), not {}://",
-                    parsed.scheme()
-                )))
+                "the URL must start with https:// (http:// only to a loopback address), not {}://",
+                parsed.scheme()
+            )))
             }
         }
         let http = shared_http().map_err(setup)?;
@@ -584,7 +590,15 @@ impl Client {
         let mut pages = 0u64;
         loop {
             let page = self
-                .get_page(&q.table, &q.query, &wanted, &fields_csv, limit, offset, &mut sent)
+                .get_page(
+                    &q.table,
+                    &q.query,
+                    &wanted,
+                    &fields_csv,
+                    limit,
+                    offset,
+                    &mut sent,
+                )
                 .await?;
             pages += 1;
             if pages == 1 {
@@ -705,7 +719,11 @@ impl Client {
         self.inner.sent.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn transport_error(&self, table: Option<&str>, err: &reqwest::Error) -> Result<Transient, ClientError> {
+    fn transport_error(
+        &self,
+        table: Option<&str>,
+        err: &reqwest::Error,
+    ) -> Result<Transient, ClientError> {
         let reason = self.clean(&root_cause(err));
         if err.is_connect() {
             let tls = looks_like_tls(err);
@@ -760,7 +778,11 @@ impl Client {
     }
 
     /// The credential for the next request; fetches an OAuth token when none is fresh.
-    async fn credential(&self, table: Option<&str>, sent: &mut u64) -> Result<Credential, ClientError> {
+    async fn credential(
+        &self,
+        table: Option<&str>,
+        sent: &mut u64,
+    ) -> Result<Credential, ClientError> {
         match &self.inner.auth {
             Auth::Basic { username, password } => {
                 Ok(Credential::Basic(username.clone(), password.clone()))
@@ -920,10 +942,16 @@ impl Client {
             if retries >= self.inner.settings.retries {
                 let attempts = retries + 1;
                 return Err(token_error(match transient {
-                    Transient::RateLimited => format!("still rate limited after {attempts} attempts"),
-                    Transient::Server(s, m) => format!("server error {s} ({m}), {attempts} attempts"),
+                    Transient::RateLimited => {
+                        format!("still rate limited after {attempts} attempts")
+                    }
+                    Transient::Server(s, m) => {
+                        format!("server error {s} ({m}), {attempts} attempts")
+                    }
                     Transient::Timeout => format!("no answer, {attempts} attempts"),
-                    Transient::Transport(r) => format!("connection failed ({r}), {attempts} attempts"),
+                    Transient::Transport(r) => {
+                        format!("connection failed ({r}), {attempts} attempts")
+                    }
                     Transient::Truncated => format!("the answer was cut off, {attempts} attempts"),
                 }));
             }
@@ -932,14 +960,18 @@ impl Client {
         }
     }
 
-    fn parse_token(&self, headers: &HeaderMap, body: &[u8]) -> Result<(Secret, Option<Duration>), String> {
+    fn parse_token(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(Secret, Option<Duration>), String> {
         if looks_like_html(headers, body) {
             return Err(
                 "the instance answered with an HTML page (hibernating, or behind SSO)".to_string(),
             );
         }
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|_| "the answer is not JSON".to_string())?;
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| "the answer is not JSON".to_string())?;
         let token = value
             .get("access_token")
             .and_then(|t| t.as_str())
@@ -1017,11 +1049,7 @@ impl Client {
     }
 
     fn table_url(&self, table: &str, params: &[(&str, &str)]) -> Result<url::Url, ClientError> {
-        if table.is_empty()
-            || !table
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(self.setup(format!(
                 "'{table}' is not a table name (letters, digits and _ only)"
             )));
@@ -1251,11 +1279,12 @@ impl Client {
             .get("x-total-count")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let link = next_from_link(headers, &self.inner.base).map_err(|reason| ClientError::Paging {
-            instance,
-            table: t,
-            reason,
-        })?;
+        let link =
+            next_from_link(headers, &self.inner.base).map_err(|reason| ClientError::Paging {
+                instance,
+                table: t,
+                reason,
+            })?;
         Ok(Ok(Page { rows, total, link }))
     }
 
@@ -1629,7 +1658,9 @@ mod tests {
     #[test]
     fn truncated_body_is_eof_and_html_is_syntax() {
         let w = wanted(&["a"]);
-        let err = parse_body(br#"{"result":[{"a":"x"},{"a""#, &w).err().expect("error");
+        let err = parse_body(br#"{"result":[{"a":"x"},{"a""#, &w)
+            .err()
+            .expect("error");
         assert_eq!(err.classify(), serde_json::error::Category::Eof);
         let err = parse_body(b"Hibernating", &w).err().expect("error");
         assert_eq!(err.classify(), serde_json::error::Category::Syntax);
@@ -1649,7 +1680,10 @@ mod tests {
             Ok(LinkNext::Next(10))
         );
         let last = "<https://h/api/now/table/t?sysparm_offset=-1>;rel=\"prev\", <https://h/api/now/table/t?sysparm_offset=0>; rel=\"first\"";
-        assert_eq!(next_from_link(&link(last), "https://x"), Ok(LinkNext::NoNext));
+        assert_eq!(
+            next_from_link(&link(last), "https://x"),
+            Ok(LinkNext::NoNext)
+        );
         assert_eq!(
             next_from_link(&HeaderMap::new(), "https://x"),
             Ok(LinkNext::Absent)

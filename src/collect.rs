@@ -29,9 +29,15 @@ use std::sync::Mutex;
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     #[error("{instance}: {error}")]
-    Access { instance: String, error: ClientError },
+    Access {
+        instance: String,
+        error: ClientError,
+    },
     #[error("{instance}: {error}")]
-    Setup { instance: String, error: ClientError },
+    Setup {
+        instance: String,
+        error: ClientError,
+    },
 }
 
 /// Identity of a run, injected so reports can be frozen.
@@ -64,7 +70,13 @@ const USER_ROLE_FIELDS: &[&str] = &[
 ];
 const MEMBER_FIELDS: &[&str] = &["sys_id", "user", "group", "group.name"];
 const GROUP_FIELDS: &[&str] = &["sys_id", "name", "parent"];
-const GROUP_ROLE_FIELDS: &[&str] = &["sys_id", "group", "role", "role.name", "role.elevated_privilege"];
+const GROUP_ROLE_FIELDS: &[&str] = &[
+    "sys_id",
+    "group",
+    "role",
+    "role.name",
+    "role.elevated_privilege",
+];
 const CONTAINS_FIELDS: &[&str] = &["sys_id", "role", "role.name", "contains", "contains.name"];
 const ROLE_FIELDS: &[&str] = &["sys_id", "name", "elevated_privilege"];
 const AGENT_FIELDS: &[&str] = &[
@@ -219,7 +231,12 @@ impl Inst {
         );
         let mut out = a?;
         let mut seen: BTreeSet<String> = out.iter().map(|r| get(r, "sys_id").to_string()).collect();
-        for row in b?.into_iter().chain(c.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten()) {
+        for row in b?.into_iter().chain(
+            c.into_iter()
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten(),
+        ) {
             if seen.insert(get(&row, "sys_id").to_string()) {
                 out.push(row);
             }
@@ -404,14 +421,24 @@ impl Phase1 {
     fn holder_ids(&self) -> BTreeSet<String> {
         self.holder_rows
             .as_ref()
-            .map(|rows| rows.iter().map(|r| get(r, "user").to_string()).filter(|s| query::is_sys_id(s)).collect())
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| get(r, "user").to_string())
+                    .filter(|s| query::is_sys_id(s))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     fn holder_names(&self) -> BTreeSet<String> {
         self.holder_rows
             .as_ref()
-            .map(|rows| rows.iter().map(|r| get(r, "user.user_name").to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| get(r, "user.user_name").to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -424,7 +451,11 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
         let (p, pr, pp, ex, req) = futures::join!(
             inst.read("clone_data_preserver", "", PRESERVER_FIELDS),
             inst.read("clone_profile", "", &["sys_id", "name", "default_profile"]),
-            inst.read("clone_profile_preservers", "", &["sys_id", "profile", "preserver"]),
+            inst.read(
+                "clone_profile_preservers",
+                "",
+                &["sys_id", "profile", "preserver"]
+            ),
             inst.read("clone_data_exclude", "", &["sys_id", "name"]),
             inst.read("clone_instance", "", CLONE_REQUEST_FIELDS),
         );
@@ -447,18 +478,33 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
                     })
                     .collect()
             })),
-            excludes: fact(ex.map(|rows| rows.iter().map(|r| get(r, "name").to_string()).filter(|n| !n.is_empty()).collect())),
+            excludes: fact(ex.map(|rows| {
+                rows.iter()
+                    .map(|r| get(r, "name").to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })),
             clone_requests: fact(req.map(|rows| rows.iter().map(to_request).collect())),
         })
     };
     // The first request tells whether we can reach and log in at all.
     let first = inst
         .client
-        .fetch(&TableQuery::new("sys_user_role", "name=mid_server", ROLE_FIELDS))
+        .fetch(&TableQuery::new(
+            "sys_user_role",
+            "name=mid_server",
+            ROLE_FIELDS,
+        ))
         .await;
     let mid_role = match first {
         Ok(rows) => {
-            inst.record("sys_user_role", rows.requests, rows.rows.len() as u64, rows.hidden(), None);
+            inst.record(
+                "sys_user_role",
+                rows.requests,
+                rows.rows.len() as u64,
+                rows.hidden(),
+                None,
+            );
             Fact::ok(rows.rows.iter().map(to_role).collect())
         }
         Err(e) if e.is_access_failure() => return Err(e),
@@ -468,7 +514,11 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
         }
     };
     let (holder_rows, agents, configs, props, contains, clone) = futures::join!(
-        inst.read("sys_user_has_role", "role.name=mid_server", USER_ROLE_FIELDS),
+        inst.read(
+            "sys_user_has_role",
+            "role.name=mid_server",
+            USER_ROLE_FIELDS
+        ),
         inst.read("ecc_agent", "", AGENT_FIELDS),
         inst.read(
             "ecc_agent_config",
@@ -480,7 +530,11 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
             "nameINglide.installation.production,glide.buildtag",
             &["sys_id", "name", "value"]
         ),
-        inst.read("sys_user_role_contains", "contains.name=mid_server", CONTAINS_FIELDS),
+        inst.read(
+            "sys_user_role_contains",
+            "contains.name=mid_server",
+            CONTAINS_FIELDS
+        ),
         source_reads,
     );
     Ok(Phase1 {
@@ -532,10 +586,36 @@ async fn phase2(
         }
     }
     let (users, roles, members, contains_more) = futures::join!(
-        inst.read_by_users("sys_user", "sys_id", "user_name", ids, &queryable, USER_FIELDS),
-        inst.read_by_users("sys_user_has_role", "user", "user.user_name", ids, &queryable, USER_ROLE_FIELDS),
-        inst.read_by_users("sys_user_grmember", "user", "user.user_name", ids, &queryable, MEMBER_FIELDS),
-        inst.read_in("sys_user_role_contains", "contains", contains_frontier, CONTAINS_FIELDS),
+        inst.read_by_users(
+            "sys_user",
+            "sys_id",
+            "user_name",
+            ids,
+            &queryable,
+            USER_FIELDS
+        ),
+        inst.read_by_users(
+            "sys_user_has_role",
+            "user",
+            "user.user_name",
+            ids,
+            &queryable,
+            USER_ROLE_FIELDS
+        ),
+        inst.read_by_users(
+            "sys_user_grmember",
+            "user",
+            "user.user_name",
+            ids,
+            &queryable,
+            MEMBER_FIELDS
+        ),
+        inst.read_in(
+            "sys_user_role_contains",
+            "contains",
+            contains_frontier,
+            CONTAINS_FIELDS
+        ),
     );
     Phase2 {
         users: users.map(|rows| rows.iter().map(to_user).collect()),
@@ -546,31 +626,57 @@ async fn phase2(
     }
 }
 
+/// The MID-related rows of one table on a target: the field and values that restrict a
+/// condition to them (`userIN<MID user ids>`), and the rows' own sys_ids.
+struct Related {
+    field: &'static str,
+    values: BTreeSet<String>,
+    rows: BTreeSet<String>,
+}
+
+impl Related {
+    fn new(field: &'static str, values: BTreeSet<String>, rows: BTreeSet<String>) -> Self {
+        Related {
+            field,
+            values,
+            rows,
+        }
+    }
+}
+
 /// Evaluates the preservers on `tables` on this target, restricted to the MID-related rows.
 async fn evaluate(
     inst: &Inst,
     preservers: &[Preserver],
     tables: &[&str],
-    related: &BTreeMap<&str, (&str, BTreeSet<String>)>,
+    related: &BTreeMap<&str, Related>,
 ) -> Vec<PreserverEval> {
     let jobs = preservers
         .iter()
         .filter(|p| tables.contains(&p.table.as_str()))
         .filter_map(|p| related.get(p.table.as_str()).map(|r| (p, r)))
-        .map(|(p, (field, ids))| async move {
-            let values: Vec<String> = ids.iter().cloned().collect();
-            let chunks = query::in_chunks(field, &values, MAX_QUERY_BYTES - query::encoded_len(&p.condition));
+        .map(|(p, rel)| async move {
+            let values: Vec<String> = rel.values.iter().cloned().collect();
+            let budget = MAX_QUERY_BYTES
+                .saturating_sub(query::encoded_len(&p.condition))
+                .max(200);
+            let chunks = query::in_chunks(rel.field, &values, budget);
             let matched = join_all(chunks.iter().map(|term| {
                 let q = query::restrict(&p.condition, term);
                 inst.read(&p.table, q, &["sys_id"])
             }));
             let total = inst.count(&p.table, query::strip_eq(&p.condition));
             let (matched, total) = futures::join!(matched, total);
-            let matched: Result<Vec<String>, Unreadable> = matched.into_iter().try_fold(Vec::new(), |mut acc, r| {
-                let rows = r?;
-                acc.extend(rows.iter().map(|row| get(row, "sys_id").to_string()).filter(|id| ids.contains(id)));
-                Ok(acc)
-            });
+            let matched: Result<Vec<String>, Unreadable> =
+                matched.into_iter().try_fold(Vec::new(), |mut acc, r| {
+                    let rows = r?;
+                    acc.extend(
+                        rows.iter()
+                            .map(|row| get(row, "sys_id").to_string())
+                            .filter(|id| rel.rows.contains(id)),
+                    );
+                    Ok(acc)
+                });
             let matched = matched.map(|mut v| {
                 v.sort();
                 v.dedup();
@@ -581,7 +687,7 @@ async fn evaluate(
                 table: p.table.clone(),
                 matched: fact(matched),
                 table_matches: fact(total),
-                mid_related_rows: ids.len() as u64,
+                mid_related_rows: rel.rows.len() as u64,
             }
         });
     join_all(jobs).await
@@ -600,24 +706,42 @@ struct Gathered {
 fn group_ids(p2: &Phase2) -> BTreeSet<String> {
     p2.memberships
         .as_ref()
-        .map(|rows| rows.iter().map(|r| get(r, "group").to_string()).filter(|g| query::is_sys_id(g)).collect())
+        .map(|rows| {
+            rows.iter()
+                .map(|r| get(r, "group").to_string())
+                .filter(|g| query::is_sys_id(g))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn group_names(p2: &Phase2) -> BTreeSet<String> {
     p2.memberships
         .as_ref()
-        .map(|rows| rows.iter().map(|r| get(r, "group.name").to_string()).filter(|g| query::safe_in_list(g)).collect())
+        .map(|rows| {
+            rows.iter()
+                .map(|r| get(r, "group.name").to_string())
+                .filter(|g| query::safe_in_list(g))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn rows_ids(rows: &Result<Vec<Row>, Unreadable>, field: &str) -> BTreeSet<String> {
     rows.as_ref()
-        .map(|rows| rows.iter().map(|r| get(r, field).to_string()).filter(|g| query::is_sys_id(g)).collect())
+        .map(|rows| {
+            rows.iter()
+                .map(|r| get(r, field).to_string())
+                .filter(|g| query::is_sys_id(g))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn merge_rows(a: Result<Vec<Row>, Unreadable>, b: Result<Vec<Row>, Unreadable>) -> Result<Vec<Row>, Unreadable> {
+fn merge_rows(
+    a: Result<Vec<Row>, Unreadable>,
+    b: Result<Vec<Row>, Unreadable>,
+) -> Result<Vec<Row>, Unreadable> {
     let mut a = a?;
     let mut seen: BTreeSet<String> = a.iter().map(|r| get(r, "sys_id").to_string()).collect();
     for r in b? {
@@ -651,7 +775,13 @@ pub async fn collect(
     }
 
     // Phase 1.
-    let p1s = join_all(insts.iter().zip(&all).map(|(inst, (_, role))| phase1(inst, *role == InstanceRole::Source))).await;
+    let p1s = join_all(
+        insts
+            .iter()
+            .zip(&all)
+            .map(|(inst, (_, role))| phase1(inst, *role == InstanceRole::Source)),
+    )
+    .await;
     let mut phase1s = Vec::new();
     for (inst, r) in insts.iter().zip(p1s) {
         match r {
@@ -670,15 +800,21 @@ pub async fn collect(
         .iter()
         .flat_map(|p| p.logins().into_iter().chain(p.holder_names()))
         .collect();
-    let p2s = join_all(insts.iter().zip(&phase1s).enumerate().map(|(i, (inst, p1))| {
-        let ids = p1.holder_ids();
-        let mut names = p1.logins();
-        if i == 0 {
-            names.extend(target_logins.iter().cloned());
-        }
-        let frontier = rows_ids(&p1.contains, "role");
-        async move { phase2(inst, &ids, &names, &frontier).await }
-    }))
+    let p2s = join_all(
+        insts
+            .iter()
+            .zip(&phase1s)
+            .enumerate()
+            .map(|(i, (inst, p1))| {
+                let ids = p1.holder_ids();
+                let mut names = p1.logins();
+                if i == 0 {
+                    names.extend(target_logins.iter().cloned());
+                }
+                let frontier = rows_ids(&p1.contains, "role");
+                async move { phase2(inst, &ids, &names, &frontier).await }
+            }),
+    )
     .await;
 
     // Phase 3: groups and group roles; evaluations of the user-level preservers.
@@ -689,130 +825,204 @@ pub async fn collect(
         .as_ref()
         .and_then(|c| c.preservers.get().cloned())
         .unwrap_or_default();
-    let p3 = join_all(insts.iter().zip(p2s.iter()).enumerate().map(|(i, (inst, p2))| {
-        let mut gids = group_ids(p2);
-        let mut gnames = BTreeSet::new();
-        if i == 0 {
-            gids.extend(target_groups.iter().cloned());
-            gnames.extend(target_group_names.iter().cloned());
-        }
-        let user_ids: BTreeSet<String> = p2
-            .users
-            .as_ref()
-            .map(|us| us.iter().map(|u| u.sys_id.clone()).filter(|s| query::is_sys_id(s)).collect())
-            .unwrap_or_default();
-        let preservers = &preservers;
-        async move {
-            let mut related: BTreeMap<&str, (&str, BTreeSet<String>)> = BTreeMap::new();
-            if i > 0 {
-                related.insert("sys_user", ("sys_id", user_ids.clone()));
-                related.insert("sys_user_has_role", ("user", user_ids.clone()));
-                related.insert("sys_user_grmember", ("user", user_ids.clone()));
-            }
-            let (by_id, by_name, group_roles, evals) = futures::join!(
-                inst.read_in("sys_user_group", "sys_id", &gids, GROUP_FIELDS),
-                inst.read_in("sys_user_group", "name", &gnames, GROUP_FIELDS),
-                inst.read_in("sys_group_has_role", "group", &gids, GROUP_ROLE_FIELDS),
-                evaluate(inst, preservers, &["sys_user", "sys_user_has_role", "sys_user_grmember"], &related),
-            );
-            (merge_rows(by_id, by_name).map(|rows| rows.iter().map(to_group).collect::<Vec<_>>()), group_roles, evals)
-        }
-    }))
+    let p3 = join_all(
+        insts
+            .iter()
+            .zip(p2s.iter())
+            .enumerate()
+            .map(|(i, (inst, p2))| {
+                let mut gids = group_ids(p2);
+                let mut gnames = BTreeSet::new();
+                if i == 0 {
+                    gids.extend(target_groups.iter().cloned());
+                    gnames.extend(target_group_names.iter().cloned());
+                }
+                let user_ids: BTreeSet<String> = p2
+                    .users
+                    .as_ref()
+                    .map(|us| {
+                        us.iter()
+                            .map(|u| u.sys_id.clone())
+                            .filter(|s| query::is_sys_id(s))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let preservers = &preservers;
+                async move {
+                    let mut related: BTreeMap<&str, Related> = BTreeMap::new();
+                    if i > 0 {
+                        related.insert(
+                            "sys_user",
+                            Related::new("sys_id", user_ids.clone(), user_ids.clone()),
+                        );
+                        related.insert(
+                            "sys_user_has_role",
+                            Related::new(
+                                "user",
+                                user_ids.clone(),
+                                rows_ids(&p2.user_roles, "sys_id"),
+                            ),
+                        );
+                        related.insert(
+                            "sys_user_grmember",
+                            Related::new(
+                                "user",
+                                user_ids.clone(),
+                                rows_ids(&p2.memberships, "sys_id"),
+                            ),
+                        );
+                    }
+                    let (by_id, by_name, group_roles, evals) = futures::join!(
+                        inst.read_in("sys_user_group", "sys_id", &gids, GROUP_FIELDS),
+                        inst.read_in("sys_user_group", "name", &gnames, GROUP_FIELDS),
+                        inst.read_in("sys_group_has_role", "group", &gids, GROUP_ROLE_FIELDS),
+                        evaluate(
+                            inst,
+                            preservers,
+                            &["sys_user", "sys_user_has_role", "sys_user_grmember"],
+                            &related
+                        ),
+                    );
+                    (
+                        merge_rows(by_id, by_name)
+                            .map(|rows| rows.iter().map(to_group).collect::<Vec<_>>()),
+                        group_roles,
+                        evals,
+                    )
+                }
+            }),
+    )
     .await;
 
     // Phase 4: parent groups (to a fixpoint), the rest of the role hierarchy, and the
     // evaluations of the group- and role-level preservers.
     let mut gathered: Vec<Gathered> = Vec::new();
-    let p4 = join_all(insts.iter().zip(phase1s.into_iter().zip(p2s.into_iter().zip(p3))).enumerate().map(
-        |(i, (inst, (p1, (p2, (groups, group_roles, evals)))))| {
-            let preservers = &preservers;
-            async move {
-                let mut groups = groups;
-                let mut group_roles = group_roles;
-                // Parents not yet read.
-                for _ in 0..10 {
-                    let Ok(gs) = &groups else { break };
-                    let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
-                    let missing: BTreeSet<String> = gs
-                        .iter()
-                        .map(|g| g.parent.clone())
-                        .filter(|p| query::is_sys_id(p) && !have.contains(p.as_str()))
-                        .collect();
-                    if missing.is_empty() {
-                        break;
+    let p4 = join_all(
+        insts
+            .iter()
+            .zip(phase1s.into_iter().zip(p2s.into_iter().zip(p3)))
+            .enumerate()
+            .map(|(i, (inst, (p1, (p2, (groups, group_roles, evals)))))| {
+                let preservers = &preservers;
+                async move {
+                    let mut groups = groups;
+                    let mut group_roles = group_roles;
+                    // Parents not yet read.
+                    for _ in 0..10 {
+                        let Ok(gs) = &groups else { break };
+                        let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
+                        let missing: BTreeSet<String> = gs
+                            .iter()
+                            .map(|g| g.parent.clone())
+                            .filter(|p| query::is_sys_id(p) && !have.contains(p.as_str()))
+                            .collect();
+                        if missing.is_empty() {
+                            break;
+                        }
+                        let (more, more_roles) = futures::join!(
+                            inst.read_in("sys_user_group", "sys_id", &missing, GROUP_FIELDS),
+                            inst.read_in(
+                                "sys_group_has_role",
+                                "group",
+                                &missing,
+                                GROUP_ROLE_FIELDS
+                            ),
+                        );
+                        groups = groups.and_then(|mut g| {
+                            g.extend(more?.iter().map(to_group));
+                            Ok(g)
+                        });
+                        group_roles = merge_rows(group_roles, more_roles);
+                        if none_found(&groups, &missing) {
+                            break;
+                        }
                     }
-                    let (more, more_roles) = futures::join!(
-                        inst.read_in("sys_user_group", "sys_id", &missing, GROUP_FIELDS),
-                        inst.read_in("sys_group_has_role", "group", &missing, GROUP_ROLE_FIELDS),
-                    );
-                    groups = groups.and_then(|mut g| {
-                        g.extend(more?.iter().map(to_group));
-                        Ok(g)
-                    });
-                    group_roles = merge_rows(group_roles, more_roles);
-                    if none_found(&groups, &missing) {
-                        break;
+                    // Roles containing mid_server, to a fixpoint.
+                    let mut contains = merge_rows(p1.contains.clone(), p2.contains_more.clone());
+                    for _ in 0..10 {
+                        let Ok(rows) = &contains else { break };
+                        let known: BTreeSet<String> = rows
+                            .iter()
+                            .map(|r| get(r, "contains").to_string())
+                            .collect();
+                        let frontier: BTreeSet<String> = rows
+                            .iter()
+                            .map(|r| get(r, "role").to_string())
+                            .filter(|r| query::is_sys_id(r) && !known.contains(r))
+                            .collect();
+                        if frontier.is_empty() {
+                            break;
+                        }
+                        let more = inst
+                            .read_in(
+                                "sys_user_role_contains",
+                                "contains",
+                                &frontier,
+                                CONTAINS_FIELDS,
+                            )
+                            .await;
+                        let before = rows.len();
+                        contains = merge_rows(contains, more);
+                        if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
+                            break;
+                        }
+                    }
+                    let mut evals = evals;
+                    if i > 0 {
+                        let gids: BTreeSet<String> = groups
+                            .as_ref()
+                            .map(|g| g.iter().map(|g| g.sys_id.clone()).collect())
+                            .unwrap_or_default();
+                        let mut role_ids = rows_ids(&p2.user_roles, "role");
+                        role_ids.extend(rows_ids(&group_roles, "role"));
+                        role_ids.extend(rows_ids(&contains, "role"));
+                        role_ids.extend(rows_ids(&contains, "contains"));
+                        if let Some(r) = p1.mid_role.get() {
+                            role_ids.extend(r.iter().map(|r| r.sys_id.clone()));
+                        }
+                        let mut related: BTreeMap<&str, Related> = BTreeMap::new();
+                        related.insert(
+                            "sys_user_group",
+                            Related::new("sys_id", gids.clone(), gids.clone()),
+                        );
+                        related.insert(
+                            "sys_group_has_role",
+                            Related::new("group", gids, rows_ids(&group_roles, "sys_id")),
+                        );
+                        related.insert(
+                            "sys_user_role",
+                            Related::new("sys_id", role_ids.clone(), role_ids.clone()),
+                        );
+                        related.insert(
+                            "sys_user_role_contains",
+                            Related::new("role", role_ids, rows_ids(&contains, "sys_id")),
+                        );
+                        evals.extend(
+                            evaluate(
+                                inst,
+                                preservers,
+                                &[
+                                    "sys_user_group",
+                                    "sys_group_has_role",
+                                    "sys_user_role",
+                                    "sys_user_role_contains",
+                                ],
+                                &related,
+                            )
+                            .await,
+                        );
+                    }
+                    Gathered {
+                        p1,
+                        p2,
+                        groups,
+                        group_roles,
+                        contains,
+                        evals,
                     }
                 }
-                // Roles containing mid_server, to a fixpoint.
-                let mut contains = merge_rows(p1.contains.clone(), p2.contains_more.clone());
-                for _ in 0..10 {
-                    let Ok(rows) = &contains else { break };
-                    let known: BTreeSet<String> = rows.iter().map(|r| get(r, "contains").to_string()).collect();
-                    let frontier: BTreeSet<String> = rows
-                        .iter()
-                        .map(|r| get(r, "role").to_string())
-                        .filter(|r| query::is_sys_id(r) && !known.contains(r))
-                        .collect();
-                    if frontier.is_empty() {
-                        break;
-                    }
-                    let more = inst.read_in("sys_user_role_contains", "contains", &frontier, CONTAINS_FIELDS).await;
-                    let before = rows.len();
-                    contains = merge_rows(contains, more);
-                    if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
-                        break;
-                    }
-                }
-                let mut evals = evals;
-                if i > 0 {
-                    let gids: BTreeSet<String> = groups
-                        .as_ref()
-                        .map(|g| g.iter().map(|g| g.sys_id.clone()).collect())
-                        .unwrap_or_default();
-                    let mut role_ids = rows_ids(&p2.user_roles, "role");
-                    role_ids.extend(rows_ids(&group_roles, "role"));
-                    role_ids.extend(rows_ids(&contains, "role"));
-                    role_ids.extend(rows_ids(&contains, "contains"));
-                    if let Some(r) = p1.mid_role.get() {
-                        role_ids.extend(r.iter().map(|r| r.sys_id.clone()));
-                    }
-                    let mut related: BTreeMap<&str, (&str, BTreeSet<String>)> = BTreeMap::new();
-                    related.insert("sys_user_group", ("sys_id", gids.clone()));
-                    related.insert("sys_group_has_role", ("group", gids));
-                    related.insert("sys_user_role", ("sys_id", role_ids.clone()));
-                    related.insert("sys_user_role_contains", ("role", role_ids));
-                    evals.extend(
-                        evaluate(
-                            inst,
-                            preservers,
-                            &["sys_user_group", "sys_group_has_role", "sys_user_role", "sys_user_role_contains"],
-                            &related,
-                        )
-                        .await,
-                    );
-                }
-                Gathered {
-                    p1,
-                    p2,
-                    groups,
-                    group_roles,
-                    contains,
-                    evals,
-                }
-            }
-        },
-    ))
+            }),
+    )
     .await;
     gathered.extend(p4);
 
@@ -843,7 +1053,12 @@ fn none_found(groups: &Result<Vec<Group>, Unreadable>, missing: &BTreeSet<String
         .unwrap_or(true)
 }
 
-fn assemble(ri: &ResolvedInstance, role: InstanceRole, inst: &Inst, g: Gathered) -> InstanceEvidence {
+fn assemble(
+    ri: &ResolvedInstance,
+    role: InstanceRole,
+    inst: &Inst,
+    g: Gathered,
+) -> InstanceEvidence {
     let Gathered {
         p1,
         p2,
@@ -862,13 +1077,13 @@ fn assemble(ri: &ResolvedInstance, role: InstanceRole, inst: &Inst, g: Gathered)
     // Roles with their names, from every row that refers to one.
     let mut roles: BTreeMap<String, Role> = BTreeMap::new();
     let user_role_rows = merge_rows(p1.holder_rows.clone(), p2.user_roles.clone());
-    for rows in [&user_role_rows, &group_roles] {
-        if let Ok(rows) = rows {
-            for r in rows {
-                if let Some(role) = referenced_role(r, "role") {
-                    roles.insert(role.sys_id.clone(), role);
-                }
-            }
+    for r in [&user_role_rows, &group_roles]
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Some(role) = referenced_role(r, "role") {
+            roles.insert(role.sys_id.clone(), role);
         }
     }
     if let Ok(rows) = &contains {
@@ -905,8 +1120,14 @@ fn assemble(ri: &ResolvedInstance, role: InstanceRole, inst: &Inst, g: Gathered)
         roles: roles_fact,
         users: fact(p2.users),
         unsafe_logins: p2.unsafe_logins,
-        user_roles: fact(p2.user_roles.map(|rows| rows.iter().map(to_user_role).collect())),
-        memberships: fact(p2.memberships.map(|rows| rows.iter().map(to_membership).collect())),
+        user_roles: fact(
+            p2.user_roles
+                .map(|rows| rows.iter().map(to_user_role).collect()),
+        ),
+        memberships: fact(
+            p2.memberships
+                .map(|rows| rows.iter().map(to_membership).collect()),
+        ),
         groups: fact(groups),
         group_roles: fact(group_roles.map(|rows| rows.iter().map(to_group_role).collect())),
         mid_servers: p1.agents,

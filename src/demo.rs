@@ -120,7 +120,13 @@ fn roles() -> Vec<Role> {
     ]
 }
 
-fn instance(name: &str, url: &str, role_: InstanceRole, production: bool, build: &str) -> InstanceEvidence {
+fn instance(
+    name: &str,
+    url: &str,
+    role_: InstanceRole,
+    production: bool,
+    build: &str,
+) -> InstanceEvidence {
     InstanceEvidence {
         name: name.into(),
         url: url.into(),
@@ -151,13 +157,30 @@ fn instance(name: &str, url: &str, role_: InstanceRole, production: bool, build:
 const BUILD: &str = "glide-xanadu-07-02-2024__patch3-11-12-2024";
 
 fn prod(now: DateTime<Utc>) -> InstanceEvidence {
-    let long_ago = (now - Duration::days(212)).format("%Y-%m-%d %H:%M:%S").to_string();
-    let recent = (now - Duration::hours(2)).format("%Y-%m-%d %H:%M:%S").to_string();
-    let mut i = instance("prod", "https://acme.service-now.com", InstanceRole::Source, true, BUILD);
+    let long_ago = (now - Duration::days(212))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let recent = (now - Duration::hours(2))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let mut i = instance(
+        "prod",
+        "https://acme.service-now.com",
+        InstanceRole::Source,
+        true,
+        BUILD,
+    );
     i.users = Fact::ok(vec![
         user("prod:mid.prod", "mid.prod", "sys_user", true, true, &recent),
         user("prod:mid.test", "mid.test", "sys_user", true, true, &recent),
-        user("prod:mid.legacy", "mid.legacy", "sys_user", true, false, &long_ago),
+        user(
+            "prod:mid.legacy",
+            "mid.legacy",
+            "sys_user",
+            true,
+            false,
+            &long_ago,
+        ),
     ]);
     i.user_roles = Fact::ok(vec![
         grant("prod:g1", "prod:mid.prod", "role:mid_server", false),
@@ -175,14 +198,46 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         group: id("group:discovery"),
         role: id("role:itil"),
     }]);
-    i.mid_servers = Fact::ok(vec![server("prod:mid1", "mid-prod-01", "Up", "mid.prod", "midp01.acme.local")]);
-    let scheduled = (now + Duration::days(1)).format("%Y-%m-%d 22:00:00").to_string();
+    i.mid_servers = Fact::ok(vec![server(
+        "prod:mid1",
+        "mid-prod-01",
+        "Up",
+        "mid.prod",
+        "midp01.acme.local",
+    )]);
+    let scheduled = (now + Duration::days(1))
+        .format("%Y-%m-%d 22:00:00")
+        .to_string();
     i.clone = Some(CloneSetup {
         preservers: Fact::ok(vec![
-            preserver("p:users", "MID server users", "sys_user", "roles=mid_server", true),
-            preserver("p:roles", "MID server user has role", "sys_user_has_role", "user.roles=mid_server", true),
-            preserver("p:members", "MID server user group membership", "sys_user_grmember", "user.roles=mid_server", true),
-            preserver("p:byname", "MID users by name (old)", "sys_user", "user_nameSTARTSWITHmid.^EQ", false),
+            preserver(
+                "p:users",
+                "MID server users",
+                "sys_user",
+                "roles=mid_server",
+                true,
+            ),
+            preserver(
+                "p:roles",
+                "MID server user has role",
+                "sys_user_has_role",
+                "user.roles=mid_server",
+                true,
+            ),
+            preserver(
+                "p:members",
+                "MID server user group membership",
+                "sys_user_grmember",
+                "user.roles=mid_server",
+                true,
+            ),
+            preserver(
+                "p:byname",
+                "MID users by name (old)",
+                "sys_user",
+                "user_nameSTARTSWITHmid.^EQ",
+                false,
+            ),
             preserver("p:theme", "Theme", "sys_ui_theme", "", true),
         ]),
         profiles: Fact::ok(vec![]),
@@ -210,28 +265,71 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
 }
 
 fn dev(now: DateTime<Utc>) -> InstanceEvidence {
-    let recent = (now - Duration::minutes(5)).format("%Y-%m-%d %H:%M:%S").to_string();
-    let mut i = instance("dev", "https://acmedev.service-now.com", InstanceRole::Target, false, BUILD);
+    let recent = (now - Duration::minutes(5))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let mut i = instance(
+        "dev",
+        "https://acmedev.service-now.com",
+        InstanceRole::Target,
+        false,
+        BUILD,
+    );
     i.users = Fact::ok(vec![
         user("dev:mid.dev", "mid.dev", "sys_user", true, false, &recent),
-        user("dev:mid.dev2", "mid.dev2", "u_mid_service_account", true, true, &recent),
+        user(
+            "dev:mid.dev2",
+            "mid.dev2",
+            "u_mid_service_account",
+            true,
+            true,
+            &recent,
+        ),
     ]);
     i.user_roles = Fact::ok(vec![
         grant("dev:g1", "dev:mid.dev", "role:mid_server", false),
         grant("dev:g2", "dev:mid.dev2", "role:mid_server", false),
     ]);
     i.mid_servers = Fact::ok(vec![
-        server("dev:mid1", "mid-dev-01", "Up", "mid.dev", "midd01.acme.local"),
-        server("dev:mid2", "mid-dev-02", "Up", "mid.dev2", "midd02.acme.local"),
+        server(
+            "dev:mid1",
+            "mid-dev-01",
+            "Up",
+            "mid.dev",
+            "midd01.acme.local",
+        ),
+        server(
+            "dev:mid2",
+            "mid-dev-02",
+            "Up",
+            "mid.dev2",
+            "midd02.acme.local",
+        ),
     ]);
     i.mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
     i.preserver_evals = vec![
-        eval("p:users", "sys_user", &["dev:mid.dev", "dev:mid.dev2"], 2, 2),
+        eval(
+            "p:users",
+            "sys_user",
+            &["dev:mid.dev", "dev:mid.dev2"],
+            2,
+            2,
+        ),
         eval("p:roles", "sys_user_has_role", &["dev:g1", "dev:g2"], 2, 2),
         eval("p:members", "sys_user_grmember", &[], 0, 0),
-        eval("p:byname", "sys_user", &["dev:mid.dev", "dev:mid.dev2"], 3, 2),
+        eval(
+            "p:byname",
+            "sys_user",
+            &["dev:mid.dev", "dev:mid.dev2"],
+            3,
+            2,
+        ),
     ];
-    for c in i.coverage.iter_mut().filter(|c| c.table == "ecc_agent_config") {
+    for c in i
+        .coverage
+        .iter_mut()
+        .filter(|c| c.table == "ecc_agent_config")
+    {
         c.rows = 2;
         c.hidden_rows = 1;
     }
@@ -239,7 +337,9 @@ fn dev(now: DateTime<Utc>) -> InstanceEvidence {
 }
 
 fn test(now: DateTime<Utc>) -> InstanceEvidence {
-    let recent = (now - Duration::minutes(3)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let recent = (now - Duration::minutes(3))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
     let mut i = instance(
         "test",
         "https://acmetest.service-now.com",
@@ -273,15 +373,45 @@ fn test(now: DateTime<Utc>) -> InstanceEvidence {
     let mut unknown = server("test:mid3", "mid-test-03", "Down", "", "midt03.acme.local");
     unknown.validated = Some(false);
     i.mid_servers = Fact::ok(vec![
-        server("test:mid1", "mid-test-01", "Up", "mid.test", "midt01.acme.local"),
-        server("test:mid2", "mid-test-02", "Up", "mid.disc", "midt02.acme.local"),
+        server(
+            "test:mid1",
+            "mid-test-01",
+            "Up",
+            "mid.test",
+            "midt01.acme.local",
+        ),
+        server(
+            "test:mid2",
+            "mid-test-02",
+            "Up",
+            "mid.disc",
+            "midt02.acme.local",
+        ),
         unknown,
     ]);
     i.preserver_evals = vec![
-        eval("p:users", "sys_user", &["test:mid.test", "test:mid.disc"], 2, 2),
-        eval("p:roles", "sys_user_has_role", &["test:g1", "test:g2"], 2, 2),
+        eval(
+            "p:users",
+            "sys_user",
+            &["test:mid.test", "test:mid.disc"],
+            2,
+            2,
+        ),
+        eval(
+            "p:roles",
+            "sys_user_has_role",
+            &["test:g1", "test:g2"],
+            2,
+            2,
+        ),
         eval("p:members", "sys_user_grmember", &["test:m1"], 1, 1),
-        eval("p:byname", "sys_user", &["test:mid.test", "test:mid.disc"], 2, 2),
+        eval(
+            "p:byname",
+            "sys_user",
+            &["test:mid.test", "test:mid.disc"],
+            2,
+            2,
+        ),
     ];
     i
 }

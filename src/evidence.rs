@@ -102,7 +102,12 @@ impl Production {
         }
         match &self.property {
             Fact::Ok { value } => (
-                Some(value.as_deref().map(|v| v.trim() == "true").unwrap_or(false)),
+                Some(
+                    value
+                        .as_deref()
+                        .map(|v| v.trim() == "true")
+                        .unwrap_or(false),
+                ),
                 ProductionOrigin::Property,
             ),
             Fact::Error { .. } => (None, ProductionOrigin::Unknown),

@@ -79,7 +79,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Checks(args) => {
             let mut out = String::new();
             if args.json {
-                out = serde_json::to_string_pretty(CATALOGUE).map_err(|e| usage(e))? + "\n";
+                out = serde_json::to_string_pretty(CATALOGUE).map_err(usage)? + "\n";
             } else {
                 for c in CATALOGUE {
                     out.push_str(&format!(
@@ -288,13 +288,22 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
         let fail_on = args.report.fail_on.unwrap_or(FailOn::High);
-        return finish(&evidence, &args.report, &waivers, fail_on, evidence.finished_at, &outs);
+        return finish(
+            &evidence,
+            &args.report,
+            &waivers,
+            fail_on,
+            evidence.finished_at,
+            &outs,
+        );
     }
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
     let env = |k: &str| std::env::var(k).ok();
     let source_name = args.source.clone().unwrap_or_default();
     if args.targets.iter().any(|t| t == &source_name) {
-        return Err(usage(format!("{source_name} is both the source and a target")));
+        return Err(usage(format!(
+            "{source_name} is both the source and a target"
+        )));
     }
     let source = config.resolve(&source_name, &env).map_err(usage)?;
     let targets = args
@@ -303,7 +312,11 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         .map(|t| config.resolve(t, &env))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
-    let fail_on = args.report.fail_on.or(config.fail_on).unwrap_or(FailOn::High);
+    let fail_on = args
+        .report
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(FailOn::High);
     let defaults = ClientSettings::default();
     let settings = ClientSettings {
         timeout: args.timeout.or(config.timeout).unwrap_or(defaults.timeout),
@@ -425,7 +438,10 @@ fn doctor(args: cli::DoctorArgs) -> Result<u8, Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
     let settings = ClientSettings {
-        timeout: args.timeout.or(config.timeout).unwrap_or(ClientSettings::default().timeout),
+        timeout: args
+            .timeout
+            .or(config.timeout)
+            .unwrap_or(ClientSettings::default().timeout),
         retries: 1,
         ..ClientSettings::default()
     };

@@ -9,7 +9,9 @@ pub const MAX_QUERY_BYTES: usize = 6000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum QueryError {
-    #[error("{value:?} is not a sys_id (32 hexadecimal characters); refusing to put it into a query")]
+    #[error(
+        "{value:?} is not a sys_id (32 hexadecimal characters); refusing to put it into a query"
+    )]
     NotSysId { value: String },
 }
 
@@ -55,7 +57,9 @@ pub fn fields(condition: &str) -> Vec<&str> {
             let term = and_term.strip_prefix("OR").unwrap_or(and_term);
             let end = term
                 .char_indices()
-                .find(|(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '.'))
+                .find(|(_, c)| {
+                    !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '.')
+                })
                 .map(|(i, _)| i)
                 .unwrap_or(term.len());
             // A bare lower-case word with no operator after it is not a term.

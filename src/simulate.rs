@@ -75,7 +75,11 @@ pub struct ClonePlan {
 }
 
 impl ClonePlan {
-    pub fn applicable_on<'p>(&self, preservers: &'p [Preserver], table: &str) -> Vec<&'p Preserver> {
+    pub fn applicable_on<'p>(
+        &self,
+        preservers: &'p [Preserver],
+        table: &str,
+    ) -> Vec<&'p Preserver> {
         preservers
             .iter()
             .filter(|p| p.table == table && self.applicable.contains(&p.sys_id))
@@ -195,7 +199,10 @@ pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<Clon
     for p in preservers {
         if applicable.contains(&p.sys_id)
             && USER_TABLES.contains(&p.table.as_str())
-            && !target.preserver_evals.iter().any(|e| e.preserver == p.sys_id)
+            && !target
+                .preserver_evals
+                .iter()
+                .any(|e| e.preserver == p.sys_id)
         {
             return Err(Unreadable {
                 table: p.table.clone(),
@@ -296,8 +303,13 @@ impl World {
         w.add(source, Origin::Source, &|table, _| copied(table))?;
         w.add(target, Origin::Target, &kept)?;
         if copied("sys_user_role") {
-            w.mid_roles
-                .extend(source.mid_role.as_result()?.iter().map(|r| r.sys_id.clone()));
+            w.mid_roles.extend(
+                source
+                    .mid_role
+                    .as_result()?
+                    .iter()
+                    .map(|r| r.sys_id.clone()),
+            );
         }
         w.mid_roles.extend(
             target
@@ -317,28 +329,50 @@ impl World {
         origin: Origin,
         keep: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(), Unreadable> {
-        self.users
-            .extend(by_id(inst.users.as_result()?, |r| &r.sys_id, origin, |r| keep("sys_user", &r.sys_id)));
-        self.user_roles.extend(by_id(inst.user_roles.as_result()?, |r| &r.sys_id, origin, |r| {
-            keep("sys_user_has_role", &r.sys_id)
-        }));
-        self.memberships.extend(by_id(inst.memberships.as_result()?, |r| &r.sys_id, origin, |r| {
-            keep("sys_user_grmember", &r.sys_id)
-        }));
-        self.groups.extend(by_id(inst.groups.as_result()?, |r| &r.sys_id, origin, |r| {
-            keep("sys_user_group", &r.sys_id)
-        }));
-        self.group_roles.extend(by_id(inst.group_roles.as_result()?, |r| &r.sys_id, origin, |r| {
-            keep("sys_group_has_role", &r.sys_id)
-        }));
+        self.users.extend(by_id(
+            inst.users.as_result()?,
+            |r| &r.sys_id,
+            origin,
+            |r| keep("sys_user", &r.sys_id),
+        ));
+        self.user_roles.extend(by_id(
+            inst.user_roles.as_result()?,
+            |r| &r.sys_id,
+            origin,
+            |r| keep("sys_user_has_role", &r.sys_id),
+        ));
+        self.memberships.extend(by_id(
+            inst.memberships.as_result()?,
+            |r| &r.sys_id,
+            origin,
+            |r| keep("sys_user_grmember", &r.sys_id),
+        ));
+        self.groups.extend(by_id(
+            inst.groups.as_result()?,
+            |r| &r.sys_id,
+            origin,
+            |r| keep("sys_user_group", &r.sys_id),
+        ));
+        self.group_roles.extend(by_id(
+            inst.group_roles.as_result()?,
+            |r| &r.sys_id,
+            origin,
+            |r| keep("sys_group_has_role", &r.sys_id),
+        ));
         for roles in [inst.roles.as_result()?, inst.mid_role.as_result()?] {
-            self.roles.extend(by_id(roles, |r| &r.sys_id, origin, |r| {
-                keep("sys_user_role", &r.sys_id)
-            }));
+            self.roles.extend(by_id(
+                roles,
+                |r| &r.sys_id,
+                origin,
+                |r| keep("sys_user_role", &r.sys_id),
+            ));
         }
-        self.contains.extend(by_id(inst.role_contains.as_result()?, |r| &r.sys_id, origin, |r| {
-            keep("sys_user_role_contains", &r.sys_id)
-        }));
+        self.contains.extend(by_id(
+            inst.role_contains.as_result()?,
+            |r| &r.sys_id,
+            origin,
+            |r| keep("sys_user_role_contains", &r.sys_id),
+        ));
         Ok(())
     }
 
@@ -383,7 +417,11 @@ impl World {
 
     /// The role through which this group (itself or an ancestor) grants `mid_server`: `(via,
     /// role)`. `None` when the group does not exist in this state or grants nothing.
-    pub fn group_mid_grant(&self, group: &str, granting: &BTreeSet<String>) -> Option<(String, String)> {
+    pub fn group_mid_grant(
+        &self,
+        group: &str,
+        granting: &BTreeSet<String>,
+    ) -> Option<(String, String)> {
         if !self.groups.contains_key(group) {
             return None;
         }
@@ -471,7 +509,11 @@ impl World {
             .filter(|(r, _)| r.user == user_sys_id && (r.state.is_empty() || r.state == "active"))
             .map(|(r, _)| r.role.clone())
             .collect();
-        for (m, _) in self.memberships.values().filter(|(m, _)| m.user == user_sys_id) {
+        for (m, _) in self
+            .memberships
+            .values()
+            .filter(|(m, _)| m.user == user_sys_id)
+        {
             if !self.groups.contains_key(&m.group) {
                 continue;
             }

@@ -45,6 +45,7 @@ pub struct CheckDef {
     pub remediation: &'static str,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn def(
     id: &'static str,
     family: Family,

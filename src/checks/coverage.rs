@@ -37,7 +37,11 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                     ),
                 ));
             } else if read.error.is_none() {
-                out.push(jh.pass(subject, format!("every counted row of {} arrived", read.table), Ev::new()));
+                out.push(jh.pass(
+                    subject,
+                    format!("every counted row of {} arrived", read.table),
+                    Ev::new(),
+                ));
             }
         }
     }

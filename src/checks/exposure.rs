@@ -49,13 +49,20 @@ fn unknown_production(inst: &InstanceEvidence) -> Unreadable {
     };
     Unreadable {
         table: "sys_properties".into(),
-        reason: format!("{reason}; set `production = true|false` for instance {} in the config", inst.name),
+        reason: format!(
+            "{reason}; set `production = true|false` for instance {} in the config",
+            inst.name
+        ),
     }
 }
 
 fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let s = source.name.as_str();
-    let checks = ["prod-foreign-mid-user", "prod-shared-mid-credential", "mid-server-unvalidated"];
+    let checks = [
+        "prod-foreign-mid-user",
+        "prod-shared-mid-credential",
+        "mid-server-unvalidated",
+    ];
     match source.production.resolve().0 {
         Some(false) => return,
         None => {
@@ -89,7 +96,10 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
             }
             if t.production.resolve().0 != Some(true) {
                 if let Ok(tt) = World::today(t) {
-                    if active_mid_users(t, &tt).iter().any(|x| x.user_name == u.user_name) {
+                    if active_mid_users(t, &tt)
+                        .iter()
+                        .any(|x| x.user_name == u.user_name)
+                    {
                         shared.push(t.name.clone());
                     }
                 }
@@ -99,7 +109,11 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
         match used_here.get(&u.user_name) {
             Some(servers) => out.push(jf.pass(
                 user_subject(u),
-                format!("{} is used by {s}'s MID Servers {}", u.user_name, servers.join(", ")),
+                format!(
+                    "{} is used by {s}'s MID Servers {}",
+                    u.user_name,
+                    servers.join(", ")
+                ),
                 ev,
             )),
             None => out.push(jf.fail(
@@ -107,18 +121,36 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
                 format!(
                     "{} is an active MID user in production {s} that no MID Server of {s} uses{}",
                     u.user_name,
-                    if users_of.is_empty() { String::new() } else { format!("; it is the login of {}", users_of.join("; ")) }
+                    if users_of.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; it is the login of {}", users_of.join("; "))
+                    }
                 ),
-                format!("deactivate {} in {s}, and preserve it on the target(s) instead", u.user_name),
+                format!(
+                    "deactivate {} in {s}, and preserve it on the target(s) instead",
+                    u.user_name
+                ),
                 ev,
             )),
         }
         if shared.is_empty() {
-            out.push(js.pass(user_subject(u), format!("{} is not an active MID user of a non-production target", u.user_name), Ev::new()));
+            out.push(js.pass(
+                user_subject(u),
+                format!(
+                    "{} is not an active MID user of a non-production target",
+                    u.user_name
+                ),
+                Ev::new(),
+            ));
         } else {
             out.push(js.fail(
                 user_subject(u),
-                format!("{} is an active MID user in production {s} and on {}", u.user_name, shared.join(", ")),
+                format!(
+                    "{} is an active MID user in production {s} and on {}",
+                    u.user_name,
+                    shared.join(", ")
+                ),
                 "",
                 Ev::new().with("targets", shared.join(", ")),
             ));
@@ -136,12 +168,22 @@ fn unvalidated(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
                 if m.validated == Some(true) {
                     out.push(j.pass(subject, format!("{} is validated", m.name), Ev::new()));
                 } else {
-                    out.push(j.fail(
-                        subject,
-                        format!("production MID Server {} ({}) is not validated", m.name, m.host_name),
-                        "",
-                        Ev::new().with("validated", m.validated.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())),
-                    ));
+                    out.push(
+                        j.fail(
+                            subject,
+                            format!(
+                                "production MID Server {} ({}) is not validated",
+                                m.name, m.host_name
+                            ),
+                            "",
+                            Ev::new().with(
+                                "validated",
+                                m.validated
+                                    .map(|v| v.to_string())
+                                    .unwrap_or_else(|| "unknown".into()),
+                            ),
+                        ),
+                    );
                 }
             }
         }
@@ -151,7 +193,11 @@ fn unvalidated(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
 
 fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let name = inst.name.as_str();
-    let checks = ["mid-user-interactive-login", "mid-user-elevated-roles", "mid-user-dormant"];
+    let checks = [
+        "mid-user-interactive-login",
+        "mid-user-elevated-roles",
+        "mid-user-dormant",
+    ];
     let today = match World::today(inst) {
         Ok(w) => w,
         Err(e) => {
@@ -165,10 +211,13 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
     let mid_users = active_mid_users(inst, &today);
 
     // After the clone (targets only): the simulated roles of kept users.
-    let after = evidence.source().filter(|s| s.name != inst.name).and_then(|source| {
-        let plan = simulate::plan(source, inst).ok()?;
-        World::after_clone(source, inst, &plan).ok()
-    });
+    let after = evidence
+        .source()
+        .filter(|s| s.name != inst.name)
+        .and_then(|source| {
+            let plan = simulate::plan(source, inst).ok()?;
+            World::after_clone(source, inst, &plan).ok()
+        });
 
     let ji = Judge::new("mid-user-interactive-login", name);
     let je = Judge::new("mid-user-elevated-roles", name);
@@ -177,7 +226,11 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
     for u in &mid_users {
         let subject = user_subject(u);
         // Interactive login.
-        let severity = if production == Some(false) { Severity::Medium } else { Severity::High };
+        let severity = if production == Some(false) {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
         match u.web_service_access_only {
             Some(true) => out.push(ji.pass(subject.clone(), format!("{} is web service access only", u.user_name), Ev::new())),
             Some(false) => out.push(ji.fail_at(
@@ -196,35 +249,67 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
         // Elevated roles, today (grants, inherited rows, groups) and after the clone.
         let mut held: BTreeSet<String> = today.granted_role_names(&u.sys_id);
         if let Some(rows) = inst.user_roles.get() {
-            held.extend(rows.iter().filter(|r| r.user == u.sys_id).map(|r| today.role_name(&r.role)));
+            held.extend(
+                rows.iter()
+                    .filter(|r| r.user == u.sys_id)
+                    .map(|r| today.role_name(&r.role)),
+            );
         }
         let mut after_held = BTreeSet::new();
         if let Some(a) = &after {
-            if a.users.get(&u.sys_id).is_some() {
+            if a.users.contains_key(&u.sys_id) {
                 after_held = a.granted_role_names(&u.sys_id);
             }
         }
         let is_elevated = |n: &String, w: &World| {
-            ELEVATED.contains(&n.as_str()) || w.roles.values().any(|(r, _)| &r.name == n && r.elevated_privilege == Some(true))
+            ELEVATED.contains(&n.as_str())
+                || w.roles
+                    .values()
+                    .any(|(r, _)| &r.name == n && r.elevated_privilege == Some(true))
         };
-        let mut elevated: Vec<String> = held.iter().filter(|n| is_elevated(n, &today)).cloned().collect();
+        let mut elevated: Vec<String> = held
+            .iter()
+            .filter(|n| is_elevated(n, &today))
+            .cloned()
+            .collect();
         if let Some(a) = &after {
-            elevated.extend(after_held.iter().filter(|n| is_elevated(n, a)).map(|n| format!("{n} (after the clone)")));
+            elevated.extend(
+                after_held
+                    .iter()
+                    .filter(|n| is_elevated(n, a))
+                    .map(|n| format!("{n} (after the clone)")),
+            );
         }
         elevated.dedup();
         if elevated.is_empty() {
-            out.push(je.pass(subject.clone(), format!("{} holds no elevated role", u.user_name), Ev::new()));
+            out.push(je.pass(
+                subject.clone(),
+                format!("{} holds no elevated role", u.user_name),
+                Ev::new(),
+            ));
         } else {
             out.push(je.fail(
                 subject.clone(),
-                format!("MID user {} holds {} beside mid_server", u.user_name, elevated.join(", ")),
-                format!("remove {} from {} and its groups", elevated.join(", "), u.user_name),
+                format!(
+                    "MID user {} holds {} beside mid_server",
+                    u.user_name,
+                    elevated.join(", ")
+                ),
+                format!(
+                    "remove {} from {} and its groups",
+                    elevated.join(", "),
+                    u.user_name
+                ),
                 Ev::new().with("roles", held.iter().cloned().collect::<Vec<_>>().join(", ")),
             ));
         }
         // Dormant.
         if used.contains_key(&u.user_name) {
-            out.push(jd.pass(subject, format!("{} is used by a MID Server", u.user_name), Ev::new()));
+            out.push(jd.pass(
+                subject,
+                format!("{} is used by a MID Server", u.user_name),
+                Ev::new(),
+            ));
             continue;
         }
         let last = u.last_login_time.trim();
@@ -233,7 +318,10 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
         match (last.is_empty(), since) {
             (true, _) => out.push(jd.fail(
                 subject,
-                format!("{} is active, no MID Server uses it, and it never logged in", u.user_name),
+                format!(
+                    "{} is active, no MID Server uses it, and it never logged in",
+                    u.user_name
+                ),
                 "",
                 Ev::new().with("last_login_time", "never"),
             )),
@@ -247,7 +335,11 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
                 "",
                 Ev::new().with("last_login_time", last),
             )),
-            (false, Some(_)) => out.push(jd.pass(subject, format!("{} logged in within {DORMANT_DAYS} days", u.user_name), Ev::new())),
+            (false, Some(_)) => out.push(jd.pass(
+                subject,
+                format!("{} logged in within {DORMANT_DAYS} days", u.user_name),
+                Ev::new(),
+            )),
             (false, None) => out.push(jd.undecided(
                 subject,
                 format!("last_login_time of {} is not a date: {last:?}", u.user_name),
@@ -271,17 +363,31 @@ fn target_is_production(target: &InstanceEvidence, out: &mut Vec<CheckResult>) {
             let (sev, said) = if origin == ProductionOrigin::Config {
                 (Severity::Critical, "the config says so")
             } else {
-                (Severity::High, "glide.installation.production is true (a clone may have copied it)")
+                (
+                    Severity::High,
+                    "glide.installation.production is true (a clone may have copied it)",
+                )
             };
             out.push(j.fail_at(
                 sev,
                 subject,
                 format!("clone target {} is production: {said}", target.name),
                 "",
-                Ev::new().with("origin", if origin == ProductionOrigin::Config { "config" } else { "property" }),
+                Ev::new().with(
+                    "origin",
+                    if origin == ProductionOrigin::Config {
+                        "config"
+                    } else {
+                        "property"
+                    },
+                ),
             ));
         }
-        (Some(false), _) => out.push(j.pass(subject, format!("{} is not production", target.name), Ev::new())),
+        (Some(false), _) => out.push(j.pass(
+            subject,
+            format!("{} is not production", target.name),
+            Ev::new(),
+        )),
         (None, _) => out.push(j.error(subject, &unknown_production(target))),
     }
 }

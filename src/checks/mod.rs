@@ -29,8 +29,22 @@ pub fn run(evidence: &Evidence) -> Vec<CheckResult> {
 /// subject name, subject sys_id.
 pub fn sort(results: &mut [CheckResult]) {
     results.sort_by(|a, b| {
-        (a.status, std::cmp::Reverse(a.severity), &a.instance, &a.check, &a.subject.name, &a.subject.sys_id)
-            .cmp(&(b.status, std::cmp::Reverse(b.severity), &b.instance, &b.check, &b.subject.name, &b.subject.sys_id))
+        (
+            a.status,
+            std::cmp::Reverse(a.severity),
+            &a.instance,
+            &a.check,
+            &a.subject.name,
+            &a.subject.sys_id,
+        )
+            .cmp(&(
+                b.status,
+                std::cmp::Reverse(b.severity),
+                &b.instance,
+                &b.check,
+                &b.subject.name,
+                &b.subject.sys_id,
+            ))
     });
 }
 
@@ -68,7 +82,12 @@ impl<'a> Judge<'a> {
         }
     }
 
-    pub(crate) fn pass(&self, subject: Subject, message: impl Into<String>, evidence: Ev) -> CheckResult {
+    pub(crate) fn pass(
+        &self,
+        subject: Subject,
+        message: impl Into<String>,
+        evidence: Ev,
+    ) -> CheckResult {
         self.result(
             Status::Pass,
             self.def.severity,
@@ -101,7 +120,14 @@ impl<'a> Judge<'a> {
         if remediation.is_empty() {
             remediation = self.def.remediation.to_string();
         }
-        self.result(Status::Fail, severity, subject, message.into(), remediation, evidence.0)
+        self.result(
+            Status::Fail,
+            severity,
+            subject,
+            message.into(),
+            remediation,
+            evidence.0,
+        )
     }
 
     /// Could not decide: severity is the highest the check can reach, so the gate sees it.
@@ -120,7 +146,12 @@ impl<'a> Judge<'a> {
     }
 
     /// Could not decide, for a reason that is not an unreadable table.
-    pub(crate) fn undecided(&self, subject: Subject, message: impl Into<String>, remediation: impl Into<String>) -> CheckResult {
+    pub(crate) fn undecided(
+        &self,
+        subject: Subject,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> CheckResult {
         self.result(
             Status::Error,
             self.def.max_severity,

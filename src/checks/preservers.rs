@@ -39,7 +39,12 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     let preservers = match clone.preservers.as_result() {
         Ok(p) => p,
         Err(e) => {
-            for c in ["preserver-missing", "preserver-not-applied", "preserver-overbroad", "preserver-dot-walked"] {
+            for c in [
+                "preserver-missing",
+                "preserver-not-applied",
+                "preserver-overbroad",
+                "preserver-dot-walked",
+            ] {
                 out.push(Judge::new(c, s).error(table_subject("clone_data_preserver"), &e));
             }
             return;
@@ -48,8 +53,13 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
 
     // preserver-dot-walked
     let j = Judge::new("preserver-dot-walked", s);
-    for p in preservers.iter().filter(|p| USER_TABLES.contains(&p.table.as_str())) {
-        let ev = Ev::new().with("table", &p.table).with("condition", &p.condition);
+    for p in preservers
+        .iter()
+        .filter(|p| USER_TABLES.contains(&p.table.as_str()))
+    {
+        let ev = Ev::new()
+            .with("table", &p.table)
+            .with("condition", &p.condition);
         if query::is_dot_walked(&p.condition) {
             out.push(j.fail(
                 subject(p),
@@ -58,7 +68,11 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                 ev,
             ));
         } else {
-            out.push(j.pass(subject(p), format!("preserver \"{}\" does not dot-walk", p.name), ev));
+            out.push(j.pass(
+                subject(p),
+                format!("preserver \"{}\" does not dot-walk", p.name),
+                ev,
+            ));
         }
     }
 
@@ -69,21 +83,26 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
         let mut undecided = None;
         for target in evidence.target_instances() {
             let has_mid_users = match World::today(target) {
-                Ok(today) => target.users.get().is_some_and(|us| {
-                    us.iter()
-                        .any(|u| u.active == Some(true) && super::survival::is_mid_role_holder(target, &today, u))
-                }) || !super::survival::used_by(target).is_empty(),
+                Ok(today) => {
+                    target.users.get().is_some_and(|us| {
+                        us.iter().any(|u| {
+                            u.active == Some(true)
+                                && super::survival::is_mid_role_holder(target, &today, u)
+                        })
+                    }) || !super::survival::used_by(target).is_empty()
+                }
                 Err(e) => {
                     undecided = Some(e);
                     continue;
                 }
             };
             match plans.get(&target.name) {
-                Some(Ok(plan)) => {
-                    if has_mid_users && plan.applicable_on(preservers, table).is_empty() {
-                        lacking.push(target.name.clone());
-                    }
+                Some(Ok(plan))
+                    if has_mid_users && plan.applicable_on(preservers, table).is_empty() =>
+                {
+                    lacking.push(target.name.clone());
                 }
+                Some(Ok(_)) => {}
                 Some(Err(e)) => undecided = Some(e.clone()),
                 None => {}
             }
@@ -101,20 +120,31 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
         } else if let Some(e) = undecided {
             out.push(j.error(table_subject(table), &e));
         } else {
-            out.push(j.pass(table_subject(table), format!("every target with MID users has an applicable preserver on {table}"), Ev::new()));
+            out.push(j.pass(
+                table_subject(table),
+                format!("every target with MID users has an applicable preserver on {table}"),
+                Ev::new(),
+            ));
         }
     }
 
     // preserver-not-applied and preserver-overbroad, for MID-related preservers
     let jn = Judge::new("preserver-not-applied", s);
     let jo = Judge::new("preserver-overbroad", s);
-    for p in preservers.iter().filter(|p| USER_TABLES.contains(&p.table.as_str())) {
+    for p in preservers
+        .iter()
+        .filter(|p| USER_TABLES.contains(&p.table.as_str()))
+    {
         let mut related = false;
         let mut undecided = None;
         let mut broad = Vec::new();
         let mut count_error = None;
         for target in evidence.target_instances() {
-            let Some(eval) = target.preserver_evals.iter().find(|e| e.preserver == p.sys_id) else {
+            let Some(eval) = target
+                .preserver_evals
+                .iter()
+                .find(|e| e.preserver == p.sys_id)
+            else {
                 undecided = Some(crate::evidence::Unreadable {
                     table: p.table.clone(),
                     reason: format!("the condition was not evaluated on {}", target.name),
@@ -125,26 +155,36 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                 Fact::Ok { value } if !value.is_empty() => {
                     related = true;
                     match &eval.table_matches {
-                        Fact::Ok { value: total } if *total > value.len() as u64 => broad.push(format!(
-                            "{}: {} rows of {} match, {} of them MID-related",
-                            target.name,
-                            total,
-                            p.table,
-                            value.len()
-                        )),
+                        Fact::Ok { value: total } if *total > value.len() as u64 => {
+                            broad.push(format!(
+                                "{}: {} rows of {} match, {} of them MID-related",
+                                target.name,
+                                total,
+                                p.table,
+                                value.len()
+                            ))
+                        }
                         Fact::Ok { .. } => {}
                         Fact::Error { table, reason } => {
-                            count_error = Some(crate::evidence::Unreadable { table: table.clone(), reason: reason.clone() })
+                            count_error = Some(crate::evidence::Unreadable {
+                                table: table.clone(),
+                                reason: reason.clone(),
+                            })
                         }
                     }
                 }
                 Fact::Ok { .. } => {}
                 Fact::Error { table, reason } => {
-                    undecided = Some(crate::evidence::Unreadable { table: table.clone(), reason: reason.clone() })
+                    undecided = Some(crate::evidence::Unreadable {
+                        table: table.clone(),
+                        reason: reason.clone(),
+                    })
                 }
             }
         }
-        let ev = Ev::new().with("table", &p.table).with("condition", &p.condition);
+        let ev = Ev::new()
+            .with("table", &p.table)
+            .with("condition", &p.condition);
         if !related {
             if let Some(e) = undecided {
                 out.push(jn.error(subject(p), &e));
@@ -169,26 +209,46 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
         if !skipped.is_empty() {
             out.push(jn.fail(
                 subject(p),
-                format!("MID-related preserver \"{}\" will not run — {}", p.name, skipped.join("; ")),
+                format!(
+                    "MID-related preserver \"{}\" will not run — {}",
+                    p.name,
+                    skipped.join("; ")
+                ),
                 "",
                 ev.with("not_applied", skipped.join("; ")),
             ));
         } else if let Some(e) = plan_error {
             out.push(jn.error(subject(p), &e));
         } else {
-            out.push(jn.pass(subject(p), format!("preserver \"{}\" applies to every target's clone", p.name), Ev::new()));
+            out.push(jn.pass(
+                subject(p),
+                format!("preserver \"{}\" applies to every target's clone", p.name),
+                Ev::new(),
+            ));
         }
         if !broad.is_empty() {
-            out.push(jo.fail(
-                subject(p),
-                format!("preserver \"{}\" keeps rows that are not MID-related — {}", p.name, broad.join("; ")),
-                "",
-                Ev::new().with("condition", &p.condition).with("matches", broad.join("; ")),
-            ));
+            out.push(
+                jo.fail(
+                    subject(p),
+                    format!(
+                        "preserver \"{}\" keeps rows that are not MID-related — {}",
+                        p.name,
+                        broad.join("; ")
+                    ),
+                    "",
+                    Ev::new()
+                        .with("condition", &p.condition)
+                        .with("matches", broad.join("; ")),
+                ),
+            );
         } else if let Some(e) = count_error.or(undecided) {
             out.push(jo.error(subject(p), &e));
         } else {
-            out.push(jo.pass(subject(p), format!("preserver \"{}\" matches only MID-related rows", p.name), Ev::new()));
+            out.push(jo.pass(
+                subject(p),
+                format!("preserver \"{}\" matches only MID-related rows", p.name),
+                Ev::new(),
+            ));
         }
     }
 }

@@ -194,13 +194,20 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
             if logins.is_empty() {
                 out.push(unknown.fail(
                     subject,
-                    format!("MID Server {} has no known login (no logged-in or configured user)", m.name),
+                    format!(
+                        "MID Server {} has no known login (no logged-in or configured user)",
+                        m.name
+                    ),
                     "",
                     ev.with("status", &m.status),
                 ));
                 continue;
             }
-            out.push(unknown.pass(subject.clone(), format!("logs in as {}", logins.join(", ")), Ev::new()));
+            out.push(unknown.pass(
+                subject.clone(),
+                format!("logs in as {}", logins.join(", ")),
+                Ev::new(),
+            ));
             let mut verdict: Option<(String, String)> = None;
             let mut undecided: Option<Unreadable> = None;
             for l in &logins {
@@ -248,7 +255,17 @@ fn preserver_names(source: &InstanceEvidence, plan: &ClonePlan, table: &str) -> 
     let names: Vec<String> = plan
         .applicable_on(preservers, table)
         .iter()
-        .map(|p| format!("\"{}\" ({})", p.name, if p.condition.is_empty() { "no condition" } else { &p.condition }))
+        .map(|p| {
+            format!(
+                "\"{}\" ({})",
+                p.name,
+                if p.condition.is_empty() {
+                    "no condition"
+                } else {
+                    &p.condition
+                }
+            )
+        })
         .collect();
     if names.is_empty() {
         "none".into()
@@ -278,8 +295,22 @@ fn judge_login(
         .unwrap_or_default();
     let applicable = preserver_names(source, plan, "sys_user");
     let base_ev = Ev::new()
-        .with("target_records", fate.records.iter().map(|u| u.sys_id.as_str()).collect::<Vec<_>>().join(", "))
-        .with("source_records", source_copies.iter().map(|u| u.sys_id.as_str()).collect::<Vec<_>>().join(", "))
+        .with(
+            "target_records",
+            fate.records
+                .iter()
+                .map(|u| u.sys_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .with(
+            "source_records",
+            source_copies
+                .iter()
+                .map(|u| u.sys_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
         .with("applicable_sys_user_preservers", &applicable);
 
     // mid-user-not-preserved
@@ -293,8 +324,15 @@ fn judge_login(
             format!("{t} has no user named {login}")
         } else if let Some(ex) = plan.excluded.get("sys_user") {
             format!("sys_user is excluded from the clone ({ex})")
-        } else if let Some(u) = fate.records.iter().find(|u| !u.sys_class_name.is_empty() && u.sys_class_name != "sys_user") {
-            format!("its class is {}, and preservers do not reach child classes", u.sys_class_name)
+        } else if let Some(u) = fate
+            .records
+            .iter()
+            .find(|u| !u.sys_class_name.is_empty() && u.sys_class_name != "sys_user")
+        {
+            format!(
+                "its class is {}, and preservers do not reach child classes",
+                u.sys_class_name
+            )
         } else if kept_record {
             format!("{t}'s record is kept but is inactive or locked out")
         } else {
@@ -312,11 +350,23 @@ fn judge_login(
             format!("on {s}, add a preserver on sys_user whose condition matches {login} (e.g. roles=mid_server) and list it in the clone profile, or create {login} in {s} (see prod-foreign-mid-user before you do)"),
             base_ev,
         ));
-        outcome.user_lost = Some(if fate.records.is_empty() { source_why } else { target_why });
+        outcome.user_lost = Some(if fate.records.is_empty() {
+            source_why
+        } else {
+            target_why
+        });
         return outcome;
     }
-    let how = if kept_record { format!("{t}'s own record is kept") } else { format!("{s}'s copy is brought by the clone") };
-    out.push(j.pass(fate.subject.clone(), format!("{login} exists after the clone: {how}"), base_ev));
+    let how = if kept_record {
+        format!("{t}'s own record is kept")
+    } else {
+        format!("{s}'s copy is brought by the clone")
+    };
+    out.push(j.pass(
+        fate.subject.clone(),
+        format!("{login} exists after the clone: {how}"),
+        base_ev,
+    ));
 
     // mid-user-survives-by-source-copy
     let j = Judge::new("mid-user-survives-by-source-copy", t);
@@ -328,42 +378,80 @@ fn judge_login(
             Ev::new().with("source_sys_id", &usable[0].0.sys_id),
         ));
     } else {
-        out.push(j.pass(fate.subject.clone(), format!("{t}'s own record of {login} is kept"), Ev::new()));
+        out.push(j.pass(
+            fate.subject.clone(),
+            format!("{t}'s own record of {login} is kept"),
+            Ev::new(),
+        ));
     }
 
     // mid-user-name-collision
     let j = Judge::new("mid-user-name-collision", t);
     if fate.post.len() > 1 {
-        let ids: Vec<String> = fate.post.iter().map(|(u, o)| format!("{} ({})", u.sys_id, if *o == Origin::Source { s } else { t })).collect();
+        let ids: Vec<String> = fate
+            .post
+            .iter()
+            .map(|(u, o)| {
+                format!(
+                    "{} ({})",
+                    u.sys_id,
+                    if *o == Origin::Source { s } else { t }
+                )
+            })
+            .collect();
         out.push(j.fail(
             fate.subject.clone(),
-            format!("after the clone {} users are named {login}: {}", fate.post.len(), ids.join(", ")),
+            format!(
+                "after the clone {} users are named {login}: {}",
+                fate.post.len(),
+                ids.join(", ")
+            ),
             "",
             Ev::new().with("sys_ids", ids.join(", ")),
         ));
     } else {
-        out.push(j.pass(fate.subject.clone(), format!("one user named {login} after the clone"), Ev::new()));
+        out.push(j.pass(
+            fate.subject.clone(),
+            format!("one user named {login} after the clone"),
+            Ev::new(),
+        ));
     }
 
     // mid-role-not-preserved
     let j = Judge::new("mid-role-not-preserved", t);
-    let lacking: Vec<&&(User, Origin)> = usable.iter().filter(|(u, _)| after.mid_grant(&u.sys_id).is_none()).collect();
+    let lacking: Vec<&&(User, Origin)> = usable
+        .iter()
+        .filter(|(u, _)| after.mid_grant(&u.sys_id).is_none())
+        .collect();
     if let Some((u, origin)) = lacking.first().map(|x| (&x.0, x.1)) {
         let why = if origin == Origin::Source {
             format!("{s}'s {login} does not hold mid_server in {s}")
         } else {
-            match fate.records.iter().find(|r| r.sys_id == u.sys_id).and_then(|r| today.mid_grant(&r.sys_id)) {
+            match fate
+                .records
+                .iter()
+                .find(|r| r.sys_id == u.sys_id)
+                .and_then(|r| today.mid_grant(&r.sys_id))
+            {
                 Some(g @ Grant::Direct { .. }) => format!(
                     "its {} is not kept (applicable sys_user_has_role preservers: {})",
                     today.describe(&g),
                     preserver_names(source, plan, "sys_user_has_role")
                 ),
                 Some(Grant::Group { group, via, .. }) => {
-                    let kept_membership = after.memberships.values().any(|(m, o)| *o == Origin::Target && m.user == u.sys_id && m.group == group);
+                    let kept_membership = after.memberships.values().any(|(m, o)| {
+                        *o == Origin::Target && m.user == u.sys_id && m.group == group
+                    });
                     if !kept_membership {
-                        format!("its membership of group \"{}\" is not kept", today.group_name(&group))
+                        format!(
+                            "its membership of group \"{}\" is not kept",
+                            today.group_name(&group)
+                        )
                     } else if !after.groups.contains_key(&via) {
-                        format!("group \"{}\" will not exist after the clone", today.group_name(&via))
+                        format!(
+                            "group \"{}\" will not exist after the clone",
+                            today.group_name(&via)
+                        )
                     } else {
                         format!("group \"{}\" grants nothing in {s}", today.group_name(&via))
                     }
@@ -409,36 +497,71 @@ fn judge_memberships(
             continue;
         }
         let j = Judge::new("mid-membership-not-preserved", t);
-        let memberships: Vec<_> = today.memberships.values().filter(|(m, _)| m.user == user.sys_id).collect();
+        let memberships: Vec<_> = today
+            .memberships
+            .values()
+            .filter(|(m, _)| m.user == user.sys_id)
+            .collect();
         if memberships.is_empty() {
-            out.push(j.pass(fate.subject.clone(), format!("{login} has no group memberships to keep"), Ev::new()));
+            out.push(j.pass(
+                fate.subject.clone(),
+                format!("{login} has no group memberships to keep"),
+                Ev::new(),
+            ));
         }
         for (m, _) in memberships {
             let gname = today.group_name(&m.group);
-            let subject = Subject::new("sys_user_grmember", &m.sys_id, &format!("{login} in {gname}"));
+            let subject = Subject::new(
+                "sys_user_grmember",
+                &m.sys_id,
+                &format!("{login} in {gname}"),
+            );
             let via_today = today.group_mid_grant(&m.group, &granting_today);
-            let kept = after.memberships.get(&m.sys_id).is_some_and(|(_, o)| *o == Origin::Target);
+            let kept = after
+                .memberships
+                .get(&m.sys_id)
+                .is_some_and(|(_, o)| *o == Origin::Target);
             if !kept {
-                let sev = if via_today.is_some() { Severity::High } else { Severity::Low };
-                out.push(j.fail_at(
-                    sev,
-                    subject,
-                    format!(
-                        "{login}'s membership of \"{gname}\" is not kept{}",
-                        if via_today.is_some() { ", and mid_server comes through that group" } else { "" }
+                let sev = if via_today.is_some() {
+                    Severity::High
+                } else {
+                    Severity::Low
+                };
+                out.push(
+                    j.fail_at(
+                        sev,
+                        subject,
+                        format!(
+                            "{login}'s membership of \"{gname}\" is not kept{}",
+                            if via_today.is_some() {
+                                ", and mid_server comes through that group"
+                            } else {
+                                ""
+                            }
+                        ),
+                        "",
+                        Ev::new()
+                            .with("group", &gname)
+                            .with("group_sys_id", &m.group),
                     ),
-                    "",
-                    Ev::new().with("group", &gname).with("group_sys_id", &m.group),
-                ));
+                );
                 continue;
             }
-            out.push(j.pass(subject, format!("{login}'s membership of \"{gname}\" is kept"), Ev::new()));
+            out.push(j.pass(
+                subject,
+                format!("{login}'s membership of \"{gname}\" is kept"),
+                Ev::new(),
+            ));
 
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
             let key = |c: &str| (c.to_string(), m.group.clone());
             let jm = Judge::new("mid-group-missing-in-source", t);
             if !after.groups.contains_key(&m.group) {
-                let sev = if via_today.is_some() { Severity::Critical } else { Severity::Medium };
+                let sev = if via_today.is_some() {
+                    Severity::Critical
+                } else {
+                    Severity::Medium
+                };
                 group_results.insert(
                     key(jm.def.id),
                     jm.fail_at(
@@ -451,9 +574,13 @@ fn judge_memberships(
                 );
                 continue;
             }
-            group_results
-                .entry(key(jm.def.id))
-                .or_insert_with(|| jm.pass(gsubject.clone(), format!("group \"{gname}\" exists after the clone"), Ev::new()));
+            group_results.entry(key(jm.def.id)).or_insert_with(|| {
+                jm.pass(
+                    gsubject.clone(),
+                    format!("group \"{gname}\" exists after the clone"),
+                    Ev::new(),
+                )
+            });
             if via_today.is_some() {
                 let jl = Judge::new("mid-group-lacks-role-in-source", t);
                 if after.group_mid_grant(&m.group, &granting_after).is_none() {
@@ -467,9 +594,13 @@ fn judge_memberships(
                         ),
                     );
                 } else {
-                    group_results
-                        .entry(key(jl.def.id))
-                        .or_insert_with(|| jl.pass(gsubject, format!("group \"{gname}\" still grants mid_server"), Ev::new()));
+                    group_results.entry(key(jl.def.id)).or_insert_with(|| {
+                        jl.pass(
+                            gsubject,
+                            format!("group \"{gname}\" still grants mid_server"),
+                            Ev::new(),
+                        )
+                    });
                 }
             }
         }
@@ -478,10 +609,20 @@ fn judge_memberships(
 
 /// mid-role-id-differs: mid_server, the roles containing it and the groups granting it to MID
 /// users, compared by name between target and source.
-fn role_ids(source: &InstanceEvidence, target: &InstanceEvidence, today: &World, src: &World, out: &mut Vec<CheckResult>) {
+fn role_ids(
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    today: &World,
+    src: &World,
+    out: &mut Vec<CheckResult>,
+) {
     let j = Judge::new("mid-role-id-differs", &target.name);
     let s = &source.name;
-    let src_roles: BTreeMap<&str, &str> = src.roles.values().map(|(r, _)| (r.name.as_str(), r.sys_id.as_str())).collect();
+    let src_roles: BTreeMap<&str, &str> = src
+        .roles
+        .values()
+        .map(|(r, _)| (r.name.as_str(), r.sys_id.as_str()))
+        .collect();
     for id in today.mid_granting_roles() {
         let name = today.role_name(&id);
         let subject = Subject::new("sys_user_role", &id, &name);
@@ -526,7 +667,11 @@ fn role_ids(source: &InstanceEvidence, target: &InstanceEvidence, today: &World,
     }
 }
 
-fn build_mismatch(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut Vec<CheckResult>) {
+fn build_mismatch(
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    out: &mut Vec<CheckResult>,
+) {
     let j = Judge::new("build-mismatch", &target.name);
     let subject = Subject::new("instance", "", &target.name);
     let read = |i: &InstanceEvidence| match &i.build_tag {
@@ -563,12 +708,20 @@ fn shared_by_mid_servers(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
         if servers.len() > 1 {
             out.push(j.fail(
                 subject,
-                format!("{} MID Servers log in as {login}: {}", servers.len(), servers.join(", ")),
+                format!(
+                    "{} MID Servers log in as {login}: {}",
+                    servers.len(),
+                    servers.join(", ")
+                ),
                 "",
                 Ev::new().with("mid_servers", servers.join(", ")),
             ));
         } else {
-            out.push(j.pass(subject, format!("only {} logs in as {login}", servers[0]), Ev::new()));
+            out.push(j.pass(
+                subject,
+                format!("only {} logs in as {login}", servers[0]),
+                Ev::new(),
+            ));
         }
     }
 }

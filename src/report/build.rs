@@ -68,7 +68,9 @@ pub fn gate(results: &[CheckResult], fail_on: FailOn, allow_incomplete: bool) ->
             allow_incomplete,
             verdict: "pass".into(),
             exit_code: EXIT_PASS,
-            reason: format!("nothing unwaived at or above {threshold}, and every such check was decided"),
+            reason: format!(
+                "nothing unwaived at or above {threshold}, and every such check was decided"
+            ),
         }
     }
 }
@@ -177,8 +179,10 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
     let mut results = input.results;
     crate::checks::sort(&mut results);
     let gate = gate(&results, input.fail_on, input.allow_incomplete);
-    let mut by_severity: BTreeMap<Severity, Counts> =
-        Severity::ALL.iter().map(|s| (*s, Counts::default())).collect();
+    let mut by_severity: BTreeMap<Severity, Counts> = Severity::ALL
+        .iter()
+        .map(|s| (*s, Counts::default()))
+        .collect();
     let mut totals = Counts::default();
     for r in &results {
         by_severity.entry(r.severity).or_default().add(r.status);
@@ -196,7 +200,10 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
     };
     let impact = results
         .iter()
-        .filter(|r| r.check == "mid-server-will-go-down" && matches!(r.status, Status::Fail | Status::Waived))
+        .filter(|r| {
+            r.check == "mid-server-will-go-down"
+                && matches!(r.status, Status::Fail | Status::Waived)
+        })
         .map(|r| Impact {
             instance: r.instance.clone(),
             mid_server: r.subject.name.clone(),
@@ -246,18 +253,15 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         run_id: evidence.run_id.clone(),
         started_at: evidence.started_at,
         finished_at: input.finished_at,
-        source: evidence
-            .source()
-            .map(info)
-            .unwrap_or_else(|| InstanceInfo {
-                name: evidence.source.clone(),
-                url: String::new(),
-                role: "source".into(),
-                production: None,
-                production_origin: "unknown".into(),
-                build_tag: None,
-                audit_user: None,
-            }),
+        source: evidence.source().map(info).unwrap_or_else(|| InstanceInfo {
+            name: evidence.source.clone(),
+            url: String::new(),
+            role: "source".into(),
+            production: None,
+            production_origin: "unknown".into(),
+            build_tag: None,
+            audit_user: None,
+        }),
         targets: evidence.target_instances().map(info).collect(),
         gate,
         summary: Summary {

@@ -6,13 +6,11 @@
 
 use super::model::Report;
 use super::render::{
-    audit_text, coverage_facts, coverage_text, fails_text, gate_text, is_exposure_check,
-    time_text, totals_text, verdict_label, with_status, ConsoleOptions,
+    audit_text, coverage_facts, coverage_text, fails_text, gate_text, is_bidi_control,
+    is_exposure_check, time_text, totals_text, verdict_label, with_status, ConsoleOptions,
 };
 use crate::finding::{CheckResult, Severity, Status};
-use comfy_table::{
-    presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table,
-};
+use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use std::fmt::Write;
 
 const DEFAULT_WIDTH: u16 = 100;
@@ -35,10 +33,6 @@ pub fn clean(s: &str, keep_newlines: bool) -> String {
         }
     }
     out
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// One line, safe for a terminal.

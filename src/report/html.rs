@@ -6,16 +6,16 @@
 //! below only reshape the [`Report`] (grouping, labels); they add no facts.
 
 use super::model::{
-    Counts, CoverageRow, Impact, InstanceInfo, MidServerInventory, Report,
-    UserInventory,
+    Counts, CoverageRow, Impact, InstanceInfo, MidServerInventory, Report, UserInventory,
 };
 use super::render::{
-    coverage_text, fails_text, gate_text, is_exposure_check, time_text, totals_text,
-    verdict_label, with_status, Format, RenderError,
+    coverage_text, fails_text, gate_text, is_bidi_control, is_exposure_check, time_text,
+    totals_text, verdict_label, with_status, Format, RenderError,
 };
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -428,6 +428,30 @@ fn tera_detail(e: &tera::Error) -> String {
     detail
 }
 
+/// The escaping every `{{ }}` goes through: tera's HTML escaping (`& < > " ' /`), plus control
+/// characters, bidirectional-override characters and noncharacters shown as visible `\u{..}`
+/// text, so an instance value can neither break the markup nor hide or reorder what a reviewer
+/// reads.
+pub fn escape(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + input.len() / 8);
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            '/' => out.push_str("&#x2F;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() || is_bidi_control(c) || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The HTML report.
 pub fn render(report: &Report) -> Result<String, RenderError> {
     let internal = |e: tera::Error| RenderError::Internal {
@@ -435,6 +459,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         detail: tera_detail(&e),
     };
     let mut tera = tera::Tera::default();
+    tera.set_escape_fn(escape);
     // A name ending in `.html` switches autoescape on for every `{{ }}` in the template.
     tera.add_raw_template(TEMPLATE_NAME, TEMPLATE)
         .map_err(internal)?;

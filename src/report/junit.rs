@@ -158,7 +158,10 @@ fn testcase(out: &mut String, r: &CheckResult) {
         }
         Status::Waived => {
             let message = match &r.waiver {
-                Some(w) => format!("waived: {} ({}, expires {})", w.reason, w.approver, w.expires),
+                Some(w) => format!(
+                    "waived: {} ({}, expires {})",
+                    w.reason, w.approver, w.expires
+                ),
                 None => "waived".to_string(),
             };
             let _ = write!(

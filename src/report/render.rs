@@ -252,6 +252,15 @@ pub(crate) fn totals_text(report: &Report) -> String {
     )
 }
 
+/// Characters that reorder the text around them (bidirectional overrides, isolates and marks):
+/// shown escaped by the console and HTML reports so a name cannot disguise itself.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// Checks that say whether production is exposed (the console's and HTML's exposure section).
 pub(crate) fn is_exposure_check(check: &str) -> bool {
     check.starts_with("prod-")

@@ -94,7 +94,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
         "sys_user_group",
         &["sys_id", "name", "parent", "active", "description"],
     ),
-    ("sys_group_has_role", &["sys_id", "group", "role", "inherits"]),
+    (
+        "sys_group_has_role",
+        &["sys_id", "group", "role", "inherits"],
+    ),
     ("sys_user_role", &["sys_id", "name", "description"]),
     ("sys_user_role_contains", &["sys_id", "role", "contains"]),
     (
@@ -121,7 +124,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
         &["sys_id", "name", "table", "condition", "theme"],
     ),
     ("clone_profile", &["sys_id", "name", "default_profile"]),
-    ("clone_profile_preservers", &["sys_id", "profile", "preserver"]),
+    (
+        "clone_profile_preservers",
+        &["sys_id", "profile", "preserver"],
+    ),
     ("clone_data_exclude", &["sys_id", "name"]),
     (
         "clone_instance",
@@ -383,10 +389,7 @@ impl FakeState {
             anonymous: false,
             basic_credentials: vec![(AUDIT_USER.to_string(), AUDIT_PASSWORD.to_string())],
             bearer_tokens: Vec::new(),
-            oauth_clients: vec![(
-                OAUTH_CLIENT_ID.to_string(),
-                OAUTH_CLIENT_SECRET.to_string(),
-            )],
+            oauth_clients: vec![(OAUTH_CLIENT_ID.to_string(), OAUTH_CLIENT_SECRET.to_string())],
             client_credentials_grant: true,
             token_expires_in: 1799,
             faults: Faults::default(),
@@ -433,7 +436,10 @@ impl FakeState {
 
     /// Creates a table (or adds fields to it) without rows.
     pub fn create_table(&mut self, table: &str, fields: &[&str]) {
-        let t = self.tables.entry(table.to_string()).or_insert_with(Table::new);
+        let t = self
+            .tables
+            .entry(table.to_string())
+            .or_insert_with(Table::new);
         t.column("sys_id");
         for f in fields {
             t.column(f);
@@ -487,7 +493,10 @@ impl FakeState {
             })
             .collect();
         let empty = self.empty.clone();
-        let t = self.tables.entry(table.to_string()).or_insert_with(Table::new);
+        let t = self
+            .tables
+            .entry(table.to_string())
+            .or_insert_with(Table::new);
         t.column("sys_id");
         let cells: Vec<(usize, Arc<str>)> = interned
             .into_iter()
@@ -1236,11 +1245,8 @@ fn compare(a: &str, b: &str) -> CmpOrdering {
 
 fn op_matches(term: &Term, values: &[&str]) -> bool {
     let v = term.value.as_str();
-    let cmp = |ok: fn(CmpOrdering) -> bool| {
-        values
-            .iter()
-            .any(|x| !x.is_empty() && ok(compare(x, v)))
-    };
+    let cmp =
+        |ok: fn(CmpOrdering) -> bool| values.iter().any(|x| !x.is_empty() && ok(compare(x, v)));
     match term.op {
         Op::Eq => values.iter().any(|x| *x == v),
         Op::Ne => values.iter().all(|x| *x != v),
@@ -1284,8 +1290,7 @@ fn unix_now() -> u64 {
 }
 
 fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
@@ -1315,7 +1320,7 @@ fn percent_decode(s: &str) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' if i + 2 < b.len() + 1 && i + 2 <= b.len() - 1 => {
+            b'%' if i + 2 < b.len() => {
                 let hex = std::str::from_utf8(&b[i + 1..i + 3])
                     .ok()
                     .and_then(|h| u8::from_str_radix(h, 16).ok());
@@ -1383,7 +1388,10 @@ fn link_header(
     };
     let mut parts = vec![format!("{};rel=\"first\"", url(0))];
     if offset > 0 {
-        parts.push(format!("{};rel=\"prev\"", url(offset.saturating_sub(limit))));
+        parts.push(format!(
+            "{};rel=\"prev\"",
+            url(offset.saturating_sub(limit))
+        ));
     }
     let next = if looping {
         Some(if offset == 0 { limit } else { 0 })
@@ -1440,7 +1448,10 @@ fn error_response(
 fn unauthorized() -> Response {
     error_response(
         401,
-        &[("WWW-Authenticate", "Basic realm=\"Service-now\"".to_string())],
+        &[(
+            "WWW-Authenticate",
+            "Basic realm=\"Service-now\"".to_string(),
+        )],
         "User Not Authenticated",
         Some("Required to provide Auth information"),
     )

@@ -1,0 +1,1596 @@
+//! Every report format rendered from one canonical report full of hostile instance data:
+//! snapshots of each format, plus validity checks (XML parses, CSV parses back, HTML has no
+//! script and no external URL, Markdown tables hold, JSON round-trips and matches its schema).
+
+use chrono::{DateTime, Utc};
+use preclone::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
+use preclone::report::render::{render, write_atomic, ConsoleOptions, Format, RenderError};
+use preclone::report::{
+    console, csv as csv_report, html, json, junit, markdown, Counts, CoverageRow, Gate, Impact,
+    InstanceInfo, InstanceInventory, MidServerInventory, Report, Summary, Tool, UserInventory,
+    WaiverStatus, REPORT_SCHEMA_VERSION,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+// ---------------------------------------------------------------------------------------------
+// The canonical report
+// ---------------------------------------------------------------------------------------------
+
+const SCRIPT_USER: &str = "<script>alert(1)</script>";
+const HYPERLINK_USER: &str = "=HYPERLINK(\"http://x\")";
+const PLUS_USER: &str = "+1";
+const MINUS_USER: &str = "-2";
+const AT_USER: &str = "@SUM(A1)";
+const QUOTES_USER: &str = "mid \"quotes\", commas,\nand a newline";
+const CONTROL_USER: &str = "ctl\u{1}\u{1b}[31mred";
+const JAPANESE_USER: &str = "ユーザー";
+const GERMAN_USER: &str = "Müller";
+const PIPE_USER: &str = "mid|pipe";
+
+const HOSTILE_NAMES: [&str; 10] = [
+    SCRIPT_USER,
+    HYPERLINK_USER,
+    PLUS_USER,
+    MINUS_USER,
+    AT_USER,
+    QUOTES_USER,
+    CONTROL_USER,
+    JAPANESE_USER,
+    GERMAN_USER,
+    PIPE_USER,
+];
+
+fn time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test timestamp")
+        .with_timezone(&Utc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn result(
+    check: &str,
+    severity: Severity,
+    status: Status,
+    instance: &str,
+    subject: (&str, &str, &str),
+    message: &str,
+    remediation: &str,
+    evidence: &[(&str, &str)],
+) -> CheckResult {
+    CheckResult {
+        check: check.to_string(),
+        severity,
+        status,
+        instance: instance.to_string(),
+        subject: Subject::new(subject.0, subject.1, subject.2),
+        message: message.to_string(),
+        remediation: remediation.to_string(),
+        evidence: evidence
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        waiver: None,
+    }
+}
+
+fn waived(mut r: CheckResult, reason: &str, approver: &str, expires: &str) -> CheckResult {
+    r.waiver = Some(AppliedWaiver {
+        reason: reason.to_string(),
+        approver: approver.to_string(),
+        expires: expires.to_string(),
+    });
+    r
+}
+
+fn instance(
+    name: &str,
+    url: &str,
+    role: &str,
+    production: Option<bool>,
+    origin: &str,
+    build_tag: Option<&str>,
+) -> InstanceInfo {
+    InstanceInfo {
+        name: name.to_string(),
+        url: url.to_string(),
+        role: role.to_string(),
+        production,
+        production_origin: origin.to_string(),
+        build_tag: build_tag.map(str::to_string),
+        audit_user: Some("preclone.audit".to_string()),
+    }
+}
+
+fn user(
+    sys_id: &str,
+    user_name: &str,
+    active: Option<bool>,
+    wsa: Option<bool>,
+    last_login: &str,
+    used_by: &[&str],
+) -> UserInventory {
+    UserInventory {
+        sys_id: sys_id.to_string(),
+        user_name: user_name.to_string(),
+        sys_class_name: "sys_user".to_string(),
+        active,
+        locked_out: Some(false),
+        web_service_access_only: wsa,
+        last_login_time: last_login.to_string(),
+        used_by: used_by.iter().map(|s| s.to_string()).collect(),
+        has_mid_role: true,
+    }
+}
+
+fn server(
+    sys_id: &str,
+    name: &str,
+    validated: Option<bool>,
+    user_name: &str,
+) -> MidServerInventory {
+    MidServerInventory {
+        sys_id: sys_id.to_string(),
+        name: name.to_string(),
+        status: "Up".to_string(),
+        validated,
+        user_name: user_name.to_string(),
+        host_name: format!("{name}.corp.example"),
+        version: "xanadu-07-02-2024__patch3".to_string(),
+        last_refreshed: "2026-11-24 08:59:40".to_string(),
+    }
+}
+
+fn coverage(
+    instance: &str,
+    table: &str,
+    rows: u64,
+    hidden: u64,
+    status: &str,
+    error: Option<&str>,
+) -> CoverageRow {
+    CoverageRow {
+        instance: instance.to_string(),
+        table: table.to_string(),
+        requests: 2,
+        rows,
+        hidden_rows: hidden,
+        status: status.to_string(),
+        error: error.map(str::to_string),
+    }
+}
+
+fn waiver(
+    check: &str,
+    instance: &str,
+    subject: &str,
+    reason: &str,
+    approver: &str,
+    expires: &str,
+    state: &str,
+    applied: usize,
+) -> WaiverStatus {
+    WaiverStatus {
+        check: check.to_string(),
+        instance: instance.to_string(),
+        subject: subject.to_string(),
+        reason: reason.to_string(),
+        approver: approver.to_string(),
+        expires: expires.to_string(),
+        state: state.to_string(),
+        applied,
+    }
+}
+
+fn results() -> Vec<CheckResult> {
+    use Severity::*;
+    use Status::*;
+    vec![
+        // fail, most severe first
+        result(
+            "mid-server-will-go-down",
+            Critical,
+            Fail,
+            "dev",
+            ("ecc_agent", "a1000000000000000000000000000001", "mid-dev-01"),
+            "mid-dev-01 logs in as <script>alert(1)</script>, who will not exist after the clone",
+            "fix mid-user-not-preserved for <script>alert(1)</script> first",
+            &[("status", "Up"), ("user_name", SCRIPT_USER)],
+        ),
+        result(
+            "mid-user-not-preserved",
+            Critical,
+            Fail,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000001", SCRIPT_USER),
+            "no applicable sys_user preserver matches it, and prod has no usable user of that name",
+            "on prod, add a preserver on sys_user matching it (e.g. roles=mid_server), or create \
+             the user in prod (see prod-foreign-mid-user before you do)",
+            &[
+                ("applicable_preservers", "MID server user has role"),
+                ("matched_on_target", "0 of 3 MID-related rows"),
+                ("source_copy", "none"),
+            ],
+        ),
+        result(
+            "mid-group-lacks-role-in-source",
+            Critical,
+            Fail,
+            "test",
+            ("sys_user_group", "g1000000000000000000000000000001", "Discovery MIDs"),
+            "mid.disc gets mid_server through group \"Discovery MIDs\", which grants nothing in prod",
+            "on prod, grant mid_server to group \"Discovery MIDs\", or preserve the direct grant",
+            &[("grant_path", "mid.disc -> Discovery MIDs -> mid_server"), ("user_name", "mid.disc")],
+        ),
+        result(
+            "mid-server-will-go-down",
+            Critical,
+            Fail,
+            "test",
+            ("ecc_agent", "a1000000000000000000000000000002", "mid-test-02"),
+            "mid-test-02 logs in as mid.disc, who will not hold mid_server after the clone",
+            "fix mid-group-lacks-role-in-source for \"Discovery MIDs\" first",
+            &[("status", "Up"), ("user_name", "mid.disc")],
+        ),
+        result(
+            "preserver-missing",
+            High,
+            Fail,
+            "prod",
+            ("sys_db_object", "", "sys_user_grmember"),
+            "dev and test have active MID users, and no preserver applies to sys_user_grmember",
+            "add a preserver on sys_user_grmember: user.roles=mid_server (or a group sys_id)",
+            &[("targets", "dev, test")],
+        ),
+        result(
+            "prod-foreign-mid-user",
+            High,
+            Fail,
+            "prod",
+            ("sys_user", "u2000000000000000000000000000001", HYPERLINK_USER),
+            "an active MID user in production that no production MID Server logs in as",
+            "deactivate it in prod, or keep it only on the target with a preserver",
+            &[("used_by", "dev: mid-dev-01"), ("formula", "=1+2")],
+        ),
+        result(
+            "mid-user-interactive-login",
+            Medium,
+            Fail,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000002", PLUS_USER),
+            "an active MID user that can log in interactively (web_service_access_only is false)",
+            "set web_service_access_only on +1",
+            &[("web_service_access_only", "false")],
+        ),
+        result(
+            "waiver-expired",
+            Medium,
+            Fail,
+            "dev",
+            ("waiver", "", "mid.legacy"),
+            "the waiver for mid-user-dormant on mid.legacy expired on 2026-10-01",
+            "renew the waiver with a new expiry and approver, or fix the finding",
+            &[("expired", "2026-10-01")],
+        ),
+        result(
+            "preserver-dot-walked",
+            Medium,
+            Fail,
+            "prod",
+            (
+                "clone_data_preserver",
+                "p1000000000000000000000000000001",
+                "MID server user has role",
+            ),
+            "the condition dot-walks, which the legacy clone engine cannot apply",
+            "use a condition on the role's sys_id instead of user.roles",
+            &[("condition", "user.roles=mid_server^EQ")],
+        ),
+        result(
+            "mid-user-survives-by-source-copy",
+            Medium,
+            Fail,
+            "test",
+            ("sys_user", "u3000000000000000000000000000001", QUOTES_USER),
+            "the user exists after the clone only as prod's copy, with prod's password",
+            "after the clone, reset the MID Server's stored credentials to match",
+            &[("source_sys_id", "u9000000000000000000000000000001")],
+        ),
+        result(
+            "mid-user-dormant",
+            Low,
+            Fail,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000003", MINUS_USER),
+            "no login for 212 days and no MID Server uses it",
+            "deactivate -2",
+            &[("last_login_time", "2026-04-26 08:00:00")],
+        ),
+        result(
+            "mid-user-shared-by-mid-servers",
+            Low,
+            Fail,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000004", PIPE_USER),
+            "two MID Servers log in as mid|pipe",
+            "give each MID Server | its own user",
+            &[("mid_servers", "mid-dev-03, mid-dev-04")],
+        ),
+        result(
+            "mid-user-shared-by-mid-servers",
+            Low,
+            Fail,
+            "test",
+            ("sys_user", "u3000000000000000000000000000002", JAPANESE_USER),
+            "two MID Servers log in as ユーザー",
+            "give each MID Server its own user",
+            &[("mid_servers", "mid-test-03, mid-test-04")],
+        ),
+        // error
+        result(
+            "mid-user-not-preserved",
+            Critical,
+            Error,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000005", CONTROL_USER),
+            "the user_name cannot be put safely into an encoded query, so it could not be looked up",
+            "rename the user to a plain user_name, then re-run the audit",
+            &[("user_name", CONTROL_USER)],
+        ),
+        result(
+            "target-is-production",
+            High,
+            Error,
+            "test",
+            ("instance", "", "test"),
+            "whether test is production is unknown: glide.installation.production is unreadable",
+            "set production = true or false for test in preclone.toml",
+            &[],
+        ),
+        result(
+            "rows-hidden-by-acl",
+            Info,
+            Error,
+            "dev",
+            ("sys_db_object", "", "sys_user_has_role"),
+            "X-Total-Count announced 40 rows, 37 arrived",
+            "grant the audit user read on sys_user_has_role",
+            &[("announced", "40"), ("arrived", "37")],
+        ),
+        result(
+            "table-unreadable",
+            Info,
+            Error,
+            "test",
+            ("sys_db_object", "", "ecc_agent_config"),
+            "403 Forbidden",
+            "grant the audit user read on ecc_agent_config",
+            &[("http_status", "403")],
+        ),
+        // waived
+        waived(
+            result(
+                "mid-membership-not-preserved",
+                High,
+                Waived,
+                "test",
+                ("sys_user", "u3000000000000000000000000000003", AT_USER),
+                "the membership of @SUM(A1) in \"Discovery MIDs\" is not kept",
+                "add a preserver on sys_user_grmember",
+                &[("group", "Discovery MIDs")],
+            ),
+            "Group re-created by the clone runbook, step 7",
+            "s.smith",
+            "2026-12-10",
+        ),
+        waived(
+            result(
+                "prod-shared-mid-credential",
+                Medium,
+                Waived,
+                "prod",
+                ("sys_user", "u2000000000000000000000000000002", GERMAN_USER),
+                "Müller is an active MID user in prod and on dev",
+                "use a different MID user on each instance",
+                &[("also_on", "dev")],
+            ),
+            "Shared by design until CHG0031337 splits the MID cluster",
+            "j.doe",
+            "2027-03-31",
+        ),
+        // pass
+        result(
+            "mid-role-not-preserved",
+            Critical,
+            Pass,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000006", "mid.dev"),
+            "mid.dev holds mid_server after the clone",
+            "",
+            &[("grant_path", "direct")],
+        ),
+        result(
+            "mid-user-not-preserved",
+            Critical,
+            Pass,
+            "dev",
+            ("sys_user", "u1000000000000000000000000000006", "mid.dev"),
+            "kept by preserver MID server user has role",
+            "",
+            &[],
+        ),
+        result(
+            "mid-user-not-preserved",
+            Critical,
+            Pass,
+            "test",
+            ("sys_user", "u3000000000000000000000000000004", "mid.disc"),
+            "kept by preserver MID server user has role",
+            "",
+            &[],
+        ),
+        result(
+            "preserver-missing",
+            High,
+            Pass,
+            "prod",
+            ("sys_db_object", "", "sys_user"),
+            "a preserver applies to sys_user",
+            "",
+            &[],
+        ),
+        result(
+            "preserver-missing",
+            High,
+            Pass,
+            "prod",
+            ("sys_db_object", "", "sys_user_has_role"),
+            "a preserver applies to sys_user_has_role",
+            "",
+            &[],
+        ),
+        result(
+            "build-mismatch",
+            Medium,
+            Pass,
+            "dev",
+            ("instance", "", "dev"),
+            "dev runs prod's build",
+            "",
+            &[("build_tag", "glide-xanadu-07-02-2024__patch3")],
+        ),
+        result(
+            "mid-server-unvalidated",
+            Low,
+            Pass,
+            "prod",
+            ("ecc_agent", "a2000000000000000000000000000001", "mid-prod-01"),
+            "validated",
+            "",
+            &[],
+        ),
+    ]
+}
+
+/// The one report every test renders: prod (production, from config) cloned onto dev and test.
+fn canonical() -> Report {
+    let results = results();
+    let mut by_severity: BTreeMap<Severity, Counts> = Severity::ALL
+        .iter()
+        .map(|s| (*s, Counts::default()))
+        .collect();
+    let mut totals = Counts::default();
+    for r in &results {
+        totals.add(r.status);
+        by_severity.entry(r.severity).or_default().add(r.status);
+    }
+    let tag = Some("glide-xanadu-07-02-2024__patch3");
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: Tool {
+            name: "preclone".to_string(),
+            version: "0.1.0".to_string(),
+        },
+        run_id: "20261124T091203Z-4f2a9c".to_string(),
+        started_at: time("2026-11-24T09:12:03Z"),
+        finished_at: time("2026-11-24T09:12:03.742Z"),
+        source: instance(
+            "prod",
+            "https://acme.service-now.com",
+            "source",
+            Some(true),
+            "config",
+            tag,
+        ),
+        targets: vec![
+            instance(
+                "dev",
+                "https://acmedev.service-now.com",
+                "target",
+                Some(false),
+                "config",
+                tag,
+            ),
+            instance(
+                "test",
+                "https://acmetest.service-now.com",
+                "target",
+                None,
+                "unknown",
+                None,
+            ),
+        ],
+        gate: Gate {
+            fail_on: preclone::finding::FailOn::High,
+            allow_incomplete: false,
+            verdict: "fail".to_string(),
+            exit_code: 1,
+            reason: "6 unwaived failures at or above high".to_string(),
+        },
+        summary: Summary {
+            by_severity,
+            totals,
+            checks: 31,
+            results: results.len(),
+            requests: 38,
+            duration_ms: 742,
+            evidence_complete: false,
+        },
+        results,
+        impact: vec![
+            Impact {
+                instance: "dev".to_string(),
+                mid_server: "mid-dev-01".to_string(),
+                status: "Up".to_string(),
+                user_name: SCRIPT_USER.to_string(),
+                because: "user not kept: no applicable sys_user preserver matches it".to_string(),
+                result_status: Status::Fail,
+            },
+            Impact {
+                instance: "test".to_string(),
+                mid_server: "mid-test-02".to_string(),
+                status: "Up".to_string(),
+                user_name: "mid.disc".to_string(),
+                because: "role lost: group \"Discovery MIDs\" grants nothing in prod".to_string(),
+                result_status: Status::Fail,
+            },
+        ],
+        inventory: vec![
+            InstanceInventory {
+                instance: "prod".to_string(),
+                mid_users: Some(vec![
+                    user(
+                        "u2000000000000000000000000000003",
+                        "mid.prod",
+                        Some(true),
+                        Some(true),
+                        "2026-11-24 08:59:40",
+                        &["mid-prod-01"],
+                    ),
+                    user(
+                        "u2000000000000000000000000000001",
+                        HYPERLINK_USER,
+                        Some(true),
+                        Some(true),
+                        "2026-11-20 10:00:00",
+                        &[],
+                    ),
+                    user(
+                        "u2000000000000000000000000000002",
+                        GERMAN_USER,
+                        Some(true),
+                        Some(true),
+                        "2026-11-23 17:30:00",
+                        &[],
+                    ),
+                ]),
+                mid_servers: Some(vec![server(
+                    "a2000000000000000000000000000001",
+                    "mid-prod-01",
+                    Some(true),
+                    "mid.prod",
+                )]),
+                error: None,
+            },
+            InstanceInventory {
+                instance: "dev".to_string(),
+                mid_users: Some(vec![
+                    user(
+                        "u1000000000000000000000000000001",
+                        SCRIPT_USER,
+                        Some(true),
+                        Some(true),
+                        "2026-11-24 08:00:00",
+                        &["mid-dev-01"],
+                    ),
+                    user(
+                        "u1000000000000000000000000000002",
+                        PLUS_USER,
+                        Some(true),
+                        Some(false),
+                        "",
+                        &[],
+                    ),
+                    user(
+                        "u1000000000000000000000000000003",
+                        MINUS_USER,
+                        Some(true),
+                        Some(true),
+                        "2026-04-26 08:00:00",
+                        &[],
+                    ),
+                    user(
+                        "u1000000000000000000000000000005",
+                        CONTROL_USER,
+                        None,
+                        None,
+                        "",
+                        &[],
+                    ),
+                    user(
+                        "u1000000000000000000000000000004",
+                        PIPE_USER,
+                        Some(true),
+                        Some(true),
+                        "2026-11-24 08:00:00",
+                        &["mid-dev-03", "mid-dev-04"],
+                    ),
+                ]),
+                mid_servers: Some(vec![server(
+                    "a1000000000000000000000000000001",
+                    "mid-dev-01",
+                    Some(false),
+                    SCRIPT_USER,
+                )]),
+                error: None,
+            },
+            InstanceInventory {
+                instance: "test".to_string(),
+                mid_users: Some(vec![
+                    user(
+                        "u3000000000000000000000000000004",
+                        "mid.disc",
+                        Some(true),
+                        Some(true),
+                        "2026-11-24 08:00:00",
+                        &["mid-test-02"],
+                    ),
+                    user(
+                        "u3000000000000000000000000000001",
+                        QUOTES_USER,
+                        Some(true),
+                        Some(true),
+                        "",
+                        &[],
+                    ),
+                    user(
+                        "u3000000000000000000000000000002",
+                        JAPANESE_USER,
+                        Some(true),
+                        Some(true),
+                        "2026-11-24 08:00:00",
+                        &["mid-test-03", "mid-test-04"],
+                    ),
+                    user(
+                        "u3000000000000000000000000000003",
+                        AT_USER,
+                        Some(false),
+                        Some(true),
+                        "",
+                        &[],
+                    ),
+                ]),
+                mid_servers: Some(vec![server(
+                    "a1000000000000000000000000000002",
+                    "mid-test-02",
+                    Some(true),
+                    "mid.disc",
+                )]),
+                error: None,
+            },
+        ],
+        coverage: vec![
+            coverage("prod", "clone_data_preserver", 4, 0, "ok", None),
+            coverage("prod", "sys_user", 3, 0, "ok", None),
+            coverage("prod", "sys_user_has_role", 14, 0, "ok", None),
+            coverage("dev", "ecc_agent", 3, 0, "ok", None),
+            coverage("dev", "sys_user", 5, 0, "ok", None),
+            coverage("dev", "sys_user_has_role", 37, 3, "hidden-rows", None),
+            coverage("test", "ecc_agent", 3, 0, "ok", None),
+            coverage(
+                "test",
+                "ecc_agent_config",
+                0,
+                0,
+                "unreadable",
+                Some("403 Forbidden: an ACL denies read on ecc_agent_config"),
+            ),
+            coverage("test", "sys_user", 4, 0, "ok", None),
+        ],
+        waivers: vec![
+            waiver(
+                "prod-shared-mid-credential",
+                "prod",
+                GERMAN_USER,
+                "Shared by design until CHG0031337 splits the MID cluster",
+                "j.doe",
+                "2027-03-31",
+                "active",
+                1,
+            ),
+            waiver(
+                "mid-membership-not-preserved",
+                "test",
+                AT_USER,
+                "Group re-created by the clone runbook, step 7",
+                "s.smith",
+                "2026-12-10",
+                "expiring",
+                1,
+            ),
+            waiver(
+                "mid-user-dormant",
+                "dev",
+                "mid.legacy",
+                "Decommissioned with the old MID host",
+                "<b>boss</b>",
+                "2026-10-01",
+                "expired",
+                0,
+            ),
+        ],
+        evidence_digest: "sha256:3f1c0a9e5b7d2c4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6"
+            .to_string(),
+    }
+}
+
+fn count_status(report: &Report, status: Status) -> usize {
+    report.results.iter().filter(|r| r.status == status).count()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+// ---------------------------------------------------------------------------------------------
+
+fn plain_console(report: &Report) -> String {
+    console::render(
+        report,
+        &ConsoleOptions {
+            color: false,
+            width: Some(100),
+        },
+    )
+}
+
+#[test]
+fn snapshot_console() {
+    insta::assert_snapshot!("console", plain_console(&canonical()));
+}
+
+#[test]
+fn snapshot_json() {
+    insta::assert_snapshot!("json", json::render(&canonical()));
+}
+
+#[test]
+fn snapshot_csv() {
+    insta::assert_snapshot!(
+        "csv",
+        csv_report::render(&canonical()).expect("csv renders")
+    );
+}
+
+#[test]
+fn snapshot_html() {
+    insta::assert_snapshot!("html", html::render(&canonical()).expect("html renders"));
+}
+
+#[test]
+fn snapshot_junit() {
+    insta::assert_snapshot!("junit", junit::render(&canonical()));
+}
+
+#[test]
+fn snapshot_markdown() {
+    insta::assert_snapshot!("markdown", markdown::render(&canonical()));
+}
+
+#[test]
+fn render_dispatches_to_each_format() {
+    let r = canonical();
+    let opts = ConsoleOptions {
+        color: false,
+        width: Some(100),
+    };
+    let go = |f| render(&r, f, &opts).expect("renders");
+    assert_eq!(go(Format::Console), plain_console(&r));
+    assert_eq!(go(Format::Json), json::render(&r));
+    assert_eq!(go(Format::Csv), csv_report::render(&r).expect("csv"));
+    assert_eq!(go(Format::Html), html::render(&r).expect("html"));
+    assert_eq!(go(Format::Junit), junit::render(&r));
+    assert_eq!(go(Format::Markdown), markdown::render(&r));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Console
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn console_puts_the_verdict_first_then_the_impact_table() {
+    let out = plain_console(&canonical());
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("preclone 0.1.0 · audit of prod → dev, test · 2026-11-24 09:12 UTC"),
+        "header line: {}",
+        lines[0]
+    );
+    assert!(lines[0].ends_with("evidence INCOMPLETE"), "{}", lines[0]);
+    let verdict = lines[2];
+    assert!(verdict.starts_with("FAIL  "), "verdict line: {verdict}");
+    assert!(
+        verdict.contains("4 critical · 2 high · 4 medium · 3 low"),
+        "{verdict}"
+    );
+    assert!(verdict.ends_with("(gate: high, exit 1)"), "{verdict}");
+
+    let pos = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{out}"))
+    };
+    let impact = pos("MID Servers that will go down after the clone");
+    let findings = pos("\nFindings\n");
+    let exposure = pos("Production exposure");
+    let coverage = pos("Coverage: ");
+    assert!(pos("FAIL  ") < impact && impact < findings);
+    assert!(findings < exposure && exposure < coverage);
+    // The impact table: header and one row per MID Server that goes down.
+    let table = &out[impact..findings];
+    assert!(table.contains("target"), "{table}");
+    assert!(table.contains("logs in as"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("dev") && l.contains("mid-dev-01") && l.contains("Up")),
+        "{table}"
+    );
+    assert!(table.lines().any(|l| l.contains("mid-test-02")), "{table}");
+    // Every failure carries its fix.
+    assert!(
+        out.contains("fix   on prod, add a preserver on sys_user"),
+        "{out}"
+    );
+    // Totals last.
+    assert_eq!(
+        lines.last().copied(),
+        Some(
+            "31 checks · 26 results: 7 pass · 13 fail · 4 error · 2 waived · 38 requests in 0.7 s"
+        )
+    );
+    // Exposure failures named, coverage gaps named.
+    assert!(out.contains("Production exposure: 3 findings"), "{out}");
+    assert!(out.contains("unreadable: 403 Forbidden"), "{out}");
+    assert!(out.contains("3 rows hidden by ACLs (37 read)"), "{out}");
+}
+
+#[test]
+fn console_has_no_escape_codes_without_colour_and_neutralises_hostile_ones() {
+    let r = canonical();
+    let plain = plain_console(&r);
+    assert!(
+        !plain.contains('\u{1b}') && !plain.contains('\u{1}'),
+        "raw control characters reached the terminal"
+    );
+    assert!(plain.contains("ctl\\u{1}\\u{1b}[31mred"), "{plain}");
+    assert!(plain.contains("mid \"quotes\", commas,\\nand a newline"));
+
+    let coloured = console::render(
+        &r,
+        &ConsoleOptions {
+            color: true,
+            width: Some(100),
+        },
+    );
+    assert!(coloured.contains("\u{1b}[1;31mFAIL\u{1b}[0m"), "{coloured}");
+    // The only escape sequences are ours: the user name's ESC stays escaped text.
+    assert!(!coloured.contains("\u{1b}[31mred"));
+    assert!(coloured.contains("ctl\\u{1}\\u{1b}[31mred"));
+}
+
+#[test]
+fn console_fits_the_width_it_is_given() {
+    let r = canonical();
+    let narrow = console::render(
+        &r,
+        &ConsoleOptions {
+            color: false,
+            width: Some(60),
+        },
+    );
+    assert_ne!(narrow, plain_console(&r));
+    // Table lines are indented; their display width (at least the char count) stays within 60.
+    for line in narrow.lines().filter(|l| l.starts_with("  ")) {
+        assert!(
+            line.chars().count() <= 60,
+            "line wider than 60 columns: {line:?}"
+        );
+    }
+    assert!(narrow.lines().any(|l| l.starts_with("  ")));
+}
+
+#[test]
+fn console_says_none_found_when_there_is_nothing_to_report() {
+    let mut r = canonical();
+    r.results.retain(|x| x.status == Status::Pass);
+    r.impact.clear();
+    let out = plain_console(&r);
+    assert!(out.contains("Production exposure: none found"), "{out}");
+    assert!(out.contains("MID Servers that will go down after the clone: none"));
+    assert!(out.contains("Findings: none"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON and its schema
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn json_round_trips() {
+    let r = canonical();
+    let text = json::render(&r);
+    assert_eq!(json::parse(&text).expect("parses"), r);
+    assert!(text.ends_with("}\n"));
+    // Deterministic: the same report renders byte for byte the same.
+    assert_eq!(text, json::render(&r.clone()));
+}
+
+#[test]
+fn json_parse_refuses_other_schema_versions_and_non_reports() {
+    let r = canonical();
+    let mut v: Value = serde_json::from_str(&json::render(&r)).expect("json");
+    v["schema_version"] = Value::from(REPORT_SCHEMA_VERSION + 1);
+    let err = json::parse(&v.to_string()).expect_err("newer schema refused");
+    assert!(matches!(err, RenderError::SchemaVersion { .. }), "{err}");
+    assert!(err.to_string().contains("schema_version 2"), "{err}");
+
+    let err = json::parse("{\"results\": []}").expect_err("no schema_version");
+    assert!(matches!(err, RenderError::NotAReport), "{err}");
+
+    let err = json::parse("not json").expect_err("not json");
+    assert!(matches!(err, RenderError::JsonSyntax { .. }), "{err}");
+
+    v["schema_version"] = Value::from(REPORT_SCHEMA_VERSION);
+    v["results"][0]["severity"] = Value::from("urgent");
+    let err = json::parse(&v.to_string()).expect_err("bad severity");
+    assert!(matches!(err, RenderError::JsonShape { .. }), "{err}");
+}
+
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/canonical_report.json")
+}
+
+fn schema() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let text = std::fs::read_to_string(&path).expect("docs/report.schema.json");
+    serde_json::from_str(&text).expect("the schema is JSON")
+}
+
+/// The checked-in fixture is exactly today's JSON of the canonical report. To refresh it after a
+/// deliberate change: `PRECLONE_UPDATE_FIXTURES=1 cargo test --test report_formats`.
+#[test]
+fn fixture_is_the_canonical_report() {
+    let rendered = json::render(&canonical());
+    if std::env::var_os("PRECLONE_UPDATE_FIXTURES").is_some() {
+        std::fs::write(fixture_path(), &rendered).expect("write fixture");
+    }
+    let fixture =
+        std::fs::read_to_string(fixture_path()).expect("tests/fixtures/canonical_report.json");
+    assert_eq!(fixture, rendered, "fixture is stale");
+    assert_eq!(json::parse(&fixture).expect("fixture parses"), canonical());
+}
+
+/// A deliberately small JSON Schema checker for the keywords docs/report.schema.json uses. It
+/// refuses any keyword it does not know, so the schema cannot silently outgrow it.
+fn check(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let Some(obj) = schema.as_object() else {
+        errors.push(format!("{at}: schema is not an object"));
+        return;
+    };
+    for (key, rule) in obj {
+        match key.as_str() {
+            "$schema" | "$id" | "title" | "description" | "format" | "$defs" | "$comment" => {}
+            "$ref" => {
+                let name = rule
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/$defs/"))
+                    .unwrap_or_else(|| panic!("unsupported $ref {rule}"));
+                let target = root["$defs"]
+                    .get(name)
+                    .unwrap_or_else(|| panic!("$ref to missing #/$defs/{name}"));
+                check(root, target, value, at, errors);
+            }
+            "type" => {
+                let types: Vec<&str> = match rule {
+                    Value::String(t) => vec![t.as_str()],
+                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => panic!("bad type {rule}"),
+                };
+                let ok = types.iter().any(|t| match *t {
+                    "object" => value.is_object(),
+                    "array" => value.is_array(),
+                    "string" => value.is_string(),
+                    "boolean" => value.is_boolean(),
+                    "null" => value.is_null(),
+                    "integer" => value.is_u64() || value.is_i64(),
+                    "number" => value.is_number(),
+                    other => panic!("unknown type {other}"),
+                });
+                if !ok {
+                    errors.push(format!("{at}: {value} is not of type {rule}"));
+                }
+            }
+            "const" => {
+                if value != rule {
+                    errors.push(format!("{at}: {value} is not {rule}"));
+                }
+            }
+            "enum" => {
+                let allowed = rule.as_array().expect("enum is an array");
+                if !allowed.contains(value) {
+                    errors.push(format!("{at}: {value} is not one of {rule}"));
+                }
+            }
+            "minimum" | "maximum" => {
+                if let (Some(v), Some(limit)) = (value.as_f64(), rule.as_f64()) {
+                    if (key == "minimum" && v < limit) || (key == "maximum" && v > limit) {
+                        errors.push(format!("{at}: {v} is outside {key} {limit}"));
+                    }
+                }
+            }
+            "required" => {
+                if let Some(o) = value.as_object() {
+                    for name in rule.as_array().expect("required is an array") {
+                        let name = name.as_str().expect("required names are strings");
+                        if !o.contains_key(name) {
+                            errors.push(format!("{at}: missing required {name:?}"));
+                        }
+                    }
+                }
+            }
+            "properties" => {
+                if let Some(o) = value.as_object() {
+                    for (name, sub) in rule.as_object().expect("properties is an object") {
+                        if let Some(v) = o.get(name) {
+                            check(root, sub, v, &format!("{at}.{name}"), errors);
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                if let Some(o) = value.as_object() {
+                    let known: BTreeSet<&str> = obj
+                        .get("properties")
+                        .and_then(Value::as_object)
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    for (name, v) in o.iter().filter(|(k, _)| !known.contains(k.as_str())) {
+                        match rule {
+                            Value::Bool(false) => {
+                                errors.push(format!("{at}: unexpected property {name:?}"))
+                            }
+                            Value::Bool(true) => {}
+                            sub => check(root, sub, v, &format!("{at}.{name}"), errors),
+                        }
+                    }
+                }
+            }
+            "items" => {
+                if let Some(items) = value.as_array() {
+                    for (i, v) in items.iter().enumerate() {
+                        check(root, rule, v, &format!("{at}[{i}]"), errors);
+                    }
+                }
+            }
+            other => panic!("the schema uses {other:?}, which this checker does not implement"),
+        }
+    }
+}
+
+fn schema_errors(value: &Value) -> Vec<String> {
+    let schema = schema();
+    let mut errors = Vec::new();
+    check(&schema, &schema, value, "$", &mut errors);
+    errors
+}
+
+#[test]
+fn fixture_matches_the_schema() {
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_path()).expect("tests/fixtures/canonical_report.json"),
+    )
+    .expect("fixture is JSON");
+    assert_eq!(schema_errors(&fixture), Vec::<String>::new());
+
+    // The schema's required lists name exactly the keys the report writes.
+    let schema = schema();
+    let names = |v: &Value| -> BTreeSet<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s.as_str().expect("string").to_string())
+            .collect()
+    };
+    let keys = |v: &Value| -> BTreeSet<String> {
+        v.as_object().expect("object").keys().cloned().collect()
+    };
+    assert_eq!(names(&schema["required"]), keys(&fixture));
+    let result_required = names(&schema["$defs"]["result"]["required"]);
+    let result_properties = keys(&schema["$defs"]["result"]["properties"]);
+    for (i, r) in fixture["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .enumerate()
+    {
+        let k = keys(r);
+        assert!(
+            k.is_superset(&result_required),
+            "result {i} lacks a required key"
+        );
+        assert!(
+            k.is_subset(&result_properties),
+            "result {i} has a key the schema lacks"
+        );
+        assert_eq!(
+            k.contains("waiver"),
+            r["status"] == "waived",
+            "result {i}: waiver present exactly when waived"
+        );
+    }
+}
+
+#[test]
+fn schema_checker_catches_a_bad_report() {
+    let mut v: Value = serde_json::from_str(&json::render(&canonical())).expect("json");
+    v["results"][0]["severity"] = Value::from("urgent");
+    v["results"][1]
+        .as_object_mut()
+        .expect("object")
+        .remove("remediation");
+    v["summary"]["surprise"] = Value::from(1);
+    v["gate"]["exit_code"] = Value::from(300);
+    let errors = schema_errors(&v);
+    let joined = errors.join("\n");
+    assert!(joined.contains("$.results[0].severity"), "{joined}");
+    assert!(
+        joined.contains("missing required \"remediation\""),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("unexpected property \"surprise\""),
+        "{joined}"
+    );
+    assert!(joined.contains("$.gate.exit_code"), "{joined}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+// ---------------------------------------------------------------------------------------------
+
+fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
+#[test]
+fn csv_parses_back_with_hostile_names_intact_and_no_formula_cells() {
+    let r = canonical();
+    let text = csv_report::render(&r).expect("csv renders");
+    assert!(text.starts_with(
+        "check,severity,status,instance,subject_table,subject_sys_id,subject_name,message,remediation,evidence,waiver_reason,waiver_approver,waiver_expires\r\n"
+    ));
+    assert!(text.ends_with("\r\n"));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header, csv_report::COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("every row parses");
+    assert_eq!(rows.len(), r.results.len());
+
+    for (row, result) in rows.iter().zip(&r.results) {
+        assert_eq!(row.len(), csv_report::COLUMNS.len());
+        for cell in row.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "formula-shaped cell {cell:?}"
+            );
+        }
+        assert_eq!(unneutralise(&row[0]), result.check);
+        assert_eq!(&row[2], result.status.as_str());
+        assert_eq!(unneutralise(&row[6]), result.subject.name);
+        assert_eq!(unneutralise(&row[7]), result.message);
+    }
+    let names: Vec<&str> = rows.iter().map(|row| unneutralise(&row[6])).collect();
+    for hostile in HOSTILE_NAMES {
+        assert!(
+            names.contains(&hostile),
+            "{hostile:?} not intact in {names:?}"
+        );
+    }
+    // Neutralised exactly where needed.
+    assert!(text.contains("'=HYPERLINK(\"\"http://x\"\")"));
+    assert!(rows.iter().any(|row| &row[6] == "'+1"));
+    assert!(rows.iter().any(|row| &row[6] == "'-2"));
+    assert!(rows.iter().any(|row| &row[6] == "'@SUM(A1)"));
+    assert!(rows.iter().any(|row| &row[6] == "mid.dev"));
+    // Evidence and waiver columns.
+    let waived = rows
+        .iter()
+        .find(|row| &row[2] == "waived" && &row[6] == "Müller")
+        .expect("waived row");
+    assert_eq!(&waived[9], "also_on=dev");
+    assert_eq!(&waived[11], "j.doe");
+    assert_eq!(&waived[12], "2027-03-31");
+    let multi = rows
+        .iter()
+        .find(|row| &row[0] == "mid-user-not-preserved" && &row[2] == "fail")
+        .expect("row with several evidence items");
+    assert_eq!(
+        &multi[9],
+        "applicable_preservers=MID server user has role; matched_on_target=0 of 3 MID-related rows; source_copy=none"
+    );
+}
+
+#[test]
+fn csv_columns_are_documented_in_order() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/csv-columns.md"))
+            .expect("docs/csv-columns.md");
+    for (i, column) in csv_report::COLUMNS.iter().enumerate() {
+        let row = format!("| {} | `{}` |", i + 1, column);
+        assert!(doc.contains(&row), "docs/csv-columns.md lacks {row:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn html_is_self_contained_and_escapes_every_value() {
+    let out = html::render(&canonical()).expect("html renders");
+    assert!(out.contains(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+    ));
+    let lower = out.to_lowercase();
+    assert!(!lower.contains("<script"), "a script element in the HTML");
+    assert!(out.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
+    assert!(!lower.contains("src="), "an external resource in the HTML");
+    assert!(!lower.contains("href="), "a link in the HTML");
+    assert!(!lower.contains("http://") && !lower.contains("https://"));
+    assert!(!lower.contains("url("), "a CSS url() in the HTML");
+    assert!(!lower.contains("@import"));
+    // Instance URLs are shown, as escaped text.
+    assert!(out.contains("https:&#x2F;&#x2F;acme.service-now.com"));
+    // Other hostile values, escaped.
+    assert!(out.contains("=HYPERLINK(&quot;http:&#x2F;&#x2F;x&quot;)"));
+    assert!(out.contains("&lt;b&gt;boss&lt;&#x2F;b&gt;"));
+    assert!(!out.contains("<b>boss</b>"));
+    assert!(out.contains("ユーザー") && out.contains("Müller"));
+    // Control characters from an instance are shown, not passed through.
+    assert!(
+        !out.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
+        "a raw control character in the HTML"
+    );
+    assert!(out.contains("ctl\\u{1}\\u{1b}[31mred"));
+    // Printable on A4, with rows kept whole.
+    assert!(out.contains("@page { size: A4;"));
+    assert!(out.contains("@media print"));
+    assert!(out.contains("page-break-inside: avoid"));
+}
+
+#[test]
+fn html_sections_come_in_sign_off_order() {
+    let out = html::render(&canonical()).expect("html renders");
+    let ids = [
+        "id=\"verdict\"",
+        "id=\"coverage\"",
+        "id=\"impact\"",
+        "id=\"findings\"",
+        "id=\"passes\"",
+        "id=\"inventory\"",
+        "id=\"waivers\"",
+        "id=\"digest\"",
+        "id=\"signoff\"",
+    ];
+    let positions: Vec<usize> = ids
+        .iter()
+        .map(|id| out.find(id).unwrap_or_else(|| panic!("{id} missing")))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    let signoff = &out[positions[8]..];
+    for line in [
+        "Change manager",
+        "Security reviewer",
+        "signature",
+        "date",
+        "name",
+    ] {
+        assert!(signoff.contains(line), "sign-off lacks {line}");
+    }
+    assert!(out.contains("sha256:3f1c0a9e5b7d2c4e"));
+    assert!(out.contains("2026-10-01 (expired)"));
+    assert!(out.contains("2026-12-10 (expiring soon)"));
+    assert!(out.contains("class=\"badge state-expired\">expired<"));
+    // Passes collapse into per-check counts that need no script to open.
+    assert!(out.contains("<summary><code>mid-user-not-preserved</code>: 2 passed</summary>"));
+    // Findings carry remediation and evidence as a definition list.
+    assert!(out.contains("<dt>condition</dt><dd>user.roles=mid_server^EQ</dd>"));
+    assert!(out.contains("<strong>Fix:</strong> add a preserver on sys_user_grmember"));
+}
+
+#[test]
+fn console_and_html_show_bidi_overrides_instead_of_obeying_them() {
+    let mut r = canonical();
+    r.results[0].subject.name = "mid.\u{202E}txt.exe".to_string();
+    let console_out = plain_console(&r);
+    let html_out = html::render(&r).expect("html renders");
+    for out in [&console_out, &html_out] {
+        assert!(!out.contains('\u{202E}'));
+        assert!(out.contains("mid.\\u{202e}txt.exe"));
+    }
+}
+
+#[test]
+fn html_says_when_inventory_could_not_be_read() {
+    let mut r = canonical();
+    r.inventory[2].mid_servers = None;
+    r.inventory[2].error = Some("ecc_agent: 403 <Forbidden>".to_string());
+    let out = html::render(&r).expect("html renders");
+    let test = &out[out.rfind("<h3>test</h3>").expect("test inventory")..];
+    assert!(test.contains("ecc_agent: 403 &lt;Forbidden&gt;"));
+    assert!(test.contains("Could not be read."));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JUnit
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default, Debug)]
+struct JunitCounts {
+    testcases: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+    suites: Vec<String>,
+    case_names: Vec<String>,
+    suite_totals: Vec<(String, String)>,
+}
+
+fn parse_junit(xml: &str) -> JunitCounts {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut counts = JunitCounts::default();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                let mut attrs = BTreeMap::new();
+                for a in e.attributes() {
+                    let a = a.expect("valid attribute");
+                    let key = String::from_utf8(a.key.as_ref().to_vec()).expect("utf-8 key");
+                    let value = a.unescape_value().expect("valid references").into_owned();
+                    attrs.insert(key, value);
+                }
+                match e.name().as_ref() {
+                    b"testsuite" => {
+                        counts.suites.push(attrs["name"].clone());
+                        counts
+                            .suite_totals
+                            .push((attrs["tests"].clone(), attrs["failures"].clone()));
+                    }
+                    b"testcase" => {
+                        counts.testcases += 1;
+                        counts.case_names.push(attrs["name"].clone());
+                    }
+                    b"failure" => counts.failures += 1,
+                    b"error" => counts.errors += 1,
+                    b"skipped" => counts.skipped += 1,
+                    _ => {}
+                }
+            }
+            Event::Text(t) => {
+                t.unescape().expect("valid text references");
+            }
+            _ => {}
+        }
+    }
+    counts
+}
+
+#[test]
+fn junit_is_valid_xml_with_one_testcase_per_result() {
+    let r = canonical();
+    let xml = junit::render(&r);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+    // No character XML 1.0 forbids, whatever the instance data held.
+    assert!(
+        !xml.chars()
+            .any(|c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+                || c == '\u{FFFE}'
+                || c == '\u{FFFF}'),
+        "a character XML 1.0 forbids"
+    );
+    let counts = parse_junit(&xml);
+    assert_eq!(counts.testcases, r.results.len());
+    assert_eq!(counts.failures, count_status(&r, Status::Fail));
+    assert_eq!(counts.errors, count_status(&r, Status::Error));
+    assert_eq!(counts.skipped, count_status(&r, Status::Waived));
+    assert_eq!(counts.suites, ["prod", "dev", "test"]);
+    let dev_tests = r.results.iter().filter(|x| x.instance == "dev").count();
+    let dev_fails = r
+        .results
+        .iter()
+        .filter(|x| x.instance == "dev" && x.status == Status::Fail)
+        .count();
+    assert_eq!(
+        counts.suite_totals[1],
+        (dev_tests.to_string(), dev_fails.to_string())
+    );
+    // Attribute values survive exactly (newline included), minus forbidden characters.
+    for hostile in HOSTILE_NAMES {
+        let expected = junit::strip_invalid_xml_chars(hostile);
+        assert!(
+            counts.case_names.contains(&expected),
+            "{expected:?} not among {:?}",
+            counts.case_names
+        );
+    }
+    assert!(counts.case_names.contains(&"ctl[31mred".to_string()));
+    assert!(xml.contains(
+        "<skipped message=\"waived: Shared by design until CHG0031337 splits the MID cluster (j.doe, expires 2027-03-31)\"/>"
+    ));
+    assert!(xml.contains("<failure message=\"no applicable sys_user preserver matches it"));
+    assert!(xml.contains("type=\"critical\">"));
+}
+
+#[test]
+fn junit_survives_anything_an_instance_can_hold() {
+    let mut r = canonical();
+    let nasty =
+        "]]><!-- \u{0}\u{8}\u{b}\u{c}\u{1f}\u{fffe}\u{ffff} & &amp; \"'<x/>\r\n\t\u{7f}\u{10ffff}";
+    for x in &mut r.results {
+        x.subject.name = nasty.to_string();
+        x.message = nasty.to_string();
+        x.check = nasty.to_string();
+        x.evidence.insert(nasty.to_string(), nasty.to_string());
+    }
+    r.source.name = nasty.to_string();
+    let counts = parse_junit(&junit::render(&r));
+    assert_eq!(counts.testcases, r.results.len());
+    let expected = junit::strip_invalid_xml_chars(nasty);
+    assert!(counts.case_names.iter().all(|n| *n == expected));
+    assert!(!expected.contains('\u{0}') && !expected.contains('\u{fffe}'));
+    assert!(expected.contains("\r\n\t"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn markdown_escapes_cells_and_keeps_the_table_whole() {
+    let r = canonical();
+    let out = markdown::render(&r);
+    assert!(out.starts_with("## ❌ preclone: FAIL\n"));
+    assert!(out.contains("mid\\|pipe"), "{out}");
+    assert!(out.contains("give each MID Server \\| its own user"));
+    assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!out.contains("<script"));
+    assert!(out.contains("mid \"quotes\", commas,<br>and a newline"));
+    // Every table row has exactly the header's cell count (7 unescaped pipes).
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
+    let findings = count_status(&r, Status::Fail) + count_status(&r, Status::Error);
+    assert_eq!(rows.len(), findings + 2);
+    for row in rows {
+        let unescaped = row
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && (i == 0 || row.as_bytes()[i - 1] != b'\\'))
+            .count();
+        assert_eq!(unescaped, 7, "row split: {row}");
+    }
+    assert!(out.contains("2 results waived"));
+    assert!(out.contains("Evidence digest: sha256:3f1c0a9e"));
+}
+
+#[test]
+fn markdown_caps_the_findings_table() {
+    let mut r = canonical();
+    let extra: Vec<CheckResult> = (0..60)
+        .map(|i| {
+            let mut x = r.results[0].clone();
+            x.subject.name = format!("mid-extra-{i:02}");
+            x
+        })
+        .collect();
+    r.results.extend(extra);
+    let total = count_status(&r, Status::Fail) + count_status(&r, Status::Error);
+    let out = markdown::render(&r);
+    let rows = out.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, markdown::MAX_ROWS + 1, "header plus the capped rows");
+    assert!(
+        out.contains(&format!("…and {} more", total - markdown::MAX_ROWS)),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formats and files
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn format_follows_the_extension_and_the_name() {
+    let cases = [
+        ("r.html", Some(Format::Html)),
+        ("r.HTM", Some(Format::Html)),
+        ("dir/r.csv", Some(Format::Csv)),
+        ("r.json", Some(Format::Json)),
+        ("r.xml", Some(Format::Junit)),
+        ("r.md", Some(Format::Markdown)),
+        ("r.txt", None),
+        ("report", None),
+        (".html", None),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(Format::from_extension(Path::new(path)), expected, "{path}");
+    }
+    for f in Format::ALL {
+        assert_eq!(Format::parse(f.as_str()), Some(f));
+    }
+    assert_eq!(Format::parse("junit"), Some(Format::Junit));
+    assert_eq!(Format::parse("xml"), None);
+    assert_eq!(Format::parse("HTML"), None);
+}
+
+#[test]
+fn write_atomic_writes_replaces_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.html");
+    write_atomic(&path, "first").expect("writes");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), "first");
+    write_atomic(&path, "second ユーザー").expect("replaces");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "second ユーザー"
+    );
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(entries, ["report.html"]);
+}
+
+#[test]
+fn write_atomic_names_a_missing_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("no-such-dir").join("report.csv");
+    let err = write_atomic(&path, "x").expect_err("missing folder");
+    assert!(matches!(err, RenderError::NoParentDir { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no-such-dir") && msg.contains("does not exist"),
+        "{msg}"
+    );
+    assert!(!path.exists());
+}
