@@ -1217,16 +1217,24 @@ fn csv_parses_back_with_hostile_names_intact_and_no_formula_cells() {
         }
         assert_eq!(unneutralise(&row[0]), result.check);
         assert_eq!(&row[2], result.status.as_str());
-        assert_eq!(unneutralise(&row[6]), result.subject.name);
+        assert_eq!(
+            unneutralise(&row[6]),
+            csv_report::replace_controls(&result.subject.name)
+        );
         assert_eq!(unneutralise(&row[7]), result.message);
     }
     let names: Vec<&str> = rows.iter().map(|row| unneutralise(&row[6])).collect();
-    for hostile in HOSTILE_NAMES {
+    for hostile in HOSTILE_NAMES.iter().filter(|n| **n != CONTROL_USER) {
         assert!(
-            names.contains(&hostile),
+            names.contains(hostile),
             "{hostile:?} not intact in {names:?}"
         );
     }
+    // Control characters a terminal would obey are replaced; the rest of the name stays.
+    assert!(names.contains(&"ctl\u{FFFD}\u{FFFD}[31mred"), "{names:?}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{1}'));
+    // A quoted field keeps its newline.
+    assert!(names.contains(&QUOTES_USER));
     // Neutralised exactly where needed.
     assert!(text.contains("'=HYPERLINK(\"\"http://x\"\")"));
     assert!(rows.iter().any(|row| &row[6] == "'+1"));
@@ -1269,6 +1277,7 @@ fn csv_columns_are_documented_in_order() {
 #[test]
 fn html_is_self_contained_and_escapes_every_value() {
     let out = html::render(&canonical()).expect("html renders");
+    assert!(out.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"), "{}", &out[..40]);
     assert!(out.contains(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
     ));

@@ -1,6 +1,9 @@
 //! The CSV report: RFC 4180, comma-separated, UTF-8, a header row, one row per result, with the
 //! fixed columns documented in `docs/csv-columns.md`.
 //!
+//! Control characters other than tab, newline and carriage return become U+FFFD, so the file is
+//! safe to print on a terminal (`--format csv` writes to stdout).
+//!
 //! Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return
 //! before one) as a formula; instance data is attacker-reachable, so such cells get a leading `'`.
 
@@ -33,6 +36,19 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
+/// Replaces control characters other than tab, newline and carriage return with U+FFFD.
+pub fn replace_controls(cell: &str) -> String {
+    cell.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// `key=value; key=value`, in the evidence's (sorted) key order.
 pub fn evidence_cell(result: &CheckResult) -> String {
     result
@@ -63,7 +79,7 @@ fn row(result: &CheckResult) -> [String; 13] {
         approver.to_string(),
         expires.to_string(),
     ]
-    .map(|cell| neutralise(&cell))
+    .map(|cell| neutralise(&replace_controls(&cell)))
 }
 
 /// One header row and one row per result, in the report's order, lines ending in CRLF.

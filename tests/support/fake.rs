@@ -1248,7 +1248,7 @@ fn op_matches(term: &Term, values: &[&str]) -> bool {
     let cmp =
         |ok: fn(CmpOrdering) -> bool| values.iter().any(|x| !x.is_empty() && ok(compare(x, v)));
     match term.op {
-        Op::Eq => values.iter().any(|x| *x == v),
+        Op::Eq => values.contains(&v),
         Op::Ne => values.iter().all(|x| *x != v),
         Op::In => values.iter().any(|x| term.list.contains(*x)),
         Op::NotIn => values.iter().all(|x| !term.list.contains(*x)),
