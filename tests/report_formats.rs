@@ -161,6 +161,7 @@ fn coverage(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn waiver(
     check: &str,
     instance: &str,
@@ -1277,7 +1278,7 @@ fn csv_columns_are_documented_in_order() {
 #[test]
 fn html_is_self_contained_and_escapes_every_value() {
     let out = html::render(&canonical()).expect("html renders");
-    assert!(out.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"), "{}", &out[..40]);
+    assert!(out.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
     assert!(out.contains(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
     ));
@@ -1588,6 +1589,27 @@ fn write_atomic_writes_replaces_and_leaves_no_temporary_file() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(entries, ["report.html"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn write_atomic_gives_an_ordinary_mode_and_keeps_a_replaced_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let probe = dir.path().join("probe");
+    std::fs::File::create(&probe).expect("probe");
+    let ordinary = std::fs::metadata(&probe)
+        .expect("probe")
+        .permissions()
+        .mode()
+        & 0o777;
+    let path = dir.path().join("report.json");
+    write_atomic(&path, "{}").expect("writes");
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&path), ordinary);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    write_atomic(&path, "{\"a\": 1}").expect("replaces");
+    assert_eq!(mode(&path), 0o640);
 }
 
 #[test]

@@ -125,8 +125,8 @@ pub enum RenderError {
     },
 
     #[error(
-        "cannot write the report to {}: the folder {} does not exist; create it first or \
-         choose another path",
+        "cannot write the report to {}: the folder {} does not exist (or is not a folder); \
+         create it first or choose another path",
         path.display(),
         dir.display()
     )]
@@ -174,12 +174,25 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), RenderError> {
         path: path.to_path_buf(),
         source,
     };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".preclone-report-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A report is an ordinary file, with the mode `File::create` would give it (0666 less the
+        // umask), not the temporary file's 0600.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
     // Dropping the temporary file on any early return deletes it.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".preclone-report-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(write_err)?;
+    let mut tmp = builder.tempfile_in(&dir).map_err(write_err)?;
+    // Replacing a report keeps the permissions the previous one had.
+    if let Ok(existing) = std::fs::metadata(path) {
+        if existing.is_file() {
+            tmp.as_file()
+                .set_permissions(existing.permissions())
+                .map_err(write_err)?;
+        }
+    }
     tmp.write_all(contents.as_bytes()).map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;

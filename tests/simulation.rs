@@ -1,0 +1,460 @@
+//! The clone simulation and the checks, on evidence built by hand: contained roles, parent
+//! groups, exclusions, theme and profile rules, locked requests, child classes, hidden facts.
+
+use chrono::{TimeZone, Utc};
+use preclone::checks;
+use preclone::evidence::*;
+use preclone::finding::{CheckResult, Status};
+use std::collections::BTreeMap;
+
+fn id(n: u32) -> String {
+    format!("{n:032x}")
+}
+
+const MID: u32 = 1;
+const WRAPPER: u32 = 2; // a role that contains mid_server
+
+fn user(n: u32, name: &str) -> User {
+    User {
+        sys_id: id(n),
+        user_name: name.into(),
+        sys_class_name: "sys_user".into(),
+        active: Some(true),
+        locked_out: Some(false),
+        web_service_access_only: Some(true),
+        internal_integration_user: Some(false),
+        last_login_time: "2026-11-20 10:00:00".into(),
+    }
+}
+
+fn grant(n: u32, user: u32, role: u32) -> UserRole {
+    UserRole {
+        sys_id: id(n),
+        user: id(user),
+        role: id(role),
+        inherited: false,
+        state: "active".into(),
+    }
+}
+
+fn preserver(n: u32, name: &str, table: &str, condition: &str) -> Preserver {
+    Preserver {
+        sys_id: id(n),
+        name: name.into(),
+        table: table.into(),
+        condition: condition.into(),
+        include_in_system_clone: Some(true),
+        theme: Some(false),
+        created_on: "2025-01-01 00:00:00".into(),
+    }
+}
+
+fn instance(name: &str, role: InstanceRole, production: bool) -> InstanceEvidence {
+    InstanceEvidence {
+        name: name.into(),
+        url: format!("https://{name}.service-now.com"),
+        role,
+        audit_user: None,
+        production: Production {
+            config: Some(production),
+            property: Fact::ok(None),
+        },
+        build_tag: Fact::ok(Some("b1".into())),
+        mid_role: Fact::ok(vec![Role {
+            sys_id: id(MID),
+            name: "mid_server".into(),
+            elevated_privilege: Some(false),
+        }]),
+        role_contains: Fact::ok(vec![]),
+        roles: Fact::ok(vec![Role {
+            sys_id: id(WRAPPER),
+            name: "mid_wrapper".into(),
+            elevated_privilege: Some(false),
+        }]),
+        users: Fact::ok(vec![]),
+        unsafe_logins: vec![],
+        user_roles: Fact::ok(vec![]),
+        memberships: Fact::ok(vec![]),
+        groups: Fact::ok(vec![]),
+        group_roles: Fact::ok(vec![]),
+        mid_servers: Fact::ok(vec![]),
+        mid_configs: Fact::ok(vec![]),
+        clone: None,
+        preserver_evals: vec![],
+        coverage: vec![],
+    }
+}
+
+fn server(n: u32, name: &str, login: &str) -> MidServer {
+    MidServer {
+        sys_id: id(n),
+        name: name.into(),
+        status: "Up".into(),
+        validated: Some(true),
+        user_name: login.into(),
+        host_name: "h".into(),
+        version: "v".into(),
+        last_refreshed: String::new(),
+    }
+}
+
+fn eval(p: u32, table: &str, matched: &[u32], total: u64) -> PreserverEval {
+    PreserverEval {
+        preserver: id(p),
+        table: table.into(),
+        matched: Fact::ok(matched.iter().map(|m| id(*m)).collect()),
+        table_matches: Fact::ok(total),
+        mid_related_rows: matched.len() as u64,
+    }
+}
+
+/// prod (no MID users of its own) and dev, where mid.dev (100) holds `role` through grant 101
+/// and its MID Server logs in as it; the sys_user and sys_user_has_role preservers match it.
+fn estate(role: u32) -> Evidence {
+    let mut prod = instance("prod", InstanceRole::Source, true);
+    prod.clone = Some(CloneSetup {
+        preservers: Fact::ok(vec![
+            preserver(10, "users", "sys_user", "roles=mid_server"),
+            preserver(11, "grants", "sys_user_has_role", "userIN..."),
+            preserver(12, "members", "sys_user_grmember", "userIN..."),
+        ]),
+        profiles: Fact::ok(vec![]),
+        profile_preservers: Fact::ok(vec![]),
+        excludes: Fact::ok(vec![]),
+        clone_requests: Fact::ok(vec![]),
+    });
+    let mut dev = instance("dev", InstanceRole::Target, false);
+    dev.users = Fact::ok(vec![user(100, "mid.dev")]);
+    dev.user_roles = Fact::ok(vec![grant(101, 100, role)]);
+    dev.mid_servers = Fact::ok(vec![server(102, "mid-dev-01", "mid.dev")]);
+    dev.preserver_evals = vec![
+        eval(10, "sys_user", &[100], 1),
+        eval(11, "sys_user_has_role", &[101], 1),
+        eval(12, "sys_user_grmember", &[], 0),
+    ];
+    let mut instances = BTreeMap::new();
+    instances.insert("prod".to_string(), prod);
+    instances.insert("dev".to_string(), dev);
+    Evidence {
+        schema_version: EVIDENCE_SCHEMA_VERSION,
+        tool_version: "test".into(),
+        run_id: "t".into(),
+        started_at: Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
+        finished_at: Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap(),
+        source: "prod".into(),
+        targets: vec!["dev".into()],
+        instances,
+        requests: 0,
+    }
+}
+
+fn status(results: &[CheckResult], check: &str, instance: &str, subject: &str) -> Status {
+    let found: Vec<&CheckResult> = results
+        .iter()
+        .filter(|r| r.check == check && r.instance == instance && r.subject.name == subject)
+        .collect();
+    assert_eq!(found.len(), 1, "{check} {instance} {subject}: {found:#?}");
+    found[0].status
+}
+
+fn dev(e: &mut Evidence) -> &mut InstanceEvidence {
+    e.instances.get_mut("dev").unwrap()
+}
+
+fn prod(e: &mut Evidence) -> &mut InstanceEvidence {
+    e.instances.get_mut("prod").unwrap()
+}
+
+fn clone_setup(e: &mut Evidence) -> &mut CloneSetup {
+    prod(e).clone.as_mut().unwrap()
+}
+
+#[test]
+fn the_mid_user_and_its_grant_kept_by_preservers_survive() {
+    let r = checks::run(&estate(MID));
+    assert_eq!(
+        status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn a_role_that_contains_mid_server_counts_only_when_the_source_keeps_the_containment() {
+    // dev: mid_wrapper contains mid_server, and mid.dev holds mid_wrapper.
+    let mut e = estate(WRAPPER);
+    let contains = RoleContains {
+        sys_id: id(50),
+        role: id(WRAPPER),
+        contains: id(MID),
+    };
+    dev(&mut e).role_contains = Fact::ok(vec![contains.clone()]);
+    // The source lacks the containment: after the clone mid_wrapper grants nothing.
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+    // With the same containment in the source, the grant survives.
+    prod(&mut e).role_contains = Fact::ok(vec![contains]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn a_parent_groups_role_reaches_the_member() {
+    let mut e = estate(MID);
+    let parent = Group {
+        sys_id: id(60),
+        name: "MID parent".into(),
+        parent: String::new(),
+    };
+    let child = Group {
+        sys_id: id(61),
+        name: "MID child".into(),
+        parent: id(60),
+    };
+    let gr = GroupRole {
+        sys_id: id(62),
+        group: id(60),
+        role: id(MID),
+    };
+    let m = Membership {
+        sys_id: id(63),
+        user: id(100),
+        group: id(61),
+    };
+    let d = dev(&mut e);
+    d.user_roles = Fact::ok(vec![]);
+    d.memberships = Fact::ok(vec![m]);
+    d.groups = Fact::ok(vec![parent.clone(), child.clone()]);
+    d.group_roles = Fact::ok(vec![gr.clone()]);
+    d.preserver_evals[2] = eval(12, "sys_user_grmember", &[63], 1);
+    // The source has both groups and the parent's role.
+    let p = prod(&mut e);
+    p.groups = Fact::ok(vec![parent, child]);
+    p.group_roles = Fact::ok(vec![gr]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(
+            &r,
+            "mid-membership-not-preserved",
+            "dev",
+            "mid.dev in MID child"
+        ),
+        Status::Pass
+    );
+    // Without the parent's role in the source, the group grants nothing after the clone.
+    prod(&mut e).group_roles = Fact::ok(vec![]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "mid-group-lacks-role-in-source", "dev", "MID child"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn an_excluded_user_table_removes_the_source_copy_and_is_reported() {
+    let mut e = estate(MID);
+    clone_setup(&mut e).excludes = Fact::ok(vec!["sys_user_has*".into()]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(
+            &r,
+            "clone-excludes-user-tables",
+            "prod",
+            "sys_user_has_role"
+        ),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "clone-excludes-user-tables", "prod", "sys_user"),
+        Status::Pass
+    );
+    // The preserved grant still survives: an excluded table keeps what preservers keep.
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn a_child_class_is_not_kept_by_a_sys_user_preserver() {
+    let mut e = estate(MID);
+    let mut u = user(100, "mid.dev");
+    u.sys_class_name = "u_mid_account".into();
+    dev(&mut e).users = Fact::ok(vec![u]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn switched_off_theme_and_late_preservers_do_not_apply() {
+    // Switched off.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].include_in_system_clone = Some(false);
+    }
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "users"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+    // A theme preserver, and the clone does not keep the theme.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].theme = Some(true);
+    }
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "users"),
+        Status::Fail
+    );
+    // Created after a request that locked its settings.
+    let mut e = estate(MID);
+    clone_setup(&mut e).clone_requests = Fact::ok(vec![CloneRequest {
+        sys_id: id(70),
+        target_instance: "https://dev.service-now.com".into(),
+        state: "Scheduled".into(),
+        scheduled: "2026-11-25 22:00:00".into(),
+        profile: String::new(),
+        lock_settings: Some(true),
+        preserve_theme: Some(false),
+        created_on: "2026-11-01 00:00:00".into(),
+    }]);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[1].created_on = "2026-11-10 00:00:00".into();
+    }
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "grants"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "users"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn unreadable_facts_never_pass() {
+    let mut e = estate(MID);
+    dev(&mut e).memberships = Fact::error("sys_user_grmember", "403 Forbidden");
+    let r = checks::run(&e);
+    let dev_survival: Vec<&CheckResult> = r
+        .iter()
+        .filter(|r| {
+            r.instance == "dev"
+                && r.check.starts_with("mid-")
+                && r.check != "mid-user-shared-by-mid-servers"
+        })
+        .collect();
+    assert!(!dev_survival.is_empty());
+    assert!(
+        dev_survival.iter().all(|r| r.status != Status::Pass),
+        "{dev_survival:#?}"
+    );
+    assert!(dev_survival
+        .iter()
+        .any(|r| r.check == "mid-server-will-go-down" && r.status == Status::Error));
+    // Production unknown: the production checks end in error.
+    let mut e = estate(MID);
+    prod(&mut e).production = Production {
+        config: None,
+        property: Fact::error("sys_properties", "403"),
+    };
+    prod(&mut e).users = Fact::ok(vec![user(200, "mid.prod")]);
+    prod(&mut e).user_roles = Fact::ok(vec![grant(201, 200, MID)]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "prod-foreign-mid-user", "prod", "prod"),
+        Status::Error
+    );
+}
+
+#[test]
+fn collisions_and_source_copies_are_told_apart() {
+    let mut e = estate(MID);
+    // prod has its own mid.dev with another sys_id, holding mid_server.
+    prod(&mut e).users = Fact::ok(vec![user(300, "mid.dev")]);
+    prod(&mut e).user_roles = Fact::ok(vec![grant(301, 300, MID)]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-user-name-collision", "dev", "mid.dev"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "mid-user-survives-by-source-copy", "dev", "mid.dev"),
+        Status::Pass
+    );
+    // Without the sys_user preserver, only the source's copy is left.
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.remove(0);
+    }
+    dev(&mut e).preserver_evals.remove(0);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-user-name-collision", "dev", "mid.dev"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&r, "mid-user-survives-by-source-copy", "dev", "mid.dev"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&r, "prod-foreign-mid-user", "prod", "mid.dev"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn every_result_names_a_catalogued_check_and_fails_carry_a_remediation() {
+    let e = preclone::demo::evidence(Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(), "t");
+    let r = checks::run(&e);
+    for res in &r {
+        assert!(checks::find(&res.check).is_some(), "{}", res.check);
+        if res.status != Status::Pass {
+            assert!(!res.remediation.is_empty(), "{res:#?}");
+        }
+    }
+    // Results are sorted: failures first.
+    let first_pass = r.iter().position(|x| x.status == Status::Pass).unwrap();
+    assert!(r[..first_pass].iter().all(|x| x.status != Status::Pass));
+}
