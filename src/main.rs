@@ -234,7 +234,12 @@ fn console_options() -> ConsoleOptions {
     let tty = std::io::stdout().is_terminal();
     ConsoleOptions {
         color: tty && std::env::var_os("NO_COLOR").is_none(),
-        width: if tty { None } else { Some(100) },
+        // On a terminal, its width (as comfy-table detects it); otherwise a fixed 100 columns.
+        width: if tty {
+            comfy_table::Table::new().width()
+        } else {
+            Some(100)
+        },
     }
 }
 
