@@ -1,7 +1,8 @@
 //! Command-line types (clap derive). No I/O here.
 
 use crate::finding::FailOn;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::report::render::Format;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -38,25 +39,15 @@ pub enum Command {
     Init(InitArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Console,
-    Json,
-    Csv,
-    Html,
-    Junit,
-    Markdown,
-}
-
 /// Options that shape the reports and the gate, shared by `audit` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Write a report; the format follows the extension (.html .csv .json .xml .md). Repeatable.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Vec<PathBuf>,
-    /// What stdout gets (default: console).
-    #[arg(long, value_enum)]
-    pub format: Option<OutputFormat>,
+    /// What stdout gets: console (default), json, csv, html, junit or markdown.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
     /// The lowest severity that fails the run (default: high for audit, never for demo).
     #[arg(long, value_name = "LEVEL")]
     pub fail_on: Option<FailOn>,
@@ -169,4 +160,10 @@ pub struct InitArgs {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration like 30s or 2m: {e}"))
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse(s).ok_or_else(|| {
+        format!("unknown format {s:?}: use console, json, csv, html, junit or markdown")
+    })
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use is_terminal::IsTerminal;
 use preclone::checks::{self, CATALOGUE};
-use preclone::cli::{self, Cli, Command, OutputFormat, ReportArgs};
+use preclone::cli::{self, Cli, Command, ReportArgs};
 use preclone::collect::{self, RunMeta};
 use preclone::config::{ClientSettings, Config};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
@@ -175,17 +175,6 @@ fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
         .collect()
 }
 
-fn stdout_format(f: Option<OutputFormat>) -> Format {
-    match f.unwrap_or(OutputFormat::Console) {
-        OutputFormat::Console => Format::Console,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Csv => Format::Csv,
-        OutputFormat::Html => Format::Html,
-        OutputFormat::Junit => Format::Junit,
-        OutputFormat::Markdown => Format::Markdown,
-    }
-}
-
 fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, Failure> {
     let Some(path) = path else { return Ok(None) };
     let ids: Vec<&str> = CATALOGUE.iter().map(|c| c.id).collect();
@@ -250,7 +239,8 @@ fn emit(report: &Report, args: &ReportArgs, outs: &[(PathBuf, Format)]) -> Resul
         render::write_atomic(path, &text).map_err(usage)?;
     }
     if !args.quiet {
-        let text = render::render(report, stdout_format(args.format), &console).map_err(usage)?;
+        let text = render::render(report, args.format.unwrap_or(Format::Console), &console)
+            .map_err(usage)?;
         print_stdout(&text);
     }
     Ok(())

@@ -33,13 +33,15 @@ pub fn excluded_by(table: &str, excludes: &[String]) -> Option<String> {
         .cloned()
 }
 
-/// A clone request still to run (not completed, cancelled or failed).
+/// A clone request still to run. The documented clone states (docs: clone-states) are Requested,
+/// Scheduled, Active, Draft and Hold before or during a clone, and Completed, Canceled, Error and
+/// the rollback states after it; an unknown state counts as pending.
 pub fn is_pending(request: &CloneRequest) -> bool {
     let s = request.state.trim().to_ascii_lowercase();
-    !matches!(
+    !(matches!(
         s.as_str(),
-        "completed" | "complete" | "cancelled" | "canceled" | "failed" | "rolled back" | "rollback"
-    )
+        "completed" | "complete" | "cancelled" | "canceled" | "error" | "failed"
+    ) || s.starts_with("roll"))
 }
 
 /// Whether a `clone_instance.target_instance` value names this target: its config name, its

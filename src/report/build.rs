@@ -17,73 +17,50 @@ pub const EXIT_INCOMPLETE: u8 = 2;
 /// The gate: 1 when an unwaived fail is at or above the threshold, else 2 when a check that
 /// could reach it ended in error (unless `allow_incomplete`), else 0.
 pub fn gate(results: &[CheckResult], fail_on: FailOn, allow_incomplete: bool) -> Gate {
-    let Some(threshold) = fail_on.threshold() else {
-        // The gate is off: exit 0 whatever was found, but the verdict still tells what was found.
-        let fails = results.iter().filter(|r| r.status == Status::Fail).count();
-        let errors = results.iter().filter(|r| r.status == Status::Error).count();
-        let verdict = if fails > 0 {
-            "fail"
-        } else if errors > 0 {
-            "incomplete"
-        } else {
-            "pass"
-        };
-        return Gate {
-            fail_on,
-            allow_incomplete,
-            verdict: verdict.into(),
-            exit_code: EXIT_PASS,
-            reason: format!(
-                "the gate is off (--fail-on never): {fails} unwaived failure(s), {errors} undecided result(s), exit 0"
-            ),
-        };
+    // Unwaived failures and undecided results at or above the threshold (all of them when the
+    // gate is off).
+    let threshold = fail_on.threshold();
+    let counted = |status: Status| {
+        results
+            .iter()
+            .filter(|r| r.status == status && threshold.is_none_or(|t| r.severity >= t))
+            .count()
     };
-    let fails = results
-        .iter()
-        .filter(|r| r.status == Status::Fail && r.severity >= threshold)
-        .count();
-    let errors = results
-        .iter()
-        .filter(|r| r.status == Status::Error && r.severity >= threshold)
-        .count();
-    if fails > 0 {
-        Gate {
-            fail_on,
-            allow_incomplete,
-            verdict: "fail".into(),
-            exit_code: EXIT_GATE_FAILED,
-            reason: format!("{fails} unwaived failure(s) at or above {threshold}"),
-        }
-    } else if errors > 0 && !allow_incomplete {
-        Gate {
-            fail_on,
-            allow_incomplete,
-            verdict: "incomplete".into(),
-            exit_code: EXIT_INCOMPLETE,
-            reason: format!(
-                "evidence incomplete: {errors} check result(s) at or above {threshold} could not be decided"
-            ),
-        }
-    } else if errors > 0 {
-        Gate {
-            fail_on,
-            allow_incomplete,
-            verdict: "pass".into(),
-            exit_code: EXIT_PASS,
-            reason: format!(
-                "no failure at or above {threshold}; {errors} undecided result(s) allowed by --allow-incomplete"
-            ),
-        }
-    } else {
-        Gate {
-            fail_on,
-            allow_incomplete,
-            verdict: "pass".into(),
-            exit_code: EXIT_PASS,
-            reason: format!(
-                "nothing unwaived at or above {threshold}, and every such check was decided"
-            ),
-        }
+    let (fails, errors) = (counted(Status::Fail), counted(Status::Error));
+    let (verdict, exit_code, reason) = match threshold {
+        // The gate is off: exit 0 whatever was found, but the verdict still tells what was found.
+        None => (
+            if fails > 0 { "fail" } else if errors > 0 { "incomplete" } else { "pass" },
+            EXIT_PASS,
+            format!("the gate is off (--fail-on never): {fails} unwaived failure(s), {errors} undecided result(s), exit 0"),
+        ),
+        Some(t) if fails > 0 => (
+            "fail",
+            EXIT_GATE_FAILED,
+            format!("{fails} unwaived failure(s) at or above {t}"),
+        ),
+        Some(t) if errors > 0 && !allow_incomplete => (
+            "incomplete",
+            EXIT_INCOMPLETE,
+            format!("evidence incomplete: {errors} check result(s) at or above {t} could not be decided"),
+        ),
+        Some(t) if errors > 0 => (
+            "pass",
+            EXIT_PASS,
+            format!("no failure at or above {t}; {errors} undecided result(s) allowed by --allow-incomplete"),
+        ),
+        Some(t) => (
+            "pass",
+            EXIT_PASS,
+            format!("nothing unwaived at or above {t}, and every such check was decided"),
+        ),
+    };
+    Gate {
+        fail_on,
+        allow_incomplete,
+        verdict: verdict.into(),
+        exit_code,
+        reason,
     }
 }
 
