@@ -175,7 +175,15 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
             post,
         };
         let outcome = judge_login(&fate, source, target, &plan, &today, &after, out);
-        judge_memberships(&fate, target, &today, &after, &mut group_results, out);
+        judge_memberships(
+            &fate,
+            source,
+            target,
+            &today,
+            &after,
+            &mut group_results,
+            out,
+        );
         outcomes.insert(login.clone(), Ok(outcome));
     }
     out.extend(group_results.into_values());
@@ -482,6 +490,7 @@ fn judge_login(
 
 fn judge_memberships(
     fate: &Fate,
+    source: &InstanceEvidence,
     target: &InstanceEvidence,
     today: &World,
     after: &World,
@@ -589,7 +598,7 @@ fn judge_memberships(
                         jl.fail(
                             gsubject,
                             format!("mid_server comes to {login} through group \"{gname}\", which after the clone will not grant it"),
-                            format!("on the source, grant mid_server to group \"{gname}\", or preserve {login}'s direct grant of mid_server"),
+                            format!("on {}, grant mid_server to group \"{gname}\", or preserve {login}'s direct grant of mid_server", source.name),
                             Ev::new().with("member", login),
                         ),
                     );
