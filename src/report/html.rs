@@ -7,6 +7,7 @@
 
 use super::model::{
     Counts, CoverageRow, Impact, InstanceInfo, MidServerInventory, Report, UserInventory,
+    WaiverStatus,
 };
 use super::render::{
     coverage_text, fails_text, gate_text, is_bidi_control, is_exposure_check, time_text,
@@ -39,6 +40,8 @@ struct ResultView<'a> {
     remediation: &'a str,
     evidence: Vec<Kv<'a>>,
     waiver: Option<&'a AppliedWaiver>,
+    /// The state of the waiver that matched (`active`, `expiring`, ...), when one is listed.
+    waiver_state: Option<&'a str>,
 }
 
 impl<'a> ResultView<'a> {
@@ -59,7 +62,23 @@ impl<'a> ResultView<'a> {
                 .map(|(k, v)| Kv { key: k, value: v })
                 .collect(),
             waiver: r.waiver.as_ref(),
+            waiver_state: None,
         }
+    }
+
+    /// With the state of the listed waiver that covers this result (same check, instance and
+    /// subject name or sys_id), so a waived result shows when its waiver is about to expire.
+    fn with_waiver_state(mut self, waivers: &'a [WaiverStatus]) -> Self {
+        self.waiver_state = waivers
+            .iter()
+            .find(|w| {
+                w.check == self.check
+                    && w.instance == self.instance
+                    && (w.subject == self.subject_name
+                        || (!self.subject_sys_id.is_empty() && w.subject == self.subject_sys_id))
+            })
+            .map(|w| w.state.as_str());
+        self
     }
 }
 
@@ -100,6 +119,51 @@ impl<'a> InstanceView<'a> {
 struct SeverityRow {
     severity: &'static str,
     counts: Counts,
+}
+
+/// One instance's line of the coverage summary.
+#[derive(Serialize)]
+struct CoverageSummary<'a> {
+    instance: &'a str,
+    tables: usize,
+    unreadable: usize,
+    hidden: usize,
+    rows: u64,
+    hidden_rows: u64,
+    requests: u64,
+}
+
+/// Coverage totals per instance, in the order the instances first appear.
+fn coverage_summary(rows: &[CoverageRow]) -> Vec<CoverageSummary<'_>> {
+    let mut out: Vec<CoverageSummary> = Vec::new();
+    for c in rows {
+        let idx = match out.iter().position(|s| s.instance == c.instance) {
+            Some(i) => i,
+            None => {
+                out.push(CoverageSummary {
+                    instance: &c.instance,
+                    tables: 0,
+                    unreadable: 0,
+                    hidden: 0,
+                    rows: 0,
+                    hidden_rows: 0,
+                    requests: 0,
+                });
+                out.len() - 1
+            }
+        };
+        let s = &mut out[idx];
+        s.tables += 1;
+        if c.status == "unreadable" {
+            s.unreadable += 1;
+        } else if c.hidden_rows > 0 {
+            s.hidden += 1;
+        }
+        s.rows += c.rows;
+        s.hidden_rows += c.hidden_rows;
+        s.requests += c.requests;
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -227,6 +291,9 @@ struct Context<'a> {
     totals_text: String,
     coverage_text: String,
     coverage: &'a [CoverageRow],
+    coverage_summary: Vec<CoverageSummary<'a>>,
+    /// Tables that were unreadable or had rows hidden: shown first, under Coverage.
+    coverage_gaps: Vec<&'a CoverageRow>,
     impact: &'a [Impact],
     finding_groups: Vec<Group<'a>>,
     finding_count: usize,
@@ -262,21 +329,31 @@ fn instance_order(report: &Report) -> Vec<&str> {
     order
 }
 
-/// Failures, then errors, grouped by instance; most severe first within each status.
+/// Failures, then errors, grouped by instance; most severe first within each status. The
+/// instance with the most severe failure comes first (then the source, the targets, the rest), so
+/// the page opens on what blocks the clone.
 fn finding_groups(report: &Report) -> Vec<Group<'_>> {
     let mut findings = with_status(report, Status::Fail);
     findings.extend(with_status(report, Status::Error));
-    instance_order(report)
+    let mut groups: Vec<(Option<Severity>, Group)> = instance_order(report)
         .into_iter()
         .filter_map(|instance| {
+            let worst = findings
+                .iter()
+                .filter(|r| r.instance == instance && r.status == Status::Fail)
+                .map(|r| r.severity)
+                .max();
             let results: Vec<ResultView> = findings
                 .iter()
                 .filter(|r| r.instance == instance)
                 .map(|r| ResultView::new(r))
                 .collect();
-            (!results.is_empty()).then_some(Group { instance, results })
+            (!results.is_empty()).then_some((worst, Group { instance, results }))
         })
-        .collect()
+        .collect();
+    // A stable sort keeps the instance order among equals.
+    groups.sort_by_key(|(worst, _)| std::cmp::Reverse(*worst));
+    groups.into_iter().map(|(_, g)| g).collect()
 }
 
 /// Passing results counted per check, with their subjects for the collapsed list.
@@ -363,6 +440,12 @@ fn context(report: &Report) -> Context<'_> {
         totals_text: totals_text(report),
         coverage_text: coverage_text(report),
         coverage: &report.coverage,
+        coverage_summary: coverage_summary(&report.coverage),
+        coverage_gaps: report
+            .coverage
+            .iter()
+            .filter(|c| c.status != "ok" || c.hidden_rows > 0)
+            .collect(),
         impact: &report.impact,
         finding_groups,
         finding_count,
@@ -377,7 +460,7 @@ fn context(report: &Report) -> Context<'_> {
             .count(),
         waived: with_status(report, Status::Waived)
             .into_iter()
-            .map(ResultView::new)
+            .map(|r| ResultView::new(r).with_waiver_state(&report.waivers))
             .collect(),
         passes,
         pass_count,
