@@ -60,6 +60,27 @@ impl Rows {
     }
 }
 
+/// What one small read of a table showed ([`Client::probe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// Rows that came back.
+    pub rows: u64,
+    /// `X-Total-Count`, when sent (counted before ACLs trim the page).
+    pub announced: Option<u64>,
+    /// `sysparm_limit` of the read.
+    pub limit: u64,
+}
+
+impl Probe {
+    /// Rows of the page the instance counted but did not send: a hint of ACL trimming (or
+    /// domain separation).
+    pub fn hidden(&self) -> u64 {
+        self.announced
+            .map(|a| a.min(self.limit).saturating_sub(self.rows))
+            .unwrap_or(0)
+    }
+}
+
 /// Rows asked for per page unless [`Client::with_page_size`] says otherwise.
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// The most pages one query may take before paging is called malformed.
@@ -278,6 +299,14 @@ impl ClientError {
                 | ClientError::Token { .. }
                 | ClientError::Redirect { .. }
         )
+    }
+
+    /// Whether, on the first request to an instance, nothing can be read from it at all: an
+    /// access failure, or a body that is not JSON (a hibernating instance or an SSO login page
+    /// answers every request with HTML). On a later request such a body only makes that table
+    /// unreadable.
+    pub fn is_fatal_on_first_request(&self) -> bool {
+        self.is_access_failure() || matches!(self, ClientError::NotJson { .. })
     }
 
     /// The HTTP status behind the error, when one was received.
@@ -635,6 +664,22 @@ impl Client {
         }
         out.requests = sent;
         Ok(out)
+    }
+
+    /// One page of at most `limit` rows (sys_id only, no paging): how many rows came back and
+    /// how many the instance counted. For `preclone doctor`.
+    pub async fn probe(&self, table: &str, query: &str, limit: u64) -> Result<Probe, ClientError> {
+        let wanted = HashSet::from(["sys_id"]);
+        let limit = limit.clamp(1, 10_000);
+        let mut sent = 0;
+        let page = self
+            .get_page(table, query, &wanted, "sys_id", limit, 0, &mut sent)
+            .await?;
+        Ok(Probe {
+            rows: page.rows.len() as u64,
+            announced: page.total,
+            limit,
+        })
     }
 
     /// How many rows of `table` match `query`, from `X-Total-Count` (`sysparm_limit=1`).

@@ -204,7 +204,8 @@ impl Inst {
     }
 
     /// Rows of users given by sys_id and by login name: `userIN` for ids, `user.user_nameIN` for
-    /// names safe in a list, `user.user_name=` one by one for names holding a comma.
+    /// names safe in a list, `user.user_name=` one by one for names holding a comma. Groups by
+    /// name are read the same way.
     async fn read_by_users(
         &self,
         table: &str,
@@ -507,7 +508,7 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
             );
             Fact::ok(rows.rows.iter().map(to_role).collect())
         }
-        Err(e) if e.is_access_failure() => return Err(e),
+        Err(e) if e.is_fatal_on_first_request() => return Err(e),
         Err(e) => {
             inst.record("sys_user_role", 1, 0, 0, Some(e.short()));
             Fact::error("sys_user_role", e.short())
@@ -721,7 +722,7 @@ fn group_names(p2: &Phase2) -> BTreeSet<String> {
         .map(|rows| {
             rows.iter()
                 .map(|r| get(r, "group.name").to_string())
-                .filter(|g| query::safe_in_list(g))
+                .filter(|g| query::safe_equals(g))
                 .collect()
         })
         .unwrap_or_default()
@@ -872,9 +873,18 @@ pub async fn collect(
                             ),
                         );
                     }
+                    let no_ids = BTreeSet::new();
                     let (by_id, by_name, group_roles, evals) = futures::join!(
                         inst.read_in("sys_user_group", "sys_id", &gids, GROUP_FIELDS),
-                        inst.read_in("sys_user_group", "name", &gnames, GROUP_FIELDS),
+                        // Names holding a comma are looked up one by one with `name=`.
+                        inst.read_by_users(
+                            "sys_user_group",
+                            "sys_id",
+                            "name",
+                            &no_ids,
+                            &gnames,
+                            GROUP_FIELDS
+                        ),
                         inst.read_in("sys_group_has_role", "group", &gids, GROUP_ROLE_FIELDS),
                         evaluate(
                             inst,

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use is_terminal::IsTerminal;
 use preclone::checks::{self, CATALOGUE};
 use preclone::cli::{self, Cli, Command, ReportArgs};
@@ -37,7 +37,13 @@ fn usage(message: impl std::fmt::Display) -> Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `doctor --help` lists its exit codes, defined beside the code that decides them.
+    let command = Cli::command().mut_subcommand("doctor", |c| {
+        c.after_help(preclone::doctor::EXIT_CODES_HELP)
+    });
+    let cli = match command.try_get_matches().and_then(|mut m| {
+        Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut Cli::command()))
+    }) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
@@ -446,11 +452,8 @@ fn doctor(args: cli::DoctorArgs) -> Result<u8, Failure> {
         .map_err(|e| usage(format!("starting the async runtime: {e}")))?;
     let matrix = runtime.block_on(preclone::doctor::run(&instances, &settings));
     print_stdout(&preclone::doctor::render(&matrix));
-    Ok(if preclone::doctor::all_ok(&matrix) {
-        0
-    } else if matrix.iter().any(|r| r.access_error.is_some()) {
-        EXIT_ACCESS
-    } else {
-        build::EXIT_INCOMPLETE
-    })
+    if let Some(why) = preclone::doctor::summary(&matrix) {
+        eprintln!("preclone: {why}");
+    }
+    Ok(preclone::doctor::exit_code(&matrix))
 }

@@ -17,7 +17,7 @@
 //! `#[path = "../tests/support/fake.rs"] mod fake;`.
 #![allow(dead_code)]
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
@@ -1058,6 +1058,7 @@ impl FakeState {
         )
     }
 
+    /// The answer to one authenticated table request, and how many rows it carries.
     fn answer_table(
         &self,
         table: &str,
@@ -1065,6 +1066,20 @@ impl FakeState {
         params: &[(String, String)],
         n: u64,
         base_url: &str,
+    ) -> (Response, u64) {
+        let mut rows = 0;
+        let response = self.answer_table_rows(table, path, params, n, base_url, &mut rows);
+        (response, rows)
+    }
+
+    fn answer_table_rows(
+        &self,
+        table: &str,
+        path: &str,
+        params: &[(String, String)],
+        n: u64,
+        base_url: &str,
+        rows: &mut u64,
     ) -> Response {
         let faults = &self.faults;
         if n <= faults.rate_limit_first {
@@ -1140,6 +1155,7 @@ impl FakeState {
             .filter(|&r| !self.is_hidden(table, t, r))
             .map(|r| self.render(table, t, r, fields.as_deref(), links))
             .collect();
+        *rows = page.len() as u64;
         let mut headers = vec![("X-Total-Count", total.to_string())];
         if total > 0 || faults.looping_link_tables.contains(table) {
             let looping = faults.looping_link_tables.contains(table);
@@ -1476,6 +1492,10 @@ struct Shared {
     state: Mutex<FakeState>,
     log: Mutex<Vec<RecordedRequest>>,
     table_requests: AtomicU64,
+    /// Rows sent in table answers, since the start or the last [`FakeInstance::clear_requests`].
+    rows_sent: AtomicU64,
+    /// Response body bytes sent (every answer), likewise.
+    bytes_sent: AtomicU64,
 }
 
 impl Shared {
@@ -1495,6 +1515,19 @@ enum Gate {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let response = answer(&shared, method, uri, headers, body).await;
+    let bytes = response.body().size_hint().exact().unwrap_or(0);
+    shared.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    response
+}
+
+async fn answer(
+    shared: &Arc<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -1563,9 +1596,12 @@ async fn handle(
             if let Some(d) = hang {
                 tokio::time::sleep(d).await;
             }
-            shared
-                .state()
-                .answer_table(&table, &path, &params, n, &shared.url)
+            let (response, rows) =
+                shared
+                    .state()
+                    .answer_table(&table, &path, &params, n, &shared.url);
+            shared.rows_sent.fetch_add(rows, Ordering::Relaxed);
+            response
         }
     }
 }
@@ -1600,6 +1636,8 @@ impl FakeInstance {
                         state: Mutex::new(state),
                         log: Mutex::new(Vec::new()),
                         table_requests: AtomicU64::new(0),
+                        rows_sent: AtomicU64::new(0),
+                        bytes_sent: AtomicU64::new(0),
                     });
                     let app = Router::new().fallback(handle).with_state(shared.clone());
                     if tx.send(shared).is_err() {
@@ -1631,9 +1669,23 @@ impl FakeInstance {
         self.shared.log().clone()
     }
 
-    /// Forgets the recorded requests (the fault counters keep counting).
+    /// Forgets the recorded requests and zeroes the rows and bytes sent (the fault counters
+    /// keep counting).
     pub fn clear_requests(&self) {
         self.shared.log().clear();
+        self.shared.rows_sent.store(0, Ordering::Relaxed);
+        self.shared.bytes_sent.store(0, Ordering::Relaxed);
+    }
+
+    /// Rows sent in table answers so far (since the last [`FakeInstance::clear_requests`]).
+    pub fn rows_sent(&self) -> u64 {
+        self.shared.rows_sent.load(Ordering::Relaxed)
+    }
+
+    /// Response body bytes sent so far, every answer included (since the last
+    /// [`FakeInstance::clear_requests`]).
+    pub fn bytes_sent(&self) -> u64 {
+        self.shared.bytes_sent.load(Ordering::Relaxed)
     }
 
     /// Changes the state (rows, credentials, faults) of the running instance.

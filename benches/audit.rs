@@ -1,0 +1,1160 @@
+//! Benchmark: one audit of a source and three targets against fake ServiceNow instances that add
+//! latency to every request, at three estate sizes, and a naive per-user baseline beside it.
+//!
+//! ```sh
+//! cargo bench --bench audit                  # everything (about 5 minutes on 2 cores)
+//! cargo bench --bench audit -- medium 100    # one estate at one latency
+//! cargo bench --bench audit -- naive         # only preclone against the naive baseline
+//! ```
+//!
+//! Arguments (or `PRECLONE_BENCH`, the same words separated by spaces) pick cases: estate names
+//! (`small`, `medium`, `large`), latencies in milliseconds, and `naive`. Without an estate all
+//! three run; without a latency 0, 100 and 300 ms run.
+//!
+//! Three kinds of process, all this binary:
+//!
+//! - the orchestrator (what `cargo bench` starts) prints the table;
+//! - `--serve-fake <estate>` builds the four instances of an estate and serves them with
+//!   [`fake::FakeInstance`] until its stdin closes; it takes commands on stdin (`latency <ms>`,
+//!   `reset`, `stats`), so one build serves every latency;
+//! - `--run-audit <preclone|naive-seq|naive-par> <url>...` runs one audit in a fresh process and
+//!   prints its figures, so the peak memory (VmHWM) is that audit's alone, plus the baseline of a
+//!   process that has only started its runtime (printed beside it).
+//!
+//! `cargo test --all-targets` runs this binary without `--bench`; it then does nothing.
+
+#[path = "../tests/support/fake.rs"]
+mod fake;
+
+use fake::{FakeInstance, FakeState, AUDIT_PASSWORD, AUDIT_USER};
+use futures::StreamExt;
+use preclone::checks;
+use preclone::client::{Client, Row, Rows, TableQuery};
+use preclone::collect::{self, RunMeta};
+use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
+use preclone::finding::Status;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `mid_server` role's sys_id, the same on every instance (the targets are clones of prod).
+const MID_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a01";
+/// Instance names: the source first.
+const NAMES: [&str; 4] = ["prod", "test1", "test2", "test3"];
+/// Roles besides the MID ones that ordinary users and groups hold.
+const OTHER_ROLES: u64 = 46;
+/// Ordinary groups (each under one of ten departments under one organisation).
+const GROUPS: u64 = 200;
+/// Longest a single audit may take before it is stopped.
+const AUDIT_DEADLINE: Duration = Duration::from_secs(240);
+/// A case whose predicted wall time exceeds this is skipped (and said so).
+const SKIP_OVER: Duration = Duration::from_secs(180);
+/// The latency of the naive comparison.
+const NAIVE_LATENCY_MS: u64 = 20;
+
+#[derive(Clone, Copy, Debug)]
+struct Estate {
+    name: &'static str,
+    mid_users: u64,
+    users: u64,
+    /// Role rows per ordinary user (MID users hold two or three).
+    roles_per_user: u64,
+}
+
+const ESTATES: [Estate; 3] = [
+    Estate {
+        name: "small",
+        mid_users: 5,
+        users: 1_000,
+        roles_per_user: 3,
+    },
+    Estate {
+        name: "medium",
+        mid_users: 200,
+        users: 20_000,
+        roles_per_user: 3,
+    },
+    Estate {
+        name: "large",
+        mid_users: 2_000,
+        users: 200_000,
+        roles_per_user: 3,
+    },
+];
+
+fn estate(name: &str) -> Option<Estate> {
+    ESTATES.iter().copied().find(|e| e.name == name)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("--serve-fake") => serve_fake(&args[1..]),
+        Some("--run-audit") => run_audit(&args[1..]),
+        _ if !args.iter().any(|a| a == "--bench") => {
+            println!("audit benchmark: run it with `cargo bench --bench audit` (skipped under cargo test)");
+            Ok(())
+        }
+        _ => orchestrate(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("audit benchmark: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The estate.
+// ---------------------------------------------------------------------------------------------
+
+/// A deterministic sys_id: a kind, an instance (0 for rows every clone shares) and a number.
+fn id(kind: u64, inst: u64, n: u64) -> String {
+    format!("{kind:04x}{inst:04x}{n:024x}")
+}
+
+const K_ROLE: u64 = 0xa0;
+const K_GROUP: u64 = 0xb0;
+const K_USER: u64 = 0xc0;
+const K_AGENT: u64 = 0xd0;
+
+/// The MID users of instance `k`: half shared by every instance (same sys_id and name, as the
+/// targets are clones of prod), half the instance's own.
+fn mid_user(e: &Estate, k: usize, i: u64) -> (String, String) {
+    if i < e.mid_users / 2 {
+        (format!("mid.shared.{i}"), id(K_USER, 0, i))
+    } else {
+        (format!("mid.{}.{i}", NAMES[k]), id(K_USER, k as u64 + 1, i))
+    }
+}
+
+/// Instance `k` of the estate: roles (two containing mid_server), groups three levels deep
+/// (one granting mid_server), MID users holding mid_server directly, through a group or through
+/// a containing role, MID Servers logged in as half of them, ordinary users with their roles
+/// and memberships, and on the source the three seed preservers.
+fn build_instance(e: &Estate, k: usize) -> FakeState {
+    let mut s = FakeState::new();
+    let role = |n: u64| id(K_ROLE, 0, n);
+    s.insert(
+        "sys_user_role",
+        json!({"sys_id": MID_ROLE, "name": "mid_server", "elevated_privilege": "false"}),
+    );
+    let (admin, itil, mid_ops, mid_ops_admin) = (role(1), role(2), role(3), role(4));
+    for (rid, name, elevated) in [
+        (&admin, "admin", "true"),
+        (&itil, "itil", "false"),
+        (&mid_ops, "mid_ops", "false"),
+        (&mid_ops_admin, "mid_ops_admin", "false"),
+    ] {
+        s.insert(
+            "sys_user_role",
+            json!({"sys_id": rid, "name": name, "elevated_privilege": elevated}),
+        );
+    }
+    let other = |n: u64| role(100 + n % OTHER_ROLES);
+    for n in 0..OTHER_ROLES {
+        s.insert(
+            "sys_user_role",
+            json!({"sys_id": other(n), "name": format!("role_{n}"), "elevated_privilege": "false"}),
+        );
+    }
+    s.insert(
+        "sys_user_role_contains",
+        json!({"sys_id": id(K_ROLE, 1, 1), "role": mid_ops, "contains": MID_ROLE}),
+    );
+    s.insert(
+        "sys_user_role_contains",
+        json!({"sys_id": id(K_ROLE, 1, 2), "role": mid_ops_admin, "contains": mid_ops}),
+    );
+    let production = if k == 0 { "true" } else { "false" };
+    s.set_property("glide.installation.production", production);
+    s.set_property("glide.buildtag", "glide-xanadu-07-02-2024__patch3");
+
+    // Groups: org > 10 departments > 200 groups; Integrations > MID Servers (grants mid_server).
+    let group = |n: u64| id(K_GROUP, 0, n);
+    let insert_group = |s: &mut FakeState, gid: &str, name: &str, parent: &str| {
+        s.insert(
+            "sys_user_group",
+            json!({"sys_id": gid, "name": name, "parent": parent, "active": "true"}),
+        );
+    };
+    insert_group(&mut s, &group(0), "Organisation", "");
+    for d in 0..10 {
+        insert_group(&mut s, &group(1 + d), &format!("Department {d}"), &group(0));
+    }
+    let g = |n: u64| group(100 + n % GROUPS);
+    for n in 0..GROUPS {
+        insert_group(&mut s, &g(n), &format!("Group {n}"), &group(1 + n % 10));
+        s.grant_group_role(&g(n), &other(n));
+    }
+    let (integrations, mid_group) = (group(20), group(21));
+    insert_group(&mut s, &integrations, "Integrations", &group(0));
+    insert_group(&mut s, &mid_group, "MID Servers", &integrations);
+    s.grant_group_role(&mid_group, MID_ROLE);
+
+    for i in 0..e.mid_users {
+        let (name, uid) = mid_user(e, k, i);
+        s.add_user_with(
+            &name,
+            json!({"sys_id": uid, "web_service_access_only": "true",
+                   "last_login_time": "2026-11-23 10:00:00"}),
+        );
+        match i % 4 {
+            0 | 1 => {
+                s.grant_role(&uid, MID_ROLE);
+            }
+            2 => {
+                s.add_member(&uid, &mid_group);
+                s.grant_role_with(
+                    &uid,
+                    MID_ROLE,
+                    json!({"inherited": "true", "granted_by": mid_group}),
+                );
+            }
+            _ => {
+                s.grant_role(&uid, &mid_ops);
+                s.grant_role_with(
+                    &uid,
+                    MID_ROLE,
+                    json!({"inherited": "true", "included_in_role": mid_ops}),
+                );
+            }
+        }
+        s.grant_role(&uid, &itil);
+        if i % 2 == 0 {
+            let agent = id(K_AGENT, k as u64 + 1, i);
+            s.insert(
+                "ecc_agent",
+                json!({"sys_id": agent, "name": format!("mid-{}-{i}", NAMES[k]),
+                       "status": "Up", "validated": "true", "user_name": name,
+                       "host_name": format!("mid{i}.example.invalid"), "ip_address": "10.0.0.1",
+                       "version": "xanadu-07-02-2024__patch1",
+                       "last_refreshed": "2026-11-23 10:00:00"}),
+            );
+            if i % 20 == 0 {
+                s.add_mid_config(&agent, "mid.instance.username", &name);
+            }
+        }
+    }
+    for j in e.mid_users..e.users {
+        let uid = id(K_USER, 0, j);
+        s.add_user_with(&format!("user.{j}"), json!({"sys_id": uid}));
+        for r in 0..e.roles_per_user {
+            let rid = if j % 1000 == 0 && r == 0 {
+                admin.clone()
+            } else {
+                other(j * 7 + r * 13)
+            };
+            s.grant_role(&uid, &rid);
+        }
+        s.add_member(&uid, &g(j));
+    }
+    if k == 0 {
+        s.add_preserver("MID server users", "sys_user", "roles=mid_server");
+        s.add_preserver(
+            "MID server user has role",
+            "sys_user_has_role",
+            "user.roles=mid_server",
+        );
+        s.add_preserver(
+            "MID server user group membership",
+            "sys_user_grmember",
+            "user.roles=mid_server",
+        );
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--serve-fake <estate>`: the four instances, in a process of their own.
+// ---------------------------------------------------------------------------------------------
+
+fn serve_fake(args: &[String]) -> Result<(), String> {
+    let e = args
+        .first()
+        .and_then(|n| estate(n))
+        .ok_or("--serve-fake needs an estate: small, medium or large")?;
+    let started = Instant::now();
+    // Two builders at a time (the machine has two cores).
+    let mut states: Vec<Option<FakeState>> = (0..NAMES.len()).map(|_| None).collect();
+    for pair in [[0usize, 1], [2, 3]] {
+        let built: Vec<(usize, FakeState)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pair
+                .iter()
+                .map(|&k| scope.spawn(move || (k, build_instance(&e, k))))
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for (k, s) in built {
+            states[k] = Some(s);
+        }
+    }
+    let instances: Vec<FakeInstance> = states
+        .into_iter()
+        .map(|s| {
+            s.map(FakeInstance::start)
+                .ok_or("building an instance panicked")
+        })
+        .collect::<Result<_, _>>()?;
+    let urls: Vec<String> = instances.iter().map(FakeInstance::url).collect();
+    let mut out = std::io::stdout().lock();
+    let say = |out: &mut std::io::StdoutLock, line: String| {
+        writeln!(out, "{line}").and_then(|_| out.flush())
+    };
+    say(
+        &mut out,
+        format!("ready {} {}", started.elapsed().as_millis(), urls.join(" ")),
+    )
+    .map_err(|e| e.to_string())?;
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            ["latency", ms] => {
+                let ms: u64 = ms.parse().map_err(|_| format!("bad latency {ms}"))?;
+                for i in &instances {
+                    i.update(|s| s.faults.latency = Duration::from_millis(ms));
+                }
+                "ok".to_string()
+            }
+            ["reset"] => {
+                instances.iter().for_each(FakeInstance::clear_requests);
+                "ok".to_string()
+            }
+            ["stats"] => {
+                let per: Vec<String> = instances
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{},{},{}",
+                            i.requests().len(),
+                            i.rows_sent(),
+                            i.bytes_sent()
+                        )
+                    })
+                    .collect();
+                format!("stats {}", per.join(" "))
+            }
+            _ => format!("unknown command {line:?}"),
+        };
+        say(&mut out, answer).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The orchestrator's handle on a `--serve-fake` child; killed when dropped.
+struct FakeChild {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    urls: Vec<String>,
+    build_ms: u64,
+}
+
+/// Requests, rows and body bytes one instance served.
+#[derive(Clone, Copy, Default, Debug)]
+struct Served {
+    requests: u64,
+    rows: u64,
+    bytes: u64,
+}
+
+impl FakeChild {
+    fn start(e: &Estate) -> Result<FakeChild, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .args(["--serve-fake", e.name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting the fake instances: {e}"))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut fc = FakeChild {
+            child,
+            stdin,
+            stdout,
+            urls: Vec::new(),
+            build_ms: 0,
+        };
+        let line = fc.read_line()?;
+        let mut words = line.split_whitespace();
+        if words.next() != Some("ready") {
+            return Err(format!("the fake instances said {line:?}"));
+        }
+        fc.build_ms = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        fc.urls = words.map(str::to_string).collect();
+        if fc.urls.len() != NAMES.len() {
+            return Err(format!("expected {} URLs, got {line:?}", NAMES.len()));
+        }
+        Ok(fc)
+    }
+
+    fn read_line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err("the fake instances' process ended".to_string()),
+            Ok(_) => Ok(line.trim().to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> Result<String, String> {
+        writeln!(self.stdin, "{command}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| e.to_string())?;
+        self.read_line()
+    }
+
+    fn stats(&mut self) -> Result<Vec<Served>, String> {
+        let line = self.ask("stats")?;
+        let parse = |w: &str| -> Option<Served> {
+            let n: Vec<u64> = w.split(',').filter_map(|x| x.parse().ok()).collect();
+            (n.len() == 3).then(|| Served {
+                requests: n[0],
+                rows: n[1],
+                bytes: n[2],
+            })
+        };
+        line.strip_prefix("stats ")
+            .map(|rest| rest.split_whitespace().filter_map(parse).collect())
+            .filter(|v: &Vec<Served>| v.len() == NAMES.len())
+            .ok_or(format!("bad stats line {line:?}"))
+    }
+}
+
+impl Drop for FakeChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--run-audit <mode> <url>...`: one audit in a fresh process.
+// ---------------------------------------------------------------------------------------------
+
+/// `VmRSS` and `VmHWM` (peak) of this process, in KiB, from /proc/self/status (Linux).
+fn memory_kib() -> (Option<u64>, Option<u64>) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/status") else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn instance(name: &str, url: &str) -> ResolvedInstance {
+    ResolvedInstance {
+        name: name.to_string(),
+        url: url.to_string(),
+        production: Some(name == NAMES[0]),
+        auth: Auth::Basic {
+            username: AUDIT_USER.to_string(),
+            password: Secret::new(AUDIT_PASSWORD.to_string()),
+        },
+    }
+}
+
+/// What one audit process reports, as `key=value` words on one line.
+#[derive(Default, Debug)]
+struct AuditFigures {
+    wall_ms: f64,
+    judge_ms: f64,
+    client_requests: u64,
+    baseline_kib: Option<u64>,
+    peak_kib: Option<u64>,
+    /// MID users found on each instance (preclone) or users read (naive), for a sanity check.
+    users: Vec<u64>,
+    errors: u64,
+}
+
+impl AuditFigures {
+    fn line(&self) -> String {
+        let kib = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or("-".into());
+        format!(
+            "figures wall_ms={:.1} judge_ms={:.1} client_requests={} baseline_kib={} peak_kib={} users={} errors={}",
+            self.wall_ms,
+            self.judge_ms,
+            self.client_requests,
+            kib(self.baseline_kib),
+            kib(self.peak_kib),
+            self.users.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+            self.errors
+        )
+    }
+
+    fn parse(line: &str) -> Option<AuditFigures> {
+        let rest = line.strip_prefix("figures ")?;
+        let kv: BTreeMap<&str, &str> = rest
+            .split_whitespace()
+            .filter_map(|w| w.split_once('='))
+            .collect();
+        let kib = |k: &str| kv.get(k).and_then(|v| v.parse().ok());
+        Some(AuditFigures {
+            wall_ms: kv.get("wall_ms")?.parse().ok()?,
+            judge_ms: kv.get("judge_ms")?.parse().ok()?,
+            client_requests: kv.get("client_requests")?.parse().ok()?,
+            baseline_kib: kib("baseline_kib"),
+            peak_kib: kib("peak_kib"),
+            users: kv
+                .get("users")?
+                .split(',')
+                .filter_map(|v| v.parse().ok())
+                .collect(),
+            errors: kv.get("errors")?.parse().ok()?,
+        })
+    }
+}
+
+fn run_audit(args: &[String]) -> Result<(), String> {
+    let (mode, urls) = args
+        .split_first()
+        .ok_or("--run-audit needs a mode and URLs")?;
+    if urls.len() != NAMES.len() {
+        return Err(format!("--run-audit needs {} URLs", NAMES.len()));
+    }
+    let all: Vec<ResolvedInstance> = NAMES
+        .iter()
+        .zip(urls)
+        .map(|(n, u)| instance(n, u))
+        .collect();
+    if let Ok(filter) = std::env::var("PRECLONE_BENCH_LOG") {
+        // Every request with its time, to see the waves: PRECLONE_BENCH_LOG=preclone=debug.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let settings = ClientSettings::default();
+    let baseline_kib = memory_kib().0;
+    let mut figures = AuditFigures {
+        baseline_kib,
+        ..AuditFigures::default()
+    };
+    let started = Instant::now();
+    match mode.as_str() {
+        "preclone" => {
+            let meta = RunMeta {
+                run_id: "bench".to_string(),
+                started_at: chrono::Utc::now(),
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            let evidence = runtime
+                .block_on(collect::collect(&all[0], &all[1..], &settings, meta))
+                .map_err(|e| format!("the audit failed: {e}"))?;
+            figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let judged = Instant::now();
+            let results = checks::run(&evidence);
+            figures.judge_ms = judged.elapsed().as_secs_f64() * 1000.0;
+            figures.client_requests = evidence.requests;
+            figures.errors = results.iter().filter(|r| r.status == Status::Error).count() as u64;
+            figures.users = NAMES
+                .iter()
+                .map(|n| {
+                    evidence
+                        .instances
+                        .get(*n)
+                        .and_then(|i| i.users.get())
+                        .map_or(0, |u| u.len() as u64)
+                })
+                .collect();
+            drop(results);
+            drop(evidence);
+        }
+        "naive-seq" | "naive-par" => {
+            let parallel = if mode == "naive-seq" {
+                1
+            } else {
+                settings.concurrency
+            };
+            let clients: Vec<Client> = all
+                .iter()
+                .map(|ri| Client::new(ri, &settings))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            let out = runtime.block_on(naive(&clients, parallel));
+            figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+            figures.client_requests = clients.iter().map(Client::requests_sent).sum();
+            figures.users = out.users;
+            figures.errors = out.errors;
+        }
+        other => return Err(format!("unknown audit mode {other}")),
+    }
+    figures.peak_kib = memory_kib().1;
+    println!("{}", figures.line());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The naive baseline: the same facts, read one user (and one preserver per user) at a time.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct NaiveOut {
+    users: Vec<u64>,
+    errors: u64,
+}
+
+/// Runs `queries` on one instance, `parallel` at a time (1: one after another, as a plain loop
+/// does); a failed query counts as an error and reads as no rows.
+async fn run_all(
+    client: &Client,
+    queries: Vec<TableQuery>,
+    parallel: usize,
+    errors: &mut u64,
+) -> Vec<Vec<Row>> {
+    let results: Vec<Result<Rows, _>> =
+        futures::stream::iter(queries.iter().map(|q| client.fetch(q)))
+            .buffered(parallel.max(1))
+            .collect()
+            .await;
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(rows) => rows.rows,
+            Err(_) => {
+                *errors += 1;
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+fn q(table: &str, query: impl Into<String>, fields: &[&str]) -> TableQuery {
+    TableQuery::new(table, query, fields)
+}
+
+fn col(rows: &[Row], field: &str) -> BTreeSet<String> {
+    rows.iter()
+        .filter_map(|r| r.get(field))
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .collect()
+}
+
+const N_USER: &[&str] = &[
+    "sys_id",
+    "user_name",
+    "sys_class_name",
+    "active",
+    "locked_out",
+    "web_service_access_only",
+    "internal_integration_user",
+    "last_login_time",
+];
+const N_USER_ROLE: &[&str] = &[
+    "sys_id",
+    "user",
+    "user.user_name",
+    "role",
+    "role.name",
+    "inherited",
+    "state",
+];
+const N_MEMBER: &[&str] = &["sys_id", "user", "group", "group.name"];
+const N_GROUP: &[&str] = &["sys_id", "name", "parent"];
+const N_GROUP_ROLE: &[&str] = &["sys_id", "group", "role", "role.name"];
+const N_CONTAINS: &[&str] = &["sys_id", "role", "role.name", "contains", "contains.name"];
+
+/// What the first step of the naive audit read on one instance.
+struct NaiveFirst {
+    holder_ids: BTreeSet<String>,
+    holder_names: BTreeSet<String>,
+    logins: BTreeSet<String>,
+    contains: Vec<Row>,
+    preservers: Vec<Row>,
+}
+
+async fn naive_first(c: &Client, source: bool, parallel: usize, errors: &mut u64) -> NaiveFirst {
+    let mut qs = vec![
+        q("sys_user_role", "name=mid_server", &["sys_id", "name"]),
+        q("sys_user_has_role", "role.name=mid_server", N_USER_ROLE),
+        q(
+            "ecc_agent",
+            "",
+            &[
+                "sys_id",
+                "name",
+                "status",
+                "validated",
+                "user_name",
+                "host_name",
+                "version",
+                "last_refreshed",
+            ],
+        ),
+        q(
+            "ecc_agent_config",
+            "param_name=mid.instance.username",
+            &["sys_id", "ecc_agent", "value"],
+        ),
+        q(
+            "sys_properties",
+            "nameINglide.installation.production,glide.buildtag",
+            &["sys_id", "name", "value"],
+        ),
+        q(
+            "sys_user_role_contains",
+            "contains.name=mid_server",
+            N_CONTAINS,
+        ),
+    ];
+    if source {
+        qs.push(q(
+            "clone_data_preserver",
+            "",
+            &["sys_id", "name", "table", "condition", "theme"],
+        ));
+        qs.push(q(
+            "clone_profile",
+            "",
+            &["sys_id", "name", "default_profile"],
+        ));
+        qs.push(q(
+            "clone_profile_preservers",
+            "",
+            &["sys_id", "profile", "preserver"],
+        ));
+        qs.push(q("clone_data_exclude", "", &["sys_id", "name"]));
+        qs.push(q(
+            "clone_instance",
+            "",
+            &["sys_id", "target_instance", "state", "profile"],
+        ));
+    }
+    let r = run_all(c, qs, parallel, errors).await;
+    let empty = Vec::new();
+    let at = |i: usize| r.get(i).unwrap_or(&empty);
+    let mut logins = col(at(2), "user_name");
+    logins.extend(col(at(3), "value"));
+    NaiveFirst {
+        holder_ids: col(at(1), "user"),
+        holder_names: col(at(1), "user.user_name"),
+        logins,
+        contains: at(5).clone(),
+        preservers: at(6).clone(),
+    }
+}
+
+/// The rest of the naive audit on one instance: every user, its roles and memberships one user
+/// at a time; every group and its roles one group at a time; the role hierarchy one role at a
+/// time; and (targets) every preserver evaluated one MID user at a time.
+async fn naive_rest(
+    c: &Client,
+    first: &NaiveFirst,
+    extra_names: &BTreeSet<String>,
+    preservers: &[Row],
+    parallel: usize,
+    errors: &mut u64,
+) -> u64 {
+    let mut qs = Vec::new();
+    for uid in &first.holder_ids {
+        qs.push(q("sys_user", format!("sys_id={uid}"), N_USER));
+        qs.push(q("sys_user_has_role", format!("user={uid}"), N_USER_ROLE));
+        qs.push(q("sys_user_grmember", format!("user={uid}"), N_MEMBER));
+    }
+    let names: BTreeSet<&String> = first
+        .logins
+        .iter()
+        .chain(extra_names)
+        .filter(|n| !first.holder_names.contains(*n))
+        .collect();
+    for n in names {
+        qs.push(q("sys_user", format!("user_name={n}"), N_USER));
+        qs.push(q(
+            "sys_user_has_role",
+            format!("user.user_name={n}"),
+            N_USER_ROLE,
+        ));
+        qs.push(q(
+            "sys_user_grmember",
+            format!("user.user_name={n}"),
+            N_MEMBER,
+        ));
+    }
+    let r = run_all(c, qs, parallel, errors).await;
+    let mut users = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for chunk in r.chunks(3) {
+        if let Some(u) = chunk.first() {
+            users.extend(col(u, "sys_id"));
+        }
+        if let Some(m) = chunk.get(2) {
+            groups.extend(col(m, "group"));
+        }
+    }
+    // Groups, their roles and their parents, one group at a time.
+    let mut seen = BTreeSet::new();
+    let mut frontier = groups;
+    while !frontier.is_empty() {
+        let mut qs = Vec::new();
+        for g in &frontier {
+            qs.push(q("sys_user_group", format!("sys_id={g}"), N_GROUP));
+            qs.push(q("sys_group_has_role", format!("group={g}"), N_GROUP_ROLE));
+        }
+        seen.extend(frontier.iter().cloned());
+        let r = run_all(c, qs, parallel, errors).await;
+        frontier = r
+            .iter()
+            .step_by(2)
+            .flat_map(|rows| col(rows, "parent"))
+            .filter(|p| !seen.contains(p))
+            .collect();
+    }
+    // Roles containing mid_server, one role at a time.
+    let mut known: BTreeSet<String> = col(&first.contains, "contains");
+    let mut frontier: BTreeSet<String> = col(&first.contains, "role");
+    while !frontier.is_empty() {
+        known.extend(frontier.iter().cloned());
+        let qs = frontier
+            .iter()
+            .map(|r| {
+                q(
+                    "sys_user_role_contains",
+                    format!("contains={r}"),
+                    N_CONTAINS,
+                )
+            })
+            .collect();
+        let r = run_all(c, qs, parallel, errors).await;
+        frontier = r
+            .iter()
+            .flat_map(|rows| col(rows, "role"))
+            .filter(|r| !known.contains(r))
+            .collect();
+    }
+    // Preservers, one MID user at a time, and how much of each table they match.
+    let mut qs = Vec::new();
+    let mut counts = Vec::new();
+    for p in preservers {
+        let (Some(table), Some(cond)) = (p.get("table"), p.get("condition")) else {
+            continue;
+        };
+        let field = match table.as_str() {
+            "sys_user" => "sys_id",
+            "sys_user_has_role" | "sys_user_grmember" => "user",
+            _ => continue,
+        };
+        for uid in &users {
+            qs.push(q(table, format!("{cond}^{field}={uid}"), &["sys_id"]));
+        }
+        counts.push((table.clone(), cond.clone()));
+    }
+    run_all(c, qs, parallel, errors).await;
+    let counted: Vec<_> = futures::stream::iter(counts.iter().map(|(t, cond)| c.count(t, cond)))
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
+    *errors += counted.iter().filter(|r| r.is_err()).count() as u64;
+    users.len() as u64
+}
+
+async fn naive(clients: &[Client], parallel: usize) -> NaiveOut {
+    let mut errors = vec![0u64; clients.len()];
+    let firsts = futures::future::join_all(
+        clients
+            .iter()
+            .zip(errors.iter_mut())
+            .enumerate()
+            .map(|(i, (c, e))| naive_first(c, i == 0, parallel, e)),
+    )
+    .await;
+    let target_names: BTreeSet<String> = firsts[1..]
+        .iter()
+        .flat_map(|f| f.logins.iter().chain(&f.holder_names).cloned())
+        .collect();
+    let preservers = firsts[0].preservers.clone();
+    let none = BTreeSet::new();
+    let users = futures::future::join_all(
+        clients
+            .iter()
+            .zip(&firsts)
+            .zip(errors.iter_mut())
+            .enumerate()
+            .map(|(i, ((c, f), e))| {
+                let (extra, pres): (&BTreeSet<String>, &[Row]) = if i == 0 {
+                    (&target_names, &[])
+                } else {
+                    (&none, &preservers)
+                };
+                naive_rest(c, f, extra, pres, parallel, e)
+            }),
+    )
+    .await;
+    NaiveOut {
+        users,
+        errors: errors.iter().sum(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The orchestrator.
+// ---------------------------------------------------------------------------------------------
+
+struct Case {
+    estate: Estate,
+    mode: &'static str,
+    latency_ms: u64,
+    figures: AuditFigures,
+    served: Vec<Served>,
+}
+
+/// Runs one audit in a child process, stopped after [`AUDIT_DEADLINE`].
+fn audit_child(mode: &str, urls: &[String]) -> Result<AuditFigures, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .arg("--run-audit")
+        .arg(mode)
+        .args(urls)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("starting the audit: {e}"))?;
+    let deadline = Instant::now() + AUDIT_DEADLINE;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{mode} audit stopped after {AUDIT_DEADLINE:?}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| e.to_string())?;
+    }
+    text.lines()
+        .find_map(AuditFigures::parse)
+        .ok_or_else(|| format!("{mode} audit printed no figures: {text:?}"))
+}
+
+fn run_case(
+    fake: &mut FakeChild,
+    e: &Estate,
+    mode: &'static str,
+    latency_ms: u64,
+) -> Result<Case, String> {
+    fake.ask(&format!("latency {latency_ms}"))?;
+    fake.ask("reset")?;
+    let figures = audit_child(mode, &fake.urls)?;
+    let served = fake.stats()?;
+    Ok(Case {
+        estate: *e,
+        mode,
+        latency_ms,
+        figures,
+        served,
+    })
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map(|k| format!("{:.1}", k as f64 / 1024.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_header() {
+    println!(
+        "| estate | latency | audit | requests (src/t1/t2/t3) | rows | bytes | wall | round trips | peak RSS | baseline RSS |"
+    );
+    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|");
+}
+
+/// `wall0`: the wall time of the same audit at 0 ms, to estimate the round trips on the
+/// critical path as (wall - wall0) / latency.
+fn print_case(c: &Case, wall0: Option<f64>) {
+    let total = c.served.iter().fold(Served::default(), |a, s| Served {
+        requests: a.requests + s.requests,
+        rows: a.rows + s.rows,
+        bytes: a.bytes + s.bytes,
+    });
+    let per: Vec<String> = c.served.iter().map(|s| s.requests.to_string()).collect();
+    let trips = match (c.latency_ms, wall0) {
+        (0, _) => "-".to_string(),
+        (l, w0) => format!(
+            "{:.1}",
+            (c.figures.wall_ms - w0.unwrap_or(0.0)).max(0.0) / l as f64
+        ),
+    };
+    println!(
+        "| {} | {} ms | {} | {} ({}) | {} | {} | {:.0} ms | {} | {} MiB | {} MiB |",
+        c.estate.name,
+        c.latency_ms,
+        c.mode,
+        thousands(total.requests),
+        per.join("/"),
+        thousands(total.rows),
+        thousands(total.bytes),
+        c.figures.wall_ms,
+        trips,
+        mib(c.figures.peak_kib),
+        mib(c.figures.baseline_kib),
+    );
+    if c.figures.errors > 0 {
+        println!("  (!) {} results in error / failed reads", c.figures.errors);
+    }
+}
+
+/// Checks the audit saw the estate: every MID user of every instance (preclone), so a broken
+/// collector cannot look fast by reading nothing.
+fn sanity(c: &Case) -> Result<(), String> {
+    if c.mode != "preclone" {
+        return Ok(());
+    }
+    let e = &c.estate;
+    // The source also holds the copies of the targets' shared MID users (its own).
+    for (k, &n) in c.figures.users.iter().enumerate() {
+        if n < e.mid_users {
+            return Err(format!(
+                "{} found {n} MID users on {}, expected at least {}",
+                e.name, NAMES[k], e.mid_users
+            ));
+        }
+    }
+    if c.figures.errors > 0 {
+        return Err(format!("{} audit had {} errors", e.name, c.figures.errors));
+    }
+    Ok(())
+}
+
+fn orchestrate(args: &[String]) -> Result<(), String> {
+    let env = std::env::var("PRECLONE_BENCH").unwrap_or_default();
+    let words: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .cloned()
+        .chain(env.split_whitespace().map(str::to_string))
+        .collect();
+    let mut estates: Vec<Estate> = words.iter().filter_map(|w| estate(w)).collect();
+    let mut latencies: Vec<u64> = words.iter().filter_map(|w| w.parse().ok()).collect();
+    let naive_only = words.iter().any(|w| w == "naive");
+    if let Some(w) = words
+        .iter()
+        .find(|w| estate(w).is_none() && w.parse::<u64>().is_err() && *w != "naive")
+    {
+        return Err(format!(
+            "unknown argument {w:?}: give estates (small, medium, large), latencies in ms, or naive"
+        ));
+    }
+    let run_naive = naive_only || (estates.is_empty() && latencies.is_empty());
+    if estates.is_empty() && !naive_only {
+        estates = ESTATES.to_vec();
+    }
+    if latencies.is_empty() && !naive_only {
+        latencies = vec![0, 100, 300];
+    }
+    latencies.sort_unstable();
+    latencies.dedup();
+    println!(
+        "preclone audit benchmark: 1 source + 3 targets per audit, concurrency {} per instance, \
+         fake instances in a child process",
+        ClientSettings::default().concurrency
+    );
+    println!(
+        "peak RSS is the VmHWM of the process that ran the audit, which includes the baseline \
+         RSS of that process before the audit (binary and runtime)\n"
+    );
+    let mut all_cases = Vec::new();
+    let mut skipped = Vec::new();
+    for e in &estates {
+        let started = Instant::now();
+        let mut fake = FakeChild::start(e)?;
+        println!(
+            "{}: {} MID users and {} users per instance; built and served in {:.1} s",
+            e.name,
+            e.mid_users,
+            thousands(e.users),
+            started.elapsed().as_secs_f64()
+        );
+        let _ = fake.build_ms;
+        let mut walls: BTreeMap<u64, f64> = BTreeMap::new();
+        print_header();
+        for &l in &latencies {
+            // Predict from the lowest latency run so far: wall0 + round trips * latency.
+            if let (Some((&l1, &w1)), Some(&w0)) =
+                (walls.iter().rev().find(|(&k, _)| k > 0), walls.get(&0))
+            {
+                let predicted = w0 + (w1 - w0) / l1 as f64 * l as f64;
+                if predicted > SKIP_OVER.as_secs_f64() * 1000.0 {
+                    skipped.push(format!(
+                        "{} at {l} ms skipped: predicted {:.0} s",
+                        e.name,
+                        predicted / 1000.0
+                    ));
+                    continue;
+                }
+            }
+            let c = run_case(&mut fake, e, "preclone", l)?;
+            print_case(&c, walls.get(&0).copied());
+            sanity(&c)?;
+            walls.insert(l, c.figures.wall_ms);
+            all_cases.push(c);
+        }
+        println!();
+        drop(fake);
+    }
+    if run_naive {
+        let Some(e) = estate("medium") else {
+            return Err("no medium estate".into());
+        };
+        let mut fake = FakeChild::start(&e)?;
+        println!(
+            "naive baseline: medium estate at {NAIVE_LATENCY_MS} ms, side by side with preclone"
+        );
+        print_header();
+        let base = run_case(&mut fake, &e, "preclone", 0)?;
+        let ours = run_case(&mut fake, &e, "preclone", NAIVE_LATENCY_MS)?;
+        sanity(&ours)?;
+        print_case(&ours, Some(base.figures.wall_ms));
+        let seq = run_case(&mut fake, &e, "naive-seq", NAIVE_LATENCY_MS)?;
+        print_case(&seq, None);
+        let par = run_case(&mut fake, &e, "naive-par", NAIVE_LATENCY_MS)?;
+        print_case(&par, None);
+        let reqs = |c: &Case| c.served.iter().map(|s| s.requests).sum::<u64>() as f64;
+        for (label, n) in [
+            ("one request at a time", &seq),
+            ("8 at a time per instance", &par),
+        ] {
+            println!(
+                "naive ({label}) / preclone: {:.0}x the wall time, {:.0}x the requests",
+                n.figures.wall_ms / ours.figures.wall_ms,
+                reqs(n) / reqs(&ours)
+            );
+        }
+        println!();
+    }
+    for s in &skipped {
+        println!("{s}");
+    }
+    Ok(())
+}

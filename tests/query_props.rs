@@ -1,0 +1,185 @@
+//! Property tests of the encoded-query handling in `preclone::query`: on any input (arbitrary
+//! text, and conditions built from the tokens that matter: `^`, `^NQ`, `^EQ`, `^OR`, `,`, line
+//! breaks, dot-walks) nothing panics, restriction keeps every `^NQ` group restricted and adds no
+//! group, splitting round-trips, and `IN` lists keep every value, in order, within the budget.
+
+use preclone::query::{
+    encoded_len, fields, in_chunks, is_dot_walked, is_sys_id, restrict, split_nq, strip_eq,
+};
+use proptest::prelude::*;
+
+/// Pieces that make encoded queries interesting: separators, markers, dot-walks, operators,
+/// blanks, non-Latin text and fragments of the markers themselves.
+const TOKENS: &[&str] = &[
+    "^",
+    "^NQ",
+    "NQ",
+    "^EQ",
+    "EQ",
+    "^OR",
+    "OR",
+    "^N",
+    "Q",
+    "N",
+    "a=1",
+    "roles=mid_server",
+    "user.roles=mid_server",
+    "user.user_nameSTARTSWITHmid.",
+    "active!=false",
+    "sys_idIN",
+    "0123456789abcdef0123456789abcdef",
+    ",",
+    "\n",
+    " ",
+    "\t",
+    "\u{a0}",
+    "=",
+    "ORDERBYname",
+    "'",
+    "\"",
+    "<b>",
+    "мид",
+    "ミッド",
+    "=cmd|' /C calc'!A0",
+];
+
+/// A condition made of interesting tokens, or arbitrary text.
+fn condition() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(prop::sample::select(TOKENS), 0..14).prop_map(|t| t.concat()),
+        any::<String>(),
+        "[a-z_.]{1,12}(=|!=|IN|LIKE|STARTSWITH)[a-z0-9_,.]{0,12}(\\^(OR|NQ)?[a-z_.]{1,8}=[a-z0-9]{0,6}){0,4}(\\^EQ)?",
+    ]
+}
+
+/// A restriction term as collect builds it: a reference field and a list of sys_ids.
+fn term() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(&["sys_id", "user", "group", "role", "contains"][..]),
+        prop::collection::vec("[0-9a-f]{32}", 1..6),
+    )
+        .prop_map(|(f, ids)| format!("{f}IN{}", ids.join(",")))
+}
+
+/// Values that may stand in an `IN` list: not empty, no `,`, `^` or line break.
+fn safe_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9a-f]{32}",
+        "[a-z.]{1,20}",
+        "[^,^\r\n]{1,40}",
+        "[мидサーバー]{1,10}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nothing_panics_on_any_input(c in condition(), t in any::<String>(), field in any::<String>(),
+                                   values in prop::collection::vec(any::<String>(), 0..8),
+                                   budget in 0usize..10_000) {
+        let _ = strip_eq(&c);
+        let _ = split_nq(&c);
+        let _ = restrict(&c, &t);
+        let _ = fields(&c);
+        let _ = is_dot_walked(&c);
+        let _ = in_chunks(&field, &values, budget);
+    }
+
+    #[test]
+    fn restrict_keeps_the_groups_and_restricts_every_one(c in condition(), t in term()) {
+        let restricted = restrict(&c, &t);
+        let groups: Vec<&str> = restricted.split("^NQ").collect();
+        prop_assert_eq!(groups.len(), split_nq(&c).len(), "restricted: {:?}", restricted);
+        let suffix = format!("^{t}");
+        for g in &groups {
+            prop_assert!(
+                *g == t || g.ends_with(&suffix),
+                "group {:?} of {:?} is not restricted to {:?}", g, restricted, t
+            );
+        }
+        // Restricting again keeps the group count: nothing leaks into a new group.
+        prop_assert_eq!(restrict(&restricted, &t).split("^NQ").count(), groups.len());
+    }
+
+    #[test]
+    fn restrict_keeps_what_each_group_said(c in condition(), t in term()) {
+        let restricted = restrict(&c, &t);
+        let suffix = format!("^{t}");
+        for (original, now) in split_nq(&c).iter().zip(restricted.split("^NQ")) {
+            let kept = now.strip_suffix(&suffix).unwrap_or("");
+            prop_assert_eq!(kept, original.trim_matches('^'));
+        }
+    }
+
+    #[test]
+    fn splitting_and_rejoining_round_trips(c in condition()) {
+        prop_assert_eq!(split_nq(&c).join("^NQ"), strip_eq(&c));
+        prop_assert!(!split_nq(&c).is_empty());
+    }
+
+    #[test]
+    fn strip_eq_is_idempotent_and_leaves_no_end_marker(c in condition()) {
+        let s = strip_eq(&c);
+        prop_assert_eq!(strip_eq(s), s);
+        prop_assert!(!s.ends_with("^EQ"), "{:?} -> {:?}", c, s);
+        prop_assert!(c.contains(s));
+    }
+
+    #[test]
+    fn fields_are_lower_case_names_found_in_the_condition(c in condition()) {
+        let found = fields(&c);
+        for f in &found {
+            prop_assert!(!f.is_empty());
+            prop_assert!(f.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'), "{:?}", f);
+            prop_assert!(c.contains(f));
+        }
+        prop_assert_eq!(is_dot_walked(&c), found.iter().any(|f| f.contains('.')));
+    }
+
+    #[test]
+    fn a_dot_walk_is_found_in_any_group(c in condition(), field in "[a-z_]{1,8}\\.[a-z_]{1,8}") {
+        let with = format!("{c}^NQ{field}=x");
+        prop_assert!(is_dot_walked(&with), "{:?}", with);
+    }
+
+    #[test]
+    fn in_chunks_keep_every_value_in_order_within_the_budget(
+        field in prop::sample::select(&["sys_id", "user", "user.user_name", "name"][..]),
+        values in prop::collection::vec(safe_value(), 0..120),
+        budget in 60usize..4000,
+    ) {
+        let prefix = format!("{field}IN");
+        let chunks = in_chunks(field, &values, budget);
+        let mut back: Vec<String> = Vec::new();
+        for chunk in &chunks {
+            let list = chunk.strip_prefix(&prefix);
+            prop_assert!(list.is_some(), "{:?} lacks the prefix", chunk);
+            let parts: Vec<String> = list.unwrap_or("").split(',').map(str::to_string).collect();
+            if encoded_len(chunk) > budget {
+                // Only a value that does not fit on its own may exceed the budget, alone.
+                prop_assert_eq!(parts.len(), 1, "an over-budget chunk holds several values");
+                prop_assert!(encoded_len(&prefix) + encoded_len(&parts[0]) > budget);
+            }
+            back.extend(parts);
+        }
+        prop_assert_eq!(&back, &values);
+        if values.is_empty() {
+            prop_assert!(chunks.is_empty());
+        }
+    }
+
+    #[test]
+    fn sys_id_chunks_stay_within_the_budget(
+        ids in prop::collection::vec("[0-9a-f]{32}", 1..400),
+        budget in 100usize..8000,
+    ) {
+        let chunks = in_chunks("sys_id", &ids, budget);
+        for chunk in &chunks {
+            prop_assert!(encoded_len(chunk) <= budget, "{} > {}", encoded_len(chunk), budget);
+            let list = chunk.strip_prefix("sys_idIN").unwrap_or("");
+            prop_assert!(list.split(',').all(is_sys_id));
+        }
+        prop_assert_eq!(chunks.iter().map(|c| c.matches(',').count() + 1).sum::<usize>(), ids.len());
+    }
+}
