@@ -871,7 +871,7 @@ fn console_puts_the_verdict_first_then_the_impact_table() {
     // Exposure failures named, coverage gaps named.
     assert!(out.contains("Production exposure: 3 findings"), "{out}");
     assert!(out.contains("unreadable: 403 Forbidden"), "{out}");
-    assert!(out.contains("3 rows hidden by ACLs (37 read)"), "{out}");
+    assert!(out.contains("3 of 40 hidden by ACLs"), "{out}");
 }
 
 #[test]

@@ -28,8 +28,10 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                 out.push(jh.undecided(
                     subject,
                     format!(
-                        "{} on {}: {} rows were counted but not sent (hidden by ACLs or domain separation)",
-                        read.table, inst.name, read.hidden_rows
+                        "{} on {}: {} counted but not sent (hidden by ACLs or domain separation)",
+                        read.table,
+                        inst.name,
+                        rows(read.hidden_rows)
                     ),
                     format!(
                         "give the audit user a role that passes the read ACLs of {} (and the global domain where domain separation is on)",
@@ -44,5 +46,14 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                 ));
             }
         }
+    }
+}
+
+/// `1 row`, `3 rows`.
+fn rows(n: u64) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
     }
 }

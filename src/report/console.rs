@@ -348,8 +348,9 @@ fn coverage(out: &mut String, p: &Painter, report: &Report) {
                 Cell::new(line(&c.instance)),
                 Cell::new(line(&c.table)),
                 Cell::new(format!(
-                    "{} rows hidden by ACLs ({} read)",
-                    c.hidden_rows, c.rows
+                    "{} of {} hidden by ACLs",
+                    c.hidden_rows,
+                    c.hidden_rows + c.rows
                 )),
             ]);
         }
