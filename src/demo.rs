@@ -1,8 +1,8 @@
 //! The embedded sample estate of `preclone demo`: a production source `prod` and two targets,
 //! `dev` and `test`, written as evidence (no network). It shows every check family: MID Servers
 //! that go Down, a group that grants nothing in production, a preserver switched off, an
-//! over-broad and a dot-walked one, non-production MID users kept in production, a table with
-//! rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
+//! over-broad and a dot-walked one, non-production MID users kept in production, a table of
+//! prod with rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
 
 use crate::evidence::*;
 use crate::waivers::Waiver;
@@ -261,6 +261,16 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         ("clone_profile", 1, 0),
         ("clone_profile_preservers", 1, 0),
     ]);
+    // An ACL hides one of prod's MID Server configuration rows.
+    i.mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
+    for c in i
+        .coverage
+        .iter_mut()
+        .filter(|c| c.table == "ecc_agent_config")
+    {
+        c.rows = 2;
+        c.hidden_rows = 1;
+    }
     i
 }
 
@@ -306,7 +316,6 @@ fn dev(now: DateTime<Utc>) -> InstanceEvidence {
             "midd02.acme.local",
         ),
     ]);
-    i.mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
     i.preserver_evals = vec![
         eval(
             "p:users",
@@ -325,14 +334,6 @@ fn dev(now: DateTime<Utc>) -> InstanceEvidence {
             2,
         ),
     ];
-    for c in i
-        .coverage
-        .iter_mut()
-        .filter(|c| c.table == "ecc_agent_config")
-    {
-        c.rows = 2;
-        c.hidden_rows = 1;
-    }
     i
 }
 

@@ -198,7 +198,9 @@ fn finish(
     outs: &[(PathBuf, Format)],
 ) -> Result<u8, Failure> {
     let mut results = checks::run(evidence);
-    let statuses = waivers::apply(&mut results, waivers, evidence.started_at);
+    // Waivers expire by the run's clock, so an old evidence file does not revive them.
+    let (now, _, _) = clock()?;
+    let statuses = waivers::apply(&mut results, waivers, now);
     let report = build::build(
         evidence,
         BuildInput {
@@ -278,6 +280,32 @@ fn parse_evidence(text: &str, path: &Path) -> Result<Evidence, Failure> {
             "{} has evidence schema {}, this preclone reads schema {EVIDENCE_SCHEMA_VERSION}",
             path.display(),
             ev.schema_version
+        )));
+    }
+    // Every instance the run names must be in it, or whole check families would go unjudged.
+    let missing: Vec<&str> = std::iter::once(&ev.source)
+        .chain(&ev.targets)
+        .filter(|n| !ev.instances.contains_key(*n))
+        .map(String::as_str)
+        .collect();
+    let gap = if ev.targets.is_empty() {
+        Some("it names no target".to_string())
+    } else if !missing.is_empty() {
+        Some(format!("{} not among its instances", missing.join(", ")))
+    } else {
+        None
+    };
+    if let Some(gap) = gap {
+        return Err(usage(format!(
+            "{} is incomplete evidence ({gap}); collect it again with `preclone audit --save-evidence`",
+            path.display()
+        )));
+    }
+    if ev.source().is_some_and(|s| s.clone.is_none()) {
+        return Err(usage(format!(
+            "{}: the source {} carries no clone set-up (preservers, profiles, exclusions); collect it again with `preclone audit --save-evidence`",
+            path.display(),
+            ev.source
         )));
     }
     Ok(ev)
@@ -398,7 +426,8 @@ fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {
         let evidence = parse_evidence(&text, &args.file)?;
         let waivers = load_waivers(args.waivers.as_deref())?.unwrap_or_default();
         let mut results = checks::run(&evidence);
-        let statuses = waivers::apply(&mut results, &waivers, evidence.started_at);
+        let (now, _, _) = clock()?;
+        let statuses = waivers::apply(&mut results, &waivers, now);
         build::build(
             &evidence,
             BuildInput {

@@ -111,21 +111,21 @@ pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<Clon
         .and_then(|r| r.preserve_theme)
         .unwrap_or(false);
 
-    // The profile that decides: the request's, else the default one. With profiles but neither,
-    // any profile could be used: a preserver must then be in all of them.
-    let profile = request
-        .as_ref()
-        .filter(|r| !r.profile.is_empty())
-        .map(|r| r.profile.clone())
-        .or_else(|| {
-            profiles
-                .iter()
-                .find(|p| p.default_profile == Some(true))
-                .map(|p| p.sys_id.clone())
-        });
+    // The profile that decides: the request's. A request without a profile takes every
+    // preserver (docs system-profile-clone). With no request, the default profile; with profiles
+    // but no default, any profile could be used: a preserver must then be in all of them.
+    let any_profile_rule = request.is_none() && !profiles.is_empty();
+    let profile = match &request {
+        Some(r) if !r.profile.is_empty() => Some(r.profile.clone()),
+        Some(_) => None,
+        None => profiles
+            .iter()
+            .find(|p| p.default_profile == Some(true))
+            .map(|p| p.sys_id.clone()),
+    };
     // The profile-to-preserver links matter only when a profile decides.
     let empty = Vec::new();
-    let links = if profile.is_some() || !profiles.is_empty() {
+    let links = if profile.is_some() || any_profile_rule {
         clone.profile_preservers.as_result()?
     } else {
         &empty
@@ -154,7 +154,7 @@ pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<Clon
                     .unwrap_or_else(|| profile.clone());
                 Some(format!("not listed in the clone profile \"{name}\""))
             }
-        } else if !profiles.is_empty() && !profiles.iter().all(|x| in_profile(p, &x.sys_id)) {
+        } else if any_profile_rule && !profiles.iter().all(|x| in_profile(p, &x.sys_id)) {
             Some(
                 "not listed in every clone profile, and no request or default profile says which one the clone uses"
                     .to_string(),

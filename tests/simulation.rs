@@ -250,12 +250,7 @@ fn a_parent_groups_role_reaches_the_member() {
         Status::Pass
     );
     assert_eq!(
-        status(
-            &r,
-            "mid-membership-not-preserved",
-            "dev",
-            "mid.dev in MID child"
-        ),
+        status(&r, "mid-membership-not-preserved", "dev", "mid.dev"),
         Status::Pass
     );
     // Without the parent's role in the source, the group grants nothing after the clone.

@@ -90,18 +90,22 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
         // Targets whose MID Servers use this login, and non-production targets with the same active MID user.
         let mut users_of = Vec::new();
         let mut shared = Vec::new();
+        let mut unreadable = None;
         for t in evidence.target_instances() {
             if let Some(servers) = used_by(t).get(&u.user_name) {
                 users_of.push(format!("{} ({})", t.name, servers.join(", ")));
             }
             if t.production.resolve().0 != Some(true) {
-                if let Ok(tt) = World::today(t) {
-                    if active_mid_users(t, &tt)
-                        .iter()
-                        .any(|x| x.user_name == u.user_name)
-                    {
-                        shared.push(t.name.clone());
+                match World::today(t) {
+                    Ok(tt) => {
+                        if active_mid_users(t, &tt)
+                            .iter()
+                            .any(|x| x.user_name == u.user_name)
+                        {
+                            shared.push(t.name.clone());
+                        }
                     }
+                    Err(e) => unreadable = Some(e),
                 }
             }
         }
@@ -134,7 +138,9 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
                 ev,
             )),
         }
-        if shared.is_empty() {
+        if let (true, Some(e)) = (shared.is_empty(), &unreadable) {
+            out.push(js.error(user_subject(u), e));
+        } else if shared.is_empty() {
             out.push(js.pass(
                 user_subject(u),
                 format!(
@@ -211,12 +217,12 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
     let mid_users = active_mid_users(inst, &today);
 
     // After the clone (targets only): the simulated roles of kept users.
-    let after = evidence
+    let after: Option<Result<World, Unreadable>> = evidence
         .source()
         .filter(|s| s.name != inst.name)
-        .and_then(|source| {
-            let plan = simulate::plan(source, inst).ok()?;
-            World::after_clone(source, inst, &plan).ok()
+        .map(|source| {
+            let plan = simulate::plan(source, inst)?;
+            World::after_clone(source, inst, &plan)
         });
 
     let ji = Judge::new("mid-user-interactive-login", name);
@@ -256,7 +262,7 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
             );
         }
         let mut after_held = BTreeSet::new();
-        if let Some(a) = &after {
+        if let Some(Ok(a)) = &after {
             if a.users.contains_key(&u.sys_id) {
                 after_held = a.granted_role_names(&u.sys_id);
             }
@@ -272,7 +278,7 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
             .filter(|n| is_elevated(n, &today))
             .cloned()
             .collect();
-        if let Some(a) = &after {
+        if let Some(Ok(a)) = &after {
             elevated.extend(
                 after_held
                     .iter()
@@ -281,7 +287,10 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
             );
         }
         elevated.dedup();
-        if elevated.is_empty() {
+        if let (true, Some(Err(e))) = (elevated.is_empty(), &after) {
+            // Nothing elevated today, but the state after the clone could not be simulated.
+            out.push(je.error(subject.clone(), e));
+        } else if elevated.is_empty() {
             out.push(je.pass(
                 subject.clone(),
                 format!("{} holds no elevated role", u.user_name),

@@ -24,7 +24,11 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
 pub(crate) fn mid_server_logins(inst: &InstanceEvidence, m: &MidServer) -> Vec<String> {
     let mut logins = BTreeSet::new();
     if let Fact::Ok { value: configs } = &inst.mid_configs {
-        for c in configs.iter().filter(|c| c.ecc_agent == m.sys_id) {
+        // A row that names no MID Server applies to all of them.
+        for c in configs
+            .iter()
+            .filter(|c| c.ecc_agent == m.sys_id || c.ecc_agent.is_empty())
+        {
             if !c.value.trim().is_empty() {
                 logins.insert(c.value.trim().to_string());
             }
@@ -146,18 +150,6 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
     let mut outcomes: BTreeMap<String, Result<Outcome, Unreadable>> = BTreeMap::new();
     let mut group_results: BTreeMap<(String, String), CheckResult> = BTreeMap::new();
     for login in &logins {
-        if let Some(u) = target.unsafe_logins.iter().find(|u| &u.user_name == login) {
-            let why = Unreadable {
-                table: "sys_user".into(),
-                reason: u.reason.clone(),
-            };
-            let subject = Subject::new("sys_user", "", login);
-            for c in ["mid-user-not-preserved", "mid-role-not-preserved"] {
-                out.push(Judge::new(c, t).error(subject.clone(), &why));
-            }
-            outcomes.insert(login.clone(), Err(why));
-            continue;
-        }
         let records: Vec<&User> = users.iter().filter(|u| &u.user_name == login).collect();
         let post: Vec<(User, Origin)> = after
             .users_named(login)
@@ -168,6 +160,18 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
             Some(u) => Subject::new("sys_user", &u.sys_id, login),
             None => Subject::new("sys_user", "", login),
         };
+        if let Some(why) = undecidable_login(login, source, target, &records, &post) {
+            for c in [
+                "mid-user-not-preserved",
+                "mid-user-survives-by-source-copy",
+                "mid-user-name-collision",
+                "mid-role-not-preserved",
+            ] {
+                out.push(Judge::new(c, t).error(subject.clone(), &why));
+            }
+            outcomes.insert(login.clone(), Err(why));
+            continue;
+        }
         let fate = Fate {
             user_name: login.clone(),
             subject,
@@ -192,6 +196,14 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
     if let Some(servers) = servers {
         let down = Judge::new("mid-server-will-go-down", t);
         let unknown = Judge::new("mid-server-login-unknown", t);
+        // Without the configured users, a MID Server's next login is not known.
+        if let Err(e) = target.mid_configs.as_result() {
+            for m in servers {
+                out.push(down.error(server_subject(m), &e));
+                out.push(unknown.error(server_subject(m), &e));
+            }
+            return;
+        }
         for m in servers {
             let logins = mid_server_logins(target, m);
             let subject = server_subject(m);
@@ -247,6 +259,44 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
             }
         }
     }
+}
+
+/// Why a login's fate cannot be read from the evidence: it could not be looked up safely on
+/// either side, or a field the verdict rests on was not returned (unknown is not false).
+fn undecidable_login(
+    login: &str,
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    records: &[&User],
+    post: &[(User, Origin)],
+) -> Option<Unreadable> {
+    if let Some(u) = target
+        .unsafe_logins
+        .iter()
+        .chain(&source.unsafe_logins)
+        .find(|u| u.user_name == login)
+    {
+        return Some(Unreadable {
+            table: "sys_user".into(),
+            reason: u.reason.clone(),
+        });
+    }
+    let unknown = |what: &str, u: &User| Unreadable {
+        table: "sys_user".into(),
+        reason: format!("{what} of {} ({}) was not returned", u.user_name, u.sys_id),
+    };
+    if let Some(u) = records.iter().find(|u| u.sys_class_name.is_empty()) {
+        return Some(unknown("sys_class_name", u));
+    }
+    for (u, _) in post {
+        if u.active.is_none() {
+            return Some(unknown("active", u));
+        }
+        if u.active == Some(true) && u.locked_out.is_none() {
+            return Some(unknown("locked_out", u));
+        }
+    }
+    None
 }
 
 fn server_subject(m: &MidServer) -> Subject {
@@ -447,9 +497,10 @@ fn judge_login(
                     preserver_names(source, plan, "sys_user_has_role")
                 ),
                 Some(Grant::Group { group, via, .. }) => {
-                    let kept_membership = after.memberships.values().any(|(m, o)| {
-                        *o == Origin::Target && m.user == u.sys_id && m.group == group
-                    });
+                    let kept_membership = after
+                        .memberships
+                        .values()
+                        .any(|(m, _)| m.user == u.sys_id && m.group == group);
                     if !kept_membership {
                         format!(
                             "its membership of group \"{}\" is not kept",
@@ -510,58 +561,68 @@ fn judge_memberships(
             .memberships
             .values()
             .filter(|(m, _)| m.user == user.sys_id)
+            .map(|(m, _)| m)
             .collect();
-        if memberships.is_empty() {
+        // A membership is kept when the same user is in the same group after the clone,
+        // whether the preserver kept the target's row or the source holds the same row.
+        let kept = |m: &crate::evidence::Membership| {
+            after
+                .memberships
+                .values()
+                .any(|(a, _)| a.user == m.user && a.group == m.group)
+        };
+        let (kept_rows, lost): (Vec<_>, Vec<_>) = memberships.into_iter().partition(|m| kept(m));
+        if lost.is_empty() {
             out.push(j.pass(
                 fate.subject.clone(),
-                format!("{login} has no group memberships to keep"),
+                format!(
+                    "every group membership of {login} is kept ({})",
+                    kept_rows.len()
+                ),
                 Ev::new(),
             ));
-        }
-        for (m, _) in memberships {
-            let gname = today.group_name(&m.group);
-            let subject = Subject::new(
-                "sys_user_grmember",
-                &m.sys_id,
-                &format!("{login} in {gname}"),
-            );
-            let via_today = today.group_mid_grant(&m.group, &granting_today);
-            let kept = after
-                .memberships
-                .get(&m.sys_id)
-                .is_some_and(|(_, o)| *o == Origin::Target);
-            if !kept {
-                let sev = if via_today.is_some() {
-                    Severity::High
-                } else {
-                    Severity::Low
-                };
-                out.push(
-                    j.fail_at(
-                        sev,
-                        subject,
-                        format!(
-                            "{login}'s membership of \"{gname}\" is not kept{}",
-                            if via_today.is_some() {
-                                ", and mid_server comes through that group"
-                            } else {
-                                ""
-                            }
-                        ),
-                        "",
-                        Ev::new()
-                            .with("group", &gname)
-                            .with("group_sys_id", &m.group),
+        } else {
+            let through: Vec<String> = lost
+                .iter()
+                .filter(|m| today.group_mid_grant(&m.group, &granting_today).is_some())
+                .map(|m| today.group_name(&m.group))
+                .collect();
+            let names: Vec<String> = lost
+                .iter()
+                .map(|m| format!("\"{}\"", today.group_name(&m.group)))
+                .collect();
+            let sev = if through.is_empty() {
+                Severity::Low
+            } else {
+                Severity::High
+            };
+            out.push(
+                j.fail_at(
+                    sev,
+                    fate.subject.clone(),
+                    format!(
+                        "{login}'s membership of {} is not kept{}",
+                        names.join(", "),
+                        if through.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; mid_server comes through {}", through.join(", "))
+                        }
                     ),
-                );
-                continue;
-            }
-            out.push(j.pass(
-                subject,
-                format!("{login}'s membership of \"{gname}\" is kept"),
-                Ev::new(),
-            ));
-
+                    "",
+                    Ev::new().with("lost_groups", names.join(", ")).with(
+                        "lost_memberships",
+                        lost.iter()
+                            .map(|m| m.sys_id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ),
+            );
+        }
+        for m in kept_rows {
+            let gname = today.group_name(&m.group);
+            let via_today = today.group_mid_grant(&m.group, &granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
             let key = |c: &str| (c.to_string(), m.group.clone());
             let jm = Judge::new("mid-group-missing-in-source", t);
@@ -708,7 +769,11 @@ fn build_mismatch(
 
 fn shared_by_mid_servers(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let j = Judge::new("mid-user-shared-by-mid-servers", &inst.name);
-    if let Err(e) = inst.mid_servers.as_result() {
+    if let Err(e) = inst
+        .mid_servers
+        .as_result()
+        .and_then(|_| inst.mid_configs.as_result())
+    {
         out.push(j.error(table_subject("ecc_agent"), &e));
         return;
     }
