@@ -318,3 +318,23 @@ fn render_turns_evidence_and_json_reports_into_other_formats() {
         .unwrap()
         .starts_with("check,"));
 }
+
+#[test]
+fn evidence_that_lacks_an_instance_it_names_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence.json");
+    preclone()
+        .args(["demo", "-q", "--save-evidence"])
+        .arg(&ev)
+        .assert()
+        .code(0);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&ev).unwrap()).unwrap();
+    v["source"] = Value::from("nope");
+    std::fs::write(&ev, v.to_string()).unwrap();
+    preclone()
+        .args(["audit", "--fail-on", "critical", "--evidence"])
+        .arg(&ev)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("nope"));
+}

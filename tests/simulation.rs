@@ -453,3 +453,195 @@ fn every_result_names_a_catalogued_check_and_fails_carry_a_remediation() {
     let first_pass = r.iter().position(|x| x.status == Status::Pass).unwrap();
     assert!(r[..first_pass].iter().all(|x| x.status != Status::Pass));
 }
+
+#[test]
+fn unreadable_mid_server_configs_leave_the_mid_server_undecided() {
+    let mut e = estate(MID);
+    dev(&mut e).mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
+        Status::Error
+    );
+    assert_eq!(
+        status(&r, "mid-server-login-unknown", "dev", "mid-dev-01"),
+        Status::Error
+    );
+}
+
+#[test]
+fn a_configured_user_for_every_mid_server_is_judged_for_each() {
+    let mut e = estate(MID);
+    // A configuration row that names no MID Server applies to all: mid.new does not exist.
+    dev(&mut e).mid_configs = Fact::ok(vec![MidConfig {
+        sys_id: id(80),
+        ecc_agent: String::new(),
+        value: "mid.new".into(),
+    }]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-user-not-preserved", "dev", "mid.new"),
+        Status::Fail
+    );
+    assert_eq!(
+        status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn unknown_lock_state_or_class_is_undecided_not_usable() {
+    let mut e = estate(MID);
+    let mut u = user(100, "mid.dev");
+    u.locked_out = None;
+    dev(&mut e).users = Fact::ok(vec![u]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
+        Status::Error
+    );
+    assert_eq!(
+        status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
+        Status::Error
+    );
+    let mut e = estate(MID);
+    let mut u = user(100, "mid.dev");
+    u.sys_class_name = String::new();
+    dev(&mut e).users = Fact::ok(vec![u]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
+        Status::Error
+    );
+}
+
+#[test]
+fn a_login_that_could_not_be_looked_up_on_the_source_is_undecided() {
+    let mut e = estate(MID);
+    prod(&mut e).unsafe_logins = vec![UnsafeLogin {
+        user_name: "mid.dev".into(),
+        reason: "cannot be put into a query".into(),
+    }];
+    let r = checks::run(&e);
+    for c in [
+        "mid-user-not-preserved",
+        "mid-user-name-collision",
+        "mid-user-survives-by-source-copy",
+        "mid-role-not-preserved",
+    ] {
+        assert_eq!(status(&r, c, "dev", "mid.dev"), Status::Error, "{c}");
+    }
+}
+
+#[test]
+fn a_membership_the_source_holds_with_the_same_sys_id_counts_as_kept() {
+    let mut e = estate(MID);
+    let g = Group {
+        sys_id: id(60),
+        name: "MIDs".into(),
+        parent: String::new(),
+    };
+    let gr = GroupRole {
+        sys_id: id(62),
+        group: id(60),
+        role: id(MID),
+    };
+    let m = Membership {
+        sys_id: id(63),
+        user: id(100),
+        group: id(60),
+    };
+    let d = dev(&mut e);
+    d.user_roles = Fact::ok(vec![]);
+    d.memberships = Fact::ok(vec![m.clone()]);
+    d.groups = Fact::ok(vec![g.clone()]);
+    d.group_roles = Fact::ok(vec![gr.clone()]);
+    // The membership preserver matches nothing, but prod holds the very same row.
+    let p = prod(&mut e);
+    p.memberships = Fact::ok(vec![m]);
+    p.groups = Fact::ok(vec![g]);
+    p.group_roles = Fact::ok(vec![gr]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-membership-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Pass
+    );
+    // Without prod's row the membership is lost, and mid_server with it (high).
+    prod(&mut e).memberships = Fact::ok(vec![]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "mid-membership-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+    let lost = r
+        .iter()
+        .find(|x| x.check == "mid-membership-not-preserved")
+        .unwrap();
+    assert_eq!(lost.severity, preclone::finding::Severity::High);
+    assert_eq!(
+        status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only_its_own() {
+    let mut e = estate(MID);
+    let setup = clone_setup(&mut e);
+    setup.profiles = Fact::ok(vec![CloneProfile {
+        sys_id: id(90),
+        name: "Lean".into(),
+        default_profile: Some(true),
+    }]);
+    // The default profile lists only the user preserver.
+    setup.profile_preservers = Fact::ok(vec![ProfilePreserver {
+        profile: id(90),
+        preserver: id(10),
+    }]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "grants"),
+        Status::Fail
+    );
+    // A pending request with no profile: every preserver applies.
+    let request = CloneRequest {
+        sys_id: id(91),
+        target_instance: "dev".into(),
+        state: "Requested".into(),
+        scheduled: String::new(),
+        profile: String::new(),
+        lock_settings: Some(false),
+        preserve_theme: Some(false),
+        created_on: "2026-11-01 00:00:00".into(),
+    };
+    clone_setup(&mut e).clone_requests = Fact::ok(vec![request.clone()]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "grants"),
+        Status::Pass
+    );
+    // The same request with the profile: only its preservers apply.
+    clone_setup(&mut e).clone_requests = Fact::ok(vec![CloneRequest {
+        profile: id(90),
+        ..request.clone()
+    }]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "grants"),
+        Status::Fail
+    );
+    // A completed request is history, not a plan.
+    clone_setup(&mut e).clone_requests = Fact::ok(vec![CloneRequest {
+        state: "Completed".into(),
+        ..request
+    }]);
+    let r = checks::run(&e);
+    assert_eq!(
+        status(&r, "preserver-not-applied", "prod", "grants"),
+        Status::Fail
+    );
+}
