@@ -263,6 +263,19 @@ pub struct World {
     pub contains: BTreeMap<String, (RoleContains, Origin)>,
     /// sys_ids of the role(s) named `mid_server`.
     pub mid_roles: BTreeSet<String>,
+    /// `mid_server` and the roles containing it, computed once on first use (the tables above
+    /// are complete by then).
+    granting: std::sync::OnceLock<BTreeSet<String>>,
+    /// Rows by user and group, built once on first use.
+    index: std::sync::OnceLock<Index>,
+}
+
+/// Keys of the rows of each user and group, so per-user questions do not scan whole tables.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Index {
+    user_roles: BTreeMap<String, Vec<String>>,
+    memberships: BTreeMap<String, Vec<String>>,
+    group_roles: BTreeMap<String, Vec<String>>,
 }
 
 fn by_id<T: Clone>(
@@ -378,6 +391,67 @@ impl World {
         Ok(())
     }
 
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut ix = Index::default();
+            for (k, (r, _)) in &self.user_roles {
+                ix.user_roles
+                    .entry(r.user.clone())
+                    .or_default()
+                    .push(k.clone());
+            }
+            for (k, (m, _)) in &self.memberships {
+                ix.memberships
+                    .entry(m.user.clone())
+                    .or_default()
+                    .push(k.clone());
+            }
+            for (k, (g, _)) in &self.group_roles {
+                ix.group_roles
+                    .entry(g.group.clone())
+                    .or_default()
+                    .push(k.clone());
+            }
+            ix
+        })
+    }
+
+    /// The `sys_user_has_role` rows of a user (inherited ones included).
+    pub fn roles_of<'w>(&'w self, user: &str) -> impl Iterator<Item = &'w UserRole> + 'w {
+        let keys = self
+            .index()
+            .user_roles
+            .get(user)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| self.user_roles.get(k).map(|(r, _)| r))
+    }
+
+    /// The `sys_user_grmember` rows of a user.
+    pub fn memberships_of<'w>(&'w self, user: &str) -> impl Iterator<Item = &'w Membership> + 'w {
+        let keys = self
+            .index()
+            .memberships
+            .get(user)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| self.memberships.get(k).map(|(m, _)| m))
+    }
+
+    /// The roles granted to a group itself (not through its parents).
+    fn group_role_ids<'w>(&'w self, group: &str) -> impl Iterator<Item = &'w str> + 'w {
+        let keys = self
+            .index()
+            .group_roles
+            .get(group)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| self.group_roles.get(k).map(|(g, _)| g.role.as_str()))
+    }
+
     /// The users with this user_name.
     pub fn users_named(&self, user_name: &str) -> Vec<(&User, Origin)> {
         self.users
@@ -388,19 +462,21 @@ impl World {
     }
 
     /// `mid_server` and every role that contains it, transitively.
-    pub fn mid_granting_roles(&self) -> BTreeSet<String> {
-        let mut set = self.mid_roles.clone();
-        loop {
-            let before = set.len();
-            for (c, _) in self.contains.values() {
-                if set.contains(&c.contains) {
-                    set.insert(c.role.clone());
+    pub fn mid_granting_roles(&self) -> &BTreeSet<String> {
+        self.granting.get_or_init(|| {
+            let mut set = self.mid_roles.clone();
+            loop {
+                let before = set.len();
+                for (c, _) in self.contains.values() {
+                    if set.contains(&c.contains) {
+                        set.insert(c.role.clone());
+                    }
+                }
+                if set.len() == before {
+                    return set;
                 }
             }
-            if set.len() == before {
-                return set;
-            }
-        }
+        })
     }
 
     /// The group itself and its ancestors, nearest first (a cycle is cut).
@@ -431,12 +507,8 @@ impl World {
             if !self.groups.contains_key(&g) {
                 break;
             }
-            if let Some((gr, _)) = self
-                .group_roles
-                .values()
-                .find(|(gr, _)| gr.group == g && granting.contains(&gr.role))
-            {
-                return Some((g, gr.role.clone()));
+            if let Some(role) = self.group_role_ids(&g).find(|r| granting.contains(*r)) {
+                return Some((g.clone(), role.to_string()));
             }
         }
         None
@@ -446,28 +518,24 @@ impl World {
     /// cache and prove nothing; grant rows in a state other than `active` are not grants.
     pub fn mid_grant(&self, user_sys_id: &str) -> Option<Grant> {
         let granting = self.mid_granting_roles();
-        let direct = self.user_roles.values().find(|(r, _)| {
-            r.user == user_sys_id
-                && !r.inherited
+        let direct = self.roles_of(user_sys_id).find(|r| {
+            !r.inherited
                 && (r.state.is_empty() || r.state == "active")
                 && granting.contains(&r.role)
         });
-        if let Some((r, _)) = direct {
+        if let Some(r) = direct {
             return Some(Grant::Direct {
                 role: r.role.clone(),
             });
         }
-        self.memberships
-            .values()
-            .filter(|(m, _)| m.user == user_sys_id)
-            .find_map(|(m, _)| {
-                self.group_mid_grant(&m.group, &granting)
-                    .map(|(via, role)| Grant::Group {
-                        group: m.group.clone(),
-                        via,
-                        role,
-                    })
-            })
+        self.memberships_of(user_sys_id).find_map(|m| {
+            self.group_mid_grant(&m.group, granting)
+                .map(|(via, role)| Grant::Group {
+                    group: m.group.clone(),
+                    via,
+                    role,
+                })
+        })
     }
 
     pub fn role_name(&self, sys_id: &str) -> String {
@@ -506,26 +574,16 @@ impl World {
     /// their ancestors), in this state.
     pub fn granted_role_names(&self, user_sys_id: &str) -> BTreeSet<String> {
         let mut ids: BTreeSet<String> = self
-            .user_roles
-            .values()
-            .filter(|(r, _)| r.user == user_sys_id && (r.state.is_empty() || r.state == "active"))
-            .map(|(r, _)| r.role.clone())
+            .roles_of(user_sys_id)
+            .filter(|r| r.state.is_empty() || r.state == "active")
+            .map(|r| r.role.clone())
             .collect();
-        for (m, _) in self
-            .memberships
-            .values()
-            .filter(|(m, _)| m.user == user_sys_id)
-        {
+        for m in self.memberships_of(user_sys_id) {
             if !self.groups.contains_key(&m.group) {
                 continue;
             }
             for g in self.ancestry(&m.group) {
-                ids.extend(
-                    self.group_roles
-                        .values()
-                        .filter(|(gr, _)| gr.group == g)
-                        .map(|(gr, _)| gr.role.clone()),
-                );
+                ids.extend(self.group_role_ids(&g).map(str::to_string));
             }
         }
         ids.iter().map(|id| self.role_name(id)).collect()

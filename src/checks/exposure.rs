@@ -8,7 +8,15 @@ use crate::evidence::{Evidence, InstanceEvidence, ProductionOrigin, Unreadable, 
 use crate::finding::{CheckResult, Severity, Subject};
 use crate::simulate::{self, World};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A target's name, the logins its MID Servers use, and (non-production targets) the names of its
+/// active MID users or why they could not be read.
+type TargetLogins<'a> = (
+    &'a str,
+    BTreeMap<String, Vec<String>>,
+    Option<Result<BTreeSet<String>, Unreadable>>,
+);
 
 const ELEVATED: [&str; 2] = ["admin", "security_admin"];
 const DORMANT_DAYS: i64 = 90;
@@ -22,7 +30,7 @@ pub(crate) fn active_mid_users<'a>(inst: &'a InstanceEvidence, today: &World) ->
             us.iter()
                 .filter(|u| {
                     u.active == Some(true)
-                        && (is_mid_role_holder(inst, today, u) || used.contains_key(&u.user_name))
+                        && (is_mid_role_holder(today, u) || used.contains_key(&u.user_name))
                 })
                 .collect()
         })
@@ -84,6 +92,22 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
         }
     };
     let used_here = used_by(source);
+    // Per target, once: the logins its MID Servers use, and (non-production targets) the names
+    // of its active MID users, or why they could not be read.
+    let targets: Vec<TargetLogins> = evidence
+        .target_instances()
+        .map(|t| {
+            let names = (t.production.resolve().0 != Some(true)).then(|| {
+                World::today(t).map(|tt| {
+                    active_mid_users(t, &tt)
+                        .into_iter()
+                        .map(|x| x.user_name.clone())
+                        .collect()
+                })
+            });
+            (t.name.as_str(), used_by(t), names)
+        })
+        .collect();
     let jf = Judge::new("prod-foreign-mid-user", s);
     let js = Judge::new("prod-shared-mid-credential", s);
     for u in active_mid_users(source, &today) {
@@ -91,22 +115,14 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
         let mut users_of = Vec::new();
         let mut shared = Vec::new();
         let mut unreadable = None;
-        for t in evidence.target_instances() {
-            if let Some(servers) = used_by(t).get(&u.user_name) {
-                users_of.push(format!("{} ({})", t.name, servers.join(", ")));
+        for (name, used, names) in &targets {
+            if let Some(servers) = used.get(&u.user_name) {
+                users_of.push(format!("{name} ({})", servers.join(", ")));
             }
-            if t.production.resolve().0 != Some(true) {
-                match World::today(t) {
-                    Ok(tt) => {
-                        if active_mid_users(t, &tt)
-                            .iter()
-                            .any(|x| x.user_name == u.user_name)
-                        {
-                            shared.push(t.name.clone());
-                        }
-                    }
-                    Err(e) => unreadable = Some(e),
-                }
+            match names {
+                Some(Ok(names)) if names.contains(&u.user_name) => shared.push(name.to_string()),
+                Some(Err(e)) => unreadable = Some(e.clone()),
+                _ => {}
             }
         }
         let ev = Ev::new().with("used_by_targets", users_of.join("; "));

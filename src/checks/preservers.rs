@@ -86,8 +86,7 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                 Ok(today) => {
                     target.users.get().is_some_and(|us| {
                         us.iter().any(|u| {
-                            u.active == Some(true)
-                                && super::survival::is_mid_role_holder(target, &today, u)
+                            u.active == Some(true) && super::survival::is_mid_role_holder(&today, u)
                         })
                     }) || !super::survival::used_by(target).is_empty()
                 }

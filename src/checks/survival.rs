@@ -42,12 +42,11 @@ pub(crate) fn mid_server_logins(inst: &InstanceEvidence, m: &MidServer) -> Vec<S
 
 /// Whether the user is a MID user of this instance: it has a `sys_user_has_role` row (direct or
 /// inherited) of `mid_server` or a role containing it, or holds it through a group.
-pub(crate) fn is_mid_role_holder(inst: &InstanceEvidence, today: &World, user: &User) -> bool {
+pub(crate) fn is_mid_role_holder(today: &World, user: &User) -> bool {
     let granting = today.mid_granting_roles();
-    let by_row = inst.user_roles.get().is_some_and(|rows| {
-        rows.iter()
-            .any(|r| r.user == user.sys_id && granting.contains(&r.role))
-    });
+    let by_row = today
+        .roles_of(&user.sys_id)
+        .any(|r| granting.contains(&r.role));
     by_row || today.mid_grant(&user.sys_id).is_some()
 }
 
@@ -138,7 +137,7 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
     // Every login judged: active MID users of the target and every MID Server login.
     let mut logins: BTreeSet<String> = users
         .iter()
-        .filter(|u| u.active == Some(true) && is_mid_role_holder(target, &today, u))
+        .filter(|u| u.active == Some(true) && is_mid_role_holder(&today, u))
         .map(|u| u.user_name.clone())
         .collect();
     if let Some(servers) = servers {
@@ -497,10 +496,7 @@ fn judge_login(
                     preserver_names(source, plan, "sys_user_has_role")
                 ),
                 Some(Grant::Group { group, via, .. }) => {
-                    let kept_membership = after
-                        .memberships
-                        .values()
-                        .any(|(m, _)| m.user == u.sys_id && m.group == group);
+                    let kept_membership = after.memberships_of(&u.sys_id).any(|m| m.group == group);
                     if !kept_membership {
                         format!(
                             "its membership of group \"{}\" is not kept",
@@ -557,19 +553,11 @@ fn judge_memberships(
             continue;
         }
         let j = Judge::new("mid-membership-not-preserved", t);
-        let memberships: Vec<_> = today
-            .memberships
-            .values()
-            .filter(|(m, _)| m.user == user.sys_id)
-            .map(|(m, _)| m)
-            .collect();
+        let memberships: Vec<_> = today.memberships_of(&user.sys_id).collect();
         // A membership is kept when the same user is in the same group after the clone,
         // whether the preserver kept the target's row or the source holds the same row.
         let kept = |m: &crate::evidence::Membership| {
-            after
-                .memberships
-                .values()
-                .any(|(a, _)| a.user == m.user && a.group == m.group)
+            after.memberships_of(&m.user).any(|a| a.group == m.group)
         };
         let (kept_rows, lost): (Vec<_>, Vec<_>) = memberships.into_iter().partition(|m| kept(m));
         if lost.is_empty() {
@@ -584,7 +572,7 @@ fn judge_memberships(
         } else {
             let through: Vec<String> = lost
                 .iter()
-                .filter(|m| today.group_mid_grant(&m.group, &granting_today).is_some())
+                .filter(|m| today.group_mid_grant(&m.group, granting_today).is_some())
                 .map(|m| today.group_name(&m.group))
                 .collect();
             let names: Vec<String> = lost
@@ -622,7 +610,7 @@ fn judge_memberships(
         }
         for m in kept_rows {
             let gname = today.group_name(&m.group);
-            let via_today = today.group_mid_grant(&m.group, &granting_today);
+            let via_today = today.group_mid_grant(&m.group, granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
             let key = |c: &str| (c.to_string(), m.group.clone());
             let jm = Judge::new("mid-group-missing-in-source", t);
@@ -653,7 +641,7 @@ fn judge_memberships(
             });
             if via_today.is_some() {
                 let jl = Judge::new("mid-group-lacks-role-in-source", t);
-                if after.group_mid_grant(&m.group, &granting_after).is_none() {
+                if after.group_mid_grant(&m.group, granting_after).is_none() {
                     group_results.insert(
                         key(jl.def.id),
                         jl.fail(
@@ -694,14 +682,14 @@ fn role_ids(
         .map(|(r, _)| (r.name.as_str(), r.sys_id.as_str()))
         .collect();
     for id in today.mid_granting_roles() {
-        let name = today.role_name(&id);
-        let subject = Subject::new("sys_user_role", &id, &name);
+        let name = today.role_name(id);
+        let subject = Subject::new("sys_user_role", id, &name);
         match src_roles.get(name.as_str()) {
             Some(sid) if *sid != id => out.push(j.fail(
                 subject,
                 format!("role {name} is {id} on {} but {sid} on {s}: kept rows pointing to it will point nowhere", target.name),
                 "",
-                Ev::new().with("target_sys_id", &id).with("source_sys_id", sid),
+                Ev::new().with("target_sys_id", id).with("source_sys_id", sid),
             )),
             Some(_) => out.push(j.pass(subject, format!("role {name} has the same sys_id on both"), Ev::new())),
             None if name == "mid_server" => out.push(j.fail(
@@ -716,7 +704,7 @@ fn role_ids(
     let granting = today.mid_granting_roles();
     let mut groups = BTreeSet::new();
     for (m, _) in today.memberships.values() {
-        if let Some((via, _)) = today.group_mid_grant(&m.group, &granting) {
+        if let Some((via, _)) = today.group_mid_grant(&m.group, granting) {
             groups.insert(m.group.clone());
             groups.insert(via);
         }

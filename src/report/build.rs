@@ -103,7 +103,7 @@ fn inventory(inst: &InstanceEvidence) -> InstanceInventory {
                     used.contains_key(&u.user_name)
                         || today
                             .as_ref()
-                            .is_some_and(|w| crate::checks::is_mid_role_holder(inst, w, u))
+                            .is_some_and(|w| crate::checks::is_mid_role_holder(w, u))
                 })
                 .map(|u| UserInventory {
                     sys_id: u.sys_id.clone(),
