@@ -2,14 +2,17 @@
 //! latency to every request, at three estate sizes, and a naive per-user baseline beside it.
 //!
 //! ```sh
-//! cargo bench --bench audit                  # everything (about 5 minutes on 2 cores)
+//! cargo bench --bench audit                  # everything (about 2 minutes on 2 cores)
 //! cargo bench --bench audit -- medium 100    # one estate at one latency
 //! cargo bench --bench audit -- naive         # only preclone against the naive baseline
+//! PRECLONE_BENCH_LOG=preclone=debug cargo bench --bench audit -- small 300  # every request
 //! ```
 //!
 //! Arguments (or `PRECLONE_BENCH`, the same words separated by spaces) pick cases: estate names
-//! (`small`, `medium`, `large`), latencies in milliseconds, and `naive`. Without an estate all
-//! three run; without a latency 0, 100 and 300 ms run.
+//! (`small`, `medium`, `large`), latencies in milliseconds, and `naive` (preclone against the
+//! naive baseline, medium estate at 20 ms). Nothing given: everything. A latency without an
+//! estate: every estate; an estate without a latency: 0, 100 and 300 ms. A case predicted to take
+//! over 3 minutes is skipped and reported; an audit is stopped after 4 minutes.
 //!
 //! Three kinds of process, all this binary:
 //!
@@ -17,9 +20,11 @@
 //! - `--serve-fake <estate>` builds the four instances of an estate and serves them with
 //!   [`fake::FakeInstance`] until its stdin closes; it takes commands on stdin (`latency <ms>`,
 //!   `reset`, `stats`), so one build serves every latency;
-//! - `--run-audit <preclone|naive-seq|naive-par> <url>...` runs one audit in a fresh process and
-//!   prints its figures, so the peak memory (VmHWM) is that audit's alone, plus the baseline of a
-//!   process that has only started its runtime (printed beside it).
+//! - `--run-audit <mode> <url>...` runs one audit in a fresh process and prints its figures, so
+//!   the peak memory (VmHWM) is that audit's alone, plus the baseline of a process that has only
+//!   started its runtime (printed beside it). Modes: `preclone` (collect, then the checks),
+//!   `preclone-collect`, `naive-seq` (one request at a time per instance) and `naive-par` (8 at
+//!   a time).
 //!
 //! `cargo test --all-targets` runs this binary without `--bench`; it then does nothing.
 
@@ -465,13 +470,28 @@ fn instance(name: &str, url: &str) -> ResolvedInstance {
     }
 }
 
+/// CPU time (user and system, every thread) of this process so far, in ms, from
+/// /proc/self/stat (Linux; clock ticks taken as the usual 100 Hz).
+fn cpu_ms() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    Some((ticks(11)? + ticks(12)?) * 10)
+}
+
 /// What one audit process reports, as `key=value` words on one line.
 #[derive(Default, Debug)]
 struct AuditFigures {
+    /// Collecting the evidence (preclone) or the whole naive audit.
     wall_ms: f64,
-    judge_ms: f64,
+    /// Running the checks on the evidence (preclone, when asked).
+    judge_ms: Option<f64>,
+    cpu_ms: Option<u64>,
     client_requests: u64,
+    /// RSS of the process with its runtime started, before the audit.
     baseline_kib: Option<u64>,
+    /// Peak RSS once the evidence is collected, and once it is judged.
+    collect_peak_kib: Option<u64>,
     peak_kib: Option<u64>,
     /// MID users found on each instance (preclone) or users read (naive), for a sanity check.
     users: Vec<u64>,
@@ -480,15 +500,24 @@ struct AuditFigures {
 
 impl AuditFigures {
     fn line(&self) -> String {
-        let kib = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or("-".into());
+        let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or("-".into());
         format!(
-            "figures wall_ms={:.1} judge_ms={:.1} client_requests={} baseline_kib={} peak_kib={} users={} errors={}",
+            "figures wall_ms={:.1} judge_ms={} cpu_ms={} client_requests={} baseline_kib={} \
+             collect_peak_kib={} peak_kib={} users={} errors={}",
             self.wall_ms,
-            self.judge_ms,
+            self.judge_ms
+                .map(|ms| format!("{ms:.1}"))
+                .unwrap_or("-".into()),
+            opt(self.cpu_ms),
             self.client_requests,
-            kib(self.baseline_kib),
-            kib(self.peak_kib),
-            self.users.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+            opt(self.baseline_kib),
+            opt(self.collect_peak_kib),
+            opt(self.peak_kib),
+            self.users
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
             self.errors
         )
     }
@@ -499,13 +528,15 @@ impl AuditFigures {
             .split_whitespace()
             .filter_map(|w| w.split_once('='))
             .collect();
-        let kib = |k: &str| kv.get(k).and_then(|v| v.parse().ok());
+        let opt = |k: &str| kv.get(k).and_then(|v| v.parse().ok());
         Some(AuditFigures {
             wall_ms: kv.get("wall_ms")?.parse().ok()?,
-            judge_ms: kv.get("judge_ms")?.parse().ok()?,
+            judge_ms: kv.get("judge_ms").and_then(|v| v.parse().ok()),
+            cpu_ms: opt("cpu_ms"),
             client_requests: kv.get("client_requests")?.parse().ok()?,
-            baseline_kib: kib("baseline_kib"),
-            peak_kib: kib("peak_kib"),
+            baseline_kib: opt("baseline_kib"),
+            collect_peak_kib: opt("collect_peak_kib"),
+            peak_kib: opt("peak_kib"),
             users: kv
                 .get("users")?
                 .split(',')
@@ -548,7 +579,7 @@ fn run_audit(args: &[String]) -> Result<(), String> {
     };
     let started = Instant::now();
     match mode.as_str() {
-        "preclone" => {
+        "preclone" | "preclone-collect" => {
             let meta = RunMeta {
                 run_id: "bench".to_string(),
                 started_at: chrono::Utc::now(),
@@ -558,11 +589,17 @@ fn run_audit(args: &[String]) -> Result<(), String> {
                 .block_on(collect::collect(&all[0], &all[1..], &settings, meta))
                 .map_err(|e| format!("the audit failed: {e}"))?;
             figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let judged = Instant::now();
-            let results = checks::run(&evidence);
-            figures.judge_ms = judged.elapsed().as_secs_f64() * 1000.0;
+            figures.collect_peak_kib = memory_kib().1;
             figures.client_requests = evidence.requests;
-            figures.errors = results.iter().filter(|r| r.status == Status::Error).count() as u64;
+            if mode == "preclone" {
+                let judged = Instant::now();
+                let results = checks::run(&evidence);
+                figures.judge_ms = Some(judged.elapsed().as_secs_f64() * 1000.0);
+                figures.errors =
+                    results.iter().filter(|r| r.status == Status::Error).count() as u64;
+            } else {
+                figures.errors = evidence_errors(&evidence);
+            }
             figures.users = NAMES
                 .iter()
                 .map(|n| {
@@ -573,7 +610,6 @@ fn run_audit(args: &[String]) -> Result<(), String> {
                         .map_or(0, |u| u.len() as u64)
                 })
                 .collect();
-            drop(results);
             drop(evidence);
         }
         "naive-seq" | "naive-par" => {
@@ -596,6 +632,7 @@ fn run_audit(args: &[String]) -> Result<(), String> {
         other => return Err(format!("unknown audit mode {other}")),
     }
     figures.peak_kib = memory_kib().1;
+    figures.cpu_ms = cpu_ms();
     println!("{}", figures.line());
     Ok(())
 }
@@ -985,39 +1022,50 @@ fn thousands(n: u64) -> String {
 
 fn print_header() {
     println!(
-        "| estate | latency | audit | requests (src/t1/t2/t3) | rows | bytes | wall | round trips | peak RSS | baseline RSS |"
+        "| estate | latency | audit | requests (src/t1/t2/t3) | rows | bytes | wall | wall / latency \
+         | checks | CPU | peak RSS: collected / judged | baseline RSS |"
     );
-    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
-/// `wall0`: the wall time of the same audit at 0 ms, to estimate the round trips on the
-/// critical path as (wall - wall0) / latency.
-fn print_case(c: &Case, wall0: Option<f64>) {
+/// One row of the table. `wall / latency` bounds from above the round trips on the critical
+/// path (it also holds the client's and the fake's own work).
+fn print_case(c: &Case) {
     let total = c.served.iter().fold(Served::default(), |a, s| Served {
         requests: a.requests + s.requests,
         rows: a.rows + s.rows,
         bytes: a.bytes + s.bytes,
     });
     let per: Vec<String> = c.served.iter().map(|s| s.requests.to_string()).collect();
-    let trips = match (c.latency_ms, wall0) {
-        (0, _) => "-".to_string(),
-        (l, w0) => format!(
-            "{:.1}",
-            (c.figures.wall_ms - w0.unwrap_or(0.0)).max(0.0) / l as f64
-        ),
+    let trips = match c.latency_ms {
+        0 => "-".to_string(),
+        l => format!("{:.1}", c.figures.wall_ms / l as f64),
+    };
+    let judged = match c.figures.judge_ms {
+        Some(ms) => format!("{ms:.0} ms"),
+        None => "-".to_string(),
+    };
+    let peaks = match (c.figures.collect_peak_kib, c.figures.judge_ms) {
+        (Some(k), Some(_)) => format!("{} / {} MiB", mib(Some(k)), mib(c.figures.peak_kib)),
+        _ => format!("{} MiB / -", mib(c.figures.peak_kib)),
     };
     println!(
-        "| {} | {} ms | {} | {} ({}) | {} | {} | {:.0} ms | {} | {} MiB | {} MiB |",
+        "| {} | {} ms | {} | {} ({}) | {} | {} | {:.0} ms | {} | {} | {} | {} | {} MiB |",
         c.estate.name,
         c.latency_ms,
-        c.mode,
+        c.mode.trim_end_matches("-collect"),
         thousands(total.requests),
         per.join("/"),
         thousands(total.rows),
         thousands(total.bytes),
         c.figures.wall_ms,
         trips,
-        mib(c.figures.peak_kib),
+        judged,
+        c.figures
+            .cpu_ms
+            .map(|ms| format!("{ms} ms"))
+            .unwrap_or_else(|| "n/a".into()),
+        peaks,
         mib(c.figures.baseline_kib),
     );
     if c.figures.errors > 0 {
@@ -1025,10 +1073,20 @@ fn print_case(c: &Case, wall0: Option<f64>) {
     }
 }
 
+/// Unreadable facts in the evidence (when the checks were not run to count results in error).
+fn evidence_errors(evidence: &preclone::evidence::Evidence) -> u64 {
+    evidence
+        .instances
+        .values()
+        .flat_map(|i| i.coverage.iter())
+        .filter(|t| t.error.is_some() || t.hidden_rows > 0)
+        .count() as u64
+}
+
 /// Checks the audit saw the estate: every MID user of every instance (preclone), so a broken
 /// collector cannot look fast by reading nothing.
 fn sanity(c: &Case) -> Result<(), String> {
-    if c.mode != "preclone" {
+    if !c.mode.starts_with("preclone") {
         return Ok(());
     }
     let e = &c.estate;
@@ -1057,7 +1115,7 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
         .collect();
     let mut estates: Vec<Estate> = words.iter().filter_map(|w| estate(w)).collect();
     let mut latencies: Vec<u64> = words.iter().filter_map(|w| w.parse().ok()).collect();
-    let naive_only = words.iter().any(|w| w == "naive");
+    let naive_asked = words.iter().any(|w| w == "naive");
     if let Some(w) = words
         .iter()
         .find(|w| estate(w).is_none() && w.parse::<u64>().is_err() && *w != "naive")
@@ -1066,11 +1124,13 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
             "unknown argument {w:?}: give estates (small, medium, large), latencies in ms, or naive"
         ));
     }
-    let run_naive = naive_only || (estates.is_empty() && latencies.is_empty());
-    if estates.is_empty() && !naive_only {
+    // Nothing given: everything. `naive` alone: only the comparison. A latency alone: every
+    // estate at that latency.
+    let run_naive = naive_asked || words.is_empty();
+    if estates.is_empty() && (words.is_empty() || !latencies.is_empty()) {
         estates = ESTATES.to_vec();
     }
-    if latencies.is_empty() && !naive_only {
+    if latencies.is_empty() {
         latencies = vec![0, 100, 300];
     }
     latencies.sort_unstable();
@@ -1084,23 +1144,21 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
         "peak RSS is the VmHWM of the process that ran the audit, which includes the baseline \
          RSS of that process before the audit (binary and runtime)\n"
     );
-    let mut all_cases = Vec::new();
     let mut skipped = Vec::new();
     for e in &estates {
-        let started = Instant::now();
         let mut fake = FakeChild::start(e)?;
         println!(
-            "{}: {} MID users and {} users per instance; built and served in {:.1} s",
+            "{}: {} MID users and {} users per instance; the fake instances built in {:.1} s",
             e.name,
-            e.mid_users,
+            thousands(e.mid_users),
             thousands(e.users),
-            started.elapsed().as_secs_f64()
+            fake.build_ms as f64 / 1000.0,
         );
-        let _ = fake.build_ms;
         let mut walls: BTreeMap<u64, f64> = BTreeMap::new();
+        let mut judged = false;
         print_header();
         for &l in &latencies {
-            // Predict from the lowest latency run so far: wall0 + round trips * latency.
+            // Predicted from the runs at 0 ms and at the highest latency so far.
             if let (Some((&l1, &w1)), Some(&w0)) =
                 (walls.iter().rev().find(|(&k, _)| k > 0), walls.get(&0))
             {
@@ -1114,11 +1172,17 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
                     continue;
                 }
             }
-            let c = run_case(&mut fake, e, "preclone", l)?;
-            print_case(&c, walls.get(&0).copied());
+            // The checks do not depend on the latency: judged once per estate.
+            let mode = if judged {
+                "preclone-collect"
+            } else {
+                "preclone"
+            };
+            judged = true;
+            let c = run_case(&mut fake, e, mode, l)?;
+            print_case(&c);
             sanity(&c)?;
             walls.insert(l, c.figures.wall_ms);
-            all_cases.push(c);
         }
         println!();
         drop(fake);
@@ -1132,14 +1196,13 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
             "naive baseline: medium estate at {NAIVE_LATENCY_MS} ms, side by side with preclone"
         );
         print_header();
-        let base = run_case(&mut fake, &e, "preclone", 0)?;
-        let ours = run_case(&mut fake, &e, "preclone", NAIVE_LATENCY_MS)?;
+        let ours = run_case(&mut fake, &e, "preclone-collect", NAIVE_LATENCY_MS)?;
         sanity(&ours)?;
-        print_case(&ours, Some(base.figures.wall_ms));
+        print_case(&ours);
         let seq = run_case(&mut fake, &e, "naive-seq", NAIVE_LATENCY_MS)?;
-        print_case(&seq, None);
+        print_case(&seq);
         let par = run_case(&mut fake, &e, "naive-par", NAIVE_LATENCY_MS)?;
-        print_case(&par, None);
+        print_case(&par);
         let reqs = |c: &Case| c.served.iter().map(|s| s.requests).sum::<u64>() as f64;
         for (label, n) in [
             ("one request at a time", &seq),

@@ -1,17 +1,26 @@
-//! What to ask each instance, concurrently, in four phases; builds the [`Evidence`].
+//! What to ask each instance, concurrently, in waves; builds the [`Evidence`].
 //!
 //! Every instance is collected at once; within an instance the client bounds concurrency. The
-//! phases are the waves of PRODUCT.md section 7:
+//! waves are those of PRODUCT.md section 7, and each instance moves to its next wave as soon as
+//! what that wave needs has arrived (no instance waits for another's unrelated reads):
 //!
-//! 1. the `mid_server` role, its holders' role rows, MID Servers and their configured users,
-//!    properties, the roles containing `mid_server`, and (source) preservers, profiles,
-//!    exclusions and clone requests;
-//! 2. the MID users (by sys_id and by login), all their role rows and memberships (on the source
-//!    also the users named like every target's MID logins: the copies the clone will bring);
+//! 0. one request (the `mid_server` role) that tells whether the instance can be read at all;
+//! 1. its holders' role rows, MID Servers and their configured users, the roles containing
+//!    `mid_server`, and (source) the preservers; (target) the properties;
+//! 2. the MID users (by sys_id and by login, in `IN` lists ORed into as few 8 KB requests as
+//!    fit), all their role rows and memberships (with their groups' ancestors, dot-walked), on
+//!    the source also the users named like every target's MID logins (the copies the clone
+//!    will bring); on a target also the whole-table count of each preserver and the preserver
+//!    conditions on sys_user, sys_user_has_role and sys_user_grmember evaluated for the holders
+//!    of `mid_server`;
 //! 3. the groups of those memberships and the groups' roles (on the source also every group a
-//!    target row refers to), and the preserver conditions on sys_user, sys_user_has_role and
-//!    sys_user_grmember evaluated by each target;
-//! 4. parent groups, and the preserver conditions on the group and role tables.
+//!    target row refers to), the next level of roles containing `mid_server`, and on a target
+//!    the user-level conditions for any MID user that is not a holder;
+//! 4. on a target, the preserver conditions on the group and role tables.
+//!
+//! On the source, whose wave 1 is full, the reads nothing else depends on (the properties, the
+//! clone profiles, exclusions and clone requests) queue behind wave 2's. Deeper group trees and
+//! role hierarchies add a wave per level only when the data has them.
 //!
 //! Unreadable tables and rows hidden by ACLs become facts ([`Fact::Error`]), never a crash and
 //! never an empty list that looks like "none".
@@ -24,6 +33,12 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Rows asked for per page: the platform's default `sysparm_limit`, so that a read of a few
+/// thousand MID-related rows (every holder of `mid_server`, every MID Server) is one round trip
+/// rather than a chain of sequential pages.
+const PAGE_SIZE: usize = 10_000;
 
 /// Why a run could not collect at all (exit code 4).
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +83,21 @@ const USER_ROLE_FIELDS: &[&str] = &[
     "inherited",
     "state",
 ];
-const MEMBER_FIELDS: &[&str] = &["sys_id", "user", "group", "group.name"];
+const MEMBER_FIELDS: &[&str] = &[
+    "sys_id",
+    "user",
+    "group",
+    "group.name",
+    "group.parent",
+    "group.parent.parent",
+    "group.parent.parent.parent",
+];
+/// The ancestors of a membership's group that its row walks to (see [`MEMBER_FIELDS`]).
+const GROUP_ANCESTORS: &[&str] = &[
+    "group.parent",
+    "group.parent.parent",
+    "group.parent.parent.parent",
+];
 const GROUP_FIELDS: &[&str] = &["sys_id", "name", "parent"];
 const GROUP_ROLE_FIELDS: &[&str] = &[
     "sys_id",
@@ -178,8 +207,8 @@ impl Inst {
         }
     }
 
-    /// Rows whose `field` is in `values`, in as many requests as 8 KB URLs need, each also
-    /// restricted by `extra` (ANDed into the query). No request when `values` is empty.
+    /// Rows whose `field` is in `values`, in as many requests as 8 KB URLs need. No request when
+    /// `values` is empty.
     async fn read_in(
         &self,
         table: &str,
@@ -187,8 +216,18 @@ impl Inst {
         values: &BTreeSet<String>,
         fields: &[&str],
     ) -> Result<Vec<Row>, Unreadable> {
-        let values: Vec<String> = values.iter().cloned().collect();
-        let chunks = query::in_chunks(field, &values, MAX_QUERY_BYTES);
+        self.read_any(table, &[(field, values)], fields).await
+    }
+
+    /// Rows matching any of `terms` (`<field>IN<values>`, joined with `^OR`), in as many
+    /// requests as 8 KB URLs need ([`or_chunks`]). No request when every list is empty.
+    async fn read_any(
+        &self,
+        table: &str,
+        terms: &[(&str, &BTreeSet<String>)],
+        fields: &[&str],
+    ) -> Result<Vec<Row>, Unreadable> {
+        let chunks = or_chunks(terms);
         let results = join_all(chunks.iter().map(|q| self.read(table, q, fields))).await;
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
@@ -203,9 +242,9 @@ impl Inst {
         Ok(out)
     }
 
-    /// Rows of users given by sys_id and by login name: `userIN` for ids, `user.user_nameIN` for
-    /// names safe in a list, `user.user_name=` one by one for names holding a comma. Groups by
-    /// name are read the same way.
+    /// Rows of users given by sys_id and by login name: `userIN` for ids and `user.user_nameIN`
+    /// for names safe in a list (ORed into the same requests where they fit), `user.user_name=`
+    /// one by one for names holding a comma. Groups by name are read the same way.
     async fn read_by_users(
         &self,
         table: &str,
@@ -221,23 +260,23 @@ impl Inst {
             .into_iter()
             .filter(|n| query::safe_equals(n))
             .collect();
-        let (a, b, c) = futures::join!(
-            self.read_in(table, id_field, ids, fields),
-            self.read_in(table, name_field, &listable, fields),
+        let terms = [(id_field, ids), (name_field, &listable)];
+        let (listed, c) = futures::join!(
+            self.read_any(table, &terms, fields),
             join_all(
                 single
                     .iter()
                     .map(|n| self.read(table, format!("{name_field}={n}"), fields))
             ),
         );
-        let mut out = a?;
+        let mut out = listed?;
         let mut seen: BTreeSet<String> = out.iter().map(|r| get(r, "sys_id").to_string()).collect();
-        for row in b?.into_iter().chain(
-            c.into_iter()
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .flatten(),
-        ) {
+        for row in c
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+        {
             if seen.insert(get(&row, "sys_id").to_string()) {
                 out.push(row);
             }
@@ -394,15 +433,18 @@ fn to_request(r: &Row) -> CloneRequest {
     }
 }
 
-/// What phase 1 found on one instance.
+/// What wave 1 found on one instance.
 struct Phase1 {
     mid_role: Fact<Vec<Role>>,
     holder_rows: Result<Vec<Row>, Unreadable>,
     agents: Fact<Vec<MidServer>>,
     configs: Fact<Vec<MidConfig>>,
-    props: Result<Vec<Row>, Unreadable>,
     contains: Result<Vec<Row>, Unreadable>,
-    clone: Option<CloneSetup>,
+    /// The source's clone data preservers (`None` on a target).
+    preservers: Option<Fact<Vec<Preserver>>>,
+    /// A target's properties, read in this wave, which has room for them (`None` on the
+    /// source, whose wave 1 is full: it reads them after wave 2's reads).
+    extras: Option<Extras>,
 }
 
 impl Phase1 {
@@ -442,15 +484,131 @@ impl Phase1 {
             })
             .unwrap_or_default()
     }
+
+    /// The holders' sys_ids whose login name (from the same row) is exactly one of `names`.
+    fn holders_named(&self, names: &BTreeSet<String>) -> BTreeSet<String> {
+        self.holder_rows
+            .as_ref()
+            .map(|rows| {
+                rows.iter()
+                    .filter(|r| names.contains(get(r, "user.user_name")))
+                    .map(|r| get(r, "user").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
-async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
-    let source_reads = async {
+/// Wave 0: the first request tells whether we can reach and log in at all.
+async fn gate(inst: &Inst) -> Result<Fact<Vec<Role>>, ClientError> {
+    let first = inst
+        .client
+        .fetch(&TableQuery::new(
+            "sys_user_role",
+            "name=mid_server",
+            ROLE_FIELDS,
+        ))
+        .await;
+    match first {
+        Ok(rows) => {
+            inst.record(
+                "sys_user_role",
+                rows.requests,
+                rows.rows.len() as u64,
+                rows.hidden(),
+                None,
+            );
+            Ok(Fact::ok(rows.rows.iter().map(to_role).collect()))
+        }
+        Err(e) if e.is_fatal_on_first_request() => Err(e),
+        Err(e) => {
+            inst.record("sys_user_role", 1, 0, 0, Some(e.short()));
+            Ok(Fact::error("sys_user_role", e.short()))
+        }
+    }
+}
+
+/// Wave 1: what the later waves start from.
+async fn phase1(inst: &Inst, mid_role: Fact<Vec<Role>>, is_source: bool) -> Phase1 {
+    let preservers = async {
         if !is_source {
             return None;
         }
-        let (p, pr, pp, ex, req) = futures::join!(
-            inst.read("clone_data_preserver", "", PRESERVER_FIELDS),
+        let rows = inst
+            .read("clone_data_preserver", "", PRESERVER_FIELDS)
+            .await;
+        Some(fact(
+            rows.map(|rows| rows.iter().map(to_preserver).collect()),
+        ))
+    };
+    let target_extras = async {
+        if is_source {
+            None
+        } else {
+            Some(extras(inst, false).await)
+        }
+    };
+    let (holder_rows, agents, configs, contains, preservers, extras) = futures::join!(
+        inst.read(
+            "sys_user_has_role",
+            "role.name=mid_server",
+            USER_ROLE_FIELDS
+        ),
+        inst.read("ecc_agent", "", AGENT_FIELDS),
+        inst.read(
+            "ecc_agent_config",
+            "param_name=mid.instance.username",
+            &["sys_id", "ecc_agent", "value"]
+        ),
+        inst.read(
+            "sys_user_role_contains",
+            "contains.name=mid_server",
+            CONTAINS_FIELDS
+        ),
+        preservers,
+        target_extras,
+    );
+    Phase1 {
+        mid_role,
+        holder_rows,
+        agents: fact(agents.map(|rows| rows.iter().map(to_agent).collect())),
+        configs: fact(configs.map(|rows| {
+            rows.iter()
+                .map(|r| MidConfig {
+                    sys_id: get(r, "sys_id").into(),
+                    ecc_agent: get(r, "ecc_agent").into(),
+                    value: get(r, "value").into(),
+                })
+                .collect()
+        })),
+        contains,
+        preservers,
+        extras,
+    }
+}
+
+/// Reads no later wave depends on: the properties and, on the source, the clone setup besides
+/// the preservers. They run beside waves 2 and 3, queued after wave 2's reads.
+struct Extras {
+    props: Result<Vec<Row>, Unreadable>,
+    /// Profiles, their preservers, exclusions and clone requests (source only).
+    clone: Option<CloneExtras>,
+}
+
+/// The source's clone setup besides the preservers.
+struct CloneExtras {
+    profiles: Fact<Vec<CloneProfile>>,
+    profile_preservers: Fact<Vec<ProfilePreserver>>,
+    excludes: Fact<Vec<String>>,
+    clone_requests: Fact<Vec<CloneRequest>>,
+}
+
+async fn extras(inst: &Inst, is_source: bool) -> Extras {
+    let clone = async {
+        if !is_source {
+            return None;
+        }
+        let (pr, pp, ex, req) = futures::join!(
             inst.read("clone_profile", "", &["sys_id", "name", "default_profile"]),
             inst.read(
                 "clone_profile_preservers",
@@ -460,8 +618,7 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
             inst.read("clone_data_exclude", "", &["sys_id", "name"]),
             inst.read("clone_instance", "", CLONE_REQUEST_FIELDS),
         );
-        Some(CloneSetup {
-            preservers: fact(p.map(|rows| rows.iter().map(to_preserver).collect())),
+        Some(CloneExtras {
             profiles: fact(pr.map(|rows| {
                 rows.iter()
                     .map(|r| CloneProfile {
@@ -488,90 +645,28 @@ async fn phase1(inst: &Inst, is_source: bool) -> Result<Phase1, ClientError> {
             clone_requests: fact(req.map(|rows| rows.iter().map(to_request).collect())),
         })
     };
-    // The first request tells whether we can reach and log in at all.
-    let first = inst
-        .client
-        .fetch(&TableQuery::new(
-            "sys_user_role",
-            "name=mid_server",
-            ROLE_FIELDS,
-        ))
-        .await;
-    let mid_role = match first {
-        Ok(rows) => {
-            inst.record(
-                "sys_user_role",
-                rows.requests,
-                rows.rows.len() as u64,
-                rows.hidden(),
-                None,
-            );
-            Fact::ok(rows.rows.iter().map(to_role).collect())
-        }
-        Err(e) if e.is_fatal_on_first_request() => return Err(e),
-        Err(e) => {
-            inst.record("sys_user_role", 1, 0, 0, Some(e.short()));
-            Fact::error("sys_user_role", e.short())
-        }
-    };
-    let (holder_rows, agents, configs, props, contains, clone) = futures::join!(
-        inst.read(
-            "sys_user_has_role",
-            "role.name=mid_server",
-            USER_ROLE_FIELDS
-        ),
-        inst.read("ecc_agent", "", AGENT_FIELDS),
-        inst.read(
-            "ecc_agent_config",
-            "param_name=mid.instance.username",
-            &["sys_id", "ecc_agent", "value"]
-        ),
+    let (props, clone) = futures::join!(
         inst.read(
             "sys_properties",
             "nameINglide.installation.production,glide.buildtag",
             &["sys_id", "name", "value"]
         ),
-        inst.read(
-            "sys_user_role_contains",
-            "contains.name=mid_server",
-            CONTAINS_FIELDS
-        ),
-        source_reads,
-    );
-    Ok(Phase1 {
-        mid_role,
-        holder_rows,
-        agents: fact(agents.map(|rows| rows.iter().map(to_agent).collect())),
-        configs: fact(configs.map(|rows| {
-            rows.iter()
-                .map(|r| MidConfig {
-                    sys_id: get(r, "sys_id").into(),
-                    ecc_agent: get(r, "ecc_agent").into(),
-                    value: get(r, "value").into(),
-                })
-                .collect()
-        })),
-        props,
-        contains,
         clone,
-    })
+    );
+    Extras { props, clone }
 }
 
-/// What phase 2 found: users, their role rows and memberships.
+/// What wave 2 found: users, their role rows and memberships.
 struct Phase2 {
     users: Result<Vec<User>, Unreadable>,
     unsafe_logins: Vec<UnsafeLogin>,
     user_roles: Result<Vec<Row>, Unreadable>,
     memberships: Result<Vec<Row>, Unreadable>,
-    contains_more: Result<Vec<Row>, Unreadable>,
 }
 
-async fn phase2(
-    inst: &Inst,
-    ids: &BTreeSet<String>,
-    names: &BTreeSet<String>,
-    contains_frontier: &BTreeSet<String>,
-) -> Phase2 {
+/// Wave 2: the users given by sys_id (`ids`) and by login (`names`), all their role rows and
+/// memberships.
+async fn phase2(inst: &Inst, p1: &Phase1, names: &BTreeSet<String>) -> Phase2 {
     let mut unsafe_logins = Vec::new();
     let mut queryable = BTreeSet::new();
     for n in names {
@@ -586,12 +681,21 @@ async fn phase2(
             });
         }
     }
-    let (users, roles, members, contains_more) = futures::join!(
+    // A holder whose own row names it by a login looked up by name is found by that lookup
+    // (with any other user of the same name): asking for its sys_id as well would only lengthen
+    // the lists.
+    let by_name = p1.holders_named(&queryable);
+    let ids: BTreeSet<String> = p1
+        .holder_ids()
+        .into_iter()
+        .filter(|id| !by_name.contains(id))
+        .collect();
+    let (users, roles, members) = futures::join!(
         inst.read_by_users(
             "sys_user",
             "sys_id",
             "user_name",
-            ids,
+            &ids,
             &queryable,
             USER_FIELDS
         ),
@@ -599,7 +703,7 @@ async fn phase2(
             "sys_user_has_role",
             "user",
             "user.user_name",
-            ids,
+            &ids,
             &queryable,
             USER_ROLE_FIELDS
         ),
@@ -607,15 +711,9 @@ async fn phase2(
             "sys_user_grmember",
             "user",
             "user.user_name",
-            ids,
+            &ids,
             &queryable,
             MEMBER_FIELDS
-        ),
-        inst.read_in(
-            "sys_user_role_contains",
-            "contains",
-            contains_frontier,
-            CONTAINS_FIELDS
         ),
     );
     Phase2 {
@@ -623,7 +721,6 @@ async fn phase2(
         unsafe_logins,
         user_roles: roles,
         memberships: members,
-        contains_more,
     }
 }
 
@@ -645,44 +742,96 @@ impl Related {
     }
 }
 
-/// Evaluates the preservers on `tables` on this target, restricted to the MID-related rows.
+/// The user tables whose preservers a target evaluates, in the wave that has their rows.
+const USER_LEVEL: &[&str] = &["sys_user", "sys_user_has_role", "sys_user_grmember"];
+const GROUP_LEVEL: &[&str] = &[
+    "sys_user_group",
+    "sys_group_has_role",
+    "sys_user_role",
+    "sys_user_role_contains",
+];
+
+/// How many rows of its whole table each preserver on a user table matches, by position in
+/// `preservers` (`None` for preservers on other tables). Needs no MID-related row, so it goes
+/// out in wave 2.
+async fn count_all(inst: &Inst, preservers: &[Preserver]) -> Vec<Option<Result<u64, Unreadable>>> {
+    join_all(preservers.iter().map(|p| async move {
+        let table = p.table.as_str();
+        if USER_LEVEL.contains(&table) || GROUP_LEVEL.contains(&table) {
+            Some(inst.count(table, query::strip_eq(&p.condition)).await)
+        } else {
+            None
+        }
+    }))
+    .await
+}
+
+/// The sys_ids of the rows of `p`'s table its condition matches among those whose `field` is
+/// in `values`: the condition restricted in every `^NQ` group to one `IN` chunk per request.
+/// No request when `values` is empty.
+async fn matched_rows(
+    inst: &Inst,
+    p: &Preserver,
+    field: &str,
+    values: &BTreeSet<String>,
+) -> Result<Vec<String>, Unreadable> {
+    let values: Vec<String> = values.iter().cloned().collect();
+    let budget = MAX_QUERY_BYTES
+        .saturating_sub(query::encoded_len(&p.condition))
+        .max(200);
+    let chunks = query::in_chunks(field, &values, budget);
+    let results = join_all(chunks.iter().map(|term| {
+        let q = query::restrict(&p.condition, term);
+        inst.read(&p.table, q, &["sys_id"])
+    }))
+    .await;
+    results.into_iter().try_fold(Vec::new(), |mut acc, r| {
+        acc.extend(r?.iter().map(|row| get(row, "sys_id").to_string()));
+        Ok(acc)
+    })
+}
+
+/// Sorted, without duplicates.
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Whole-table matches of preserver `i`: from wave 2's [`count_all`], or asked now.
+async fn total(
+    inst: &Inst,
+    p: &Preserver,
+    counts: &[Option<Result<u64, Unreadable>>],
+    i: usize,
+) -> Result<u64, Unreadable> {
+    match counts.get(i).cloned().flatten() {
+        Some(total) => total,
+        None => inst.count(&p.table, query::strip_eq(&p.condition)).await,
+    }
+}
+
+/// Evaluates the preservers on `tables` on this target, restricted to the MID-related rows;
+/// `counts` are their whole-table matches from [`count_all`].
 async fn evaluate(
     inst: &Inst,
     preservers: &[Preserver],
+    counts: &[Option<Result<u64, Unreadable>>],
     tables: &[&str],
     related: &BTreeMap<&str, Related>,
 ) -> Vec<PreserverEval> {
     let jobs = preservers
         .iter()
-        .filter(|p| tables.contains(&p.table.as_str()))
-        .filter_map(|p| related.get(p.table.as_str()).map(|r| (p, r)))
-        .map(|(p, rel)| async move {
-            let values: Vec<String> = rel.values.iter().cloned().collect();
-            let budget = MAX_QUERY_BYTES
-                .saturating_sub(query::encoded_len(&p.condition))
-                .max(200);
-            let chunks = query::in_chunks(rel.field, &values, budget);
-            let matched = join_all(chunks.iter().map(|term| {
-                let q = query::restrict(&p.condition, term);
-                inst.read(&p.table, q, &["sys_id"])
-            }));
-            let total = inst.count(&p.table, query::strip_eq(&p.condition));
-            let (matched, total) = futures::join!(matched, total);
-            let matched: Result<Vec<String>, Unreadable> =
-                matched.into_iter().try_fold(Vec::new(), |mut acc, r| {
-                    let rows = r?;
-                    acc.extend(
-                        rows.iter()
-                            .map(|row| get(row, "sys_id").to_string())
-                            .filter(|id| rel.rows.contains(id)),
-                    );
-                    Ok(acc)
-                });
-            let matched = matched.map(|mut v| {
-                v.sort();
-                v.dedup();
-                v
-            });
+        .enumerate()
+        .filter(|(_, p)| tables.contains(&p.table.as_str()))
+        .filter_map(|(i, p)| related.get(p.table.as_str()).map(|r| (i, p, r)))
+        .map(|(i, p, rel)| async move {
+            let (matched, total) = futures::join!(
+                matched_rows(inst, p, rel.field, &rel.values),
+                total(inst, p, counts, i)
+            );
+            let matched = matched
+                .map(|ids| sorted(ids.into_iter().filter(|id| rel.rows.contains(id)).collect()));
             PreserverEval {
                 preserver: p.sys_id.clone(),
                 table: p.table.clone(),
@@ -694,7 +843,88 @@ async fn evaluate(
     join_all(jobs).await
 }
 
-/// Everything gathered on one instance across the phases.
+/// The user-level preservers' matches among the rows of `users` (`sys_idIN` on sys_user,
+/// `userIN` on the other two), by position in `preservers` (`None` for other tables).
+async fn match_users(
+    inst: &Inst,
+    preservers: &[Preserver],
+    users: &BTreeSet<String>,
+) -> Vec<Option<Result<Vec<String>, Unreadable>>> {
+    join_all(preservers.iter().map(|p| async move {
+        match p.table.as_str() {
+            "sys_user" => Some(matched_rows(inst, p, "sys_id", users).await),
+            "sys_user_has_role" | "sys_user_grmember" => {
+                Some(matched_rows(inst, p, "user", users).await)
+            }
+            _ => None,
+        }
+    }))
+    .await
+}
+
+/// The evaluations of the user-level preservers on a target, from their matches among the
+/// holders of `mid_server` (asked in wave 2, before the users were read) and among the other
+/// MID users (wave 3): the same as restricting each condition to every MID user at once, as
+/// only rows of the MID users read in wave 2 count.
+fn user_level_evals(
+    preservers: &[Preserver],
+    counts: &[Option<Result<u64, Unreadable>>],
+    early: Vec<Option<Result<Vec<String>, Unreadable>>>,
+    late: Vec<Option<Result<Vec<String>, Unreadable>>>,
+    p2: &Phase2,
+    user_ids: &BTreeSet<String>,
+) -> Vec<PreserverEval> {
+    // Each MID-related row of the two tables keyed by user, with the user it belongs to.
+    let owners = |rows: &Result<Vec<Row>, Unreadable>| -> BTreeMap<String, String> {
+        rows.as_ref()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (get(r, "sys_id").to_string(), get(r, "user").to_string()))
+                    .filter(|(id, _)| query::is_sys_id(id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let role_rows = owners(&p2.user_roles);
+    let member_rows = owners(&p2.memberships);
+    preservers
+        .iter()
+        .zip(counts.iter().cloned())
+        .zip(early.into_iter().zip(late))
+        .filter_map(|((p, total), (early, late))| {
+            let (early, late) = (early?, late?);
+            let table = p.table.as_str();
+            let mid_related_rows = match table {
+                "sys_user" => user_ids.len(),
+                "sys_user_has_role" => role_rows.len(),
+                _ => member_rows.len(),
+            } as u64;
+            let keep = |id: &String| match table {
+                "sys_user" => user_ids.contains(id),
+                "sys_user_has_role" => role_rows.get(id).is_some_and(|u| user_ids.contains(u)),
+                _ => member_rows.get(id).is_some_and(|u| user_ids.contains(u)),
+            };
+            let matched = early.and_then(|mut ids| {
+                ids.extend(late?);
+                Ok(sorted(ids.into_iter().filter(|id| keep(id)).collect()))
+            });
+            Some(PreserverEval {
+                preserver: p.sys_id.clone(),
+                table: p.table.clone(),
+                matched: fact(matched),
+                table_matches: fact(total.unwrap_or_else(|| {
+                    Err(Unreadable {
+                        table: p.table.clone(),
+                        reason: "the whole table's matches were not counted".to_string(),
+                    })
+                })),
+                mid_related_rows,
+            })
+        })
+        .collect()
+}
+
+/// Everything gathered on one instance across the waves.
 struct Gathered {
     p1: Phase1,
     p2: Phase2,
@@ -704,12 +934,18 @@ struct Gathered {
     evals: Vec<PreserverEval>,
 }
 
+/// The groups of the memberships and their ancestors as far as the membership rows walk up
+/// (`group.parent...`), so that parents cost no wave of their own unless the tree is deeper.
 fn group_ids(p2: &Phase2) -> BTreeSet<String> {
     p2.memberships
         .as_ref()
         .map(|rows| {
             rows.iter()
-                .map(|r| get(r, "group").to_string())
+                .flat_map(|r| {
+                    std::iter::once("group")
+                        .chain(GROUP_ANCESTORS.iter().copied())
+                        .map(move |f| get(r, f).to_string())
+                })
                 .filter(|g| query::is_sys_id(g))
                 .collect()
         })
@@ -753,6 +989,264 @@ fn merge_rows(
     Ok(a)
 }
 
+/// `<field>IN<values>` lists ORed into as few queries as fit in [`MAX_QUERY_BYTES`] (encoded):
+/// one list fills a query, and the next list starts in the room left (`^OR<field>IN...`), so
+/// short lists of ids and names share a request. Values must already be safe in a list.
+fn or_chunks(terms: &[(&str, &BTreeSet<String>)]) -> Vec<String> {
+    let or_len = query::encoded_len("^OR");
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut len = 0;
+    for (field, values) in terms {
+        let prefix = format!("{field}IN");
+        let prefix_len = query::encoded_len(&prefix);
+        let mut open = false;
+        for v in values.iter() {
+            let v_len = query::encoded_len(v);
+            let add = if open {
+                3 + v_len
+            } else if current.is_empty() {
+                prefix_len + v_len
+            } else {
+                or_len + prefix_len + v_len
+            };
+            if !current.is_empty() && len + add > MAX_QUERY_BYTES {
+                out.push(std::mem::take(&mut current));
+                len = 0;
+                open = false;
+            }
+            if open {
+                current.push(',');
+                len += 3;
+            } else {
+                if !current.is_empty() {
+                    current.push_str("^OR");
+                    len += or_len;
+                }
+                current.push_str(&prefix);
+                len += prefix_len;
+                open = true;
+            }
+            current.push_str(v);
+            len += v_len;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The roles containing `mid_server`, followed up the hierarchy one level per request to a
+/// fixpoint, starting from wave 1's direct containers. Runs beside waves 2 and 3.
+async fn contains_chain(
+    inst: &Inst,
+    start: Result<Vec<Row>, Unreadable>,
+) -> Result<Vec<Row>, Unreadable> {
+    let mut contains = start;
+    let mut asked: BTreeSet<String> = BTreeSet::new();
+    for _ in 0..11 {
+        let Ok(rows) = &contains else { break };
+        let known: BTreeSet<String> = rows
+            .iter()
+            .map(|r| get(r, "contains").to_string())
+            .collect();
+        let frontier: BTreeSet<String> = rows
+            .iter()
+            .map(|r| get(r, "role").to_string())
+            .filter(|r| query::is_sys_id(r) && !known.contains(r) && !asked.contains(r))
+            .collect();
+        if frontier.is_empty() {
+            break;
+        }
+        asked.extend(frontier.iter().cloned());
+        let more = inst
+            .read_in(
+                "sys_user_role_contains",
+                "contains",
+                &frontier,
+                CONTAINS_FIELDS,
+            )
+            .await;
+        let before = rows.len();
+        contains = merge_rows(contains, more);
+        if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
+            break;
+        }
+    }
+    contains
+}
+
+/// The group ids (with the ancestors their rows walk to) and names a target's memberships
+/// refer to, which the source reads as well.
+type TargetGroups = (BTreeSet<String>, BTreeSet<String>);
+
+/// What one instance needs from, and owes to, the others after wave 1.
+enum Side<'a> {
+    /// The source also looks up every target's MID logins (the copies the clone will bring)
+    /// and, once each target has read its memberships, every group they refer to.
+    Source {
+        target_logins: &'a BTreeSet<String>,
+        from_targets: Vec<oneshot::Receiver<TargetGroups>>,
+    },
+    /// A target evaluates the source's preservers and tells the source its groups.
+    Target {
+        preservers: &'a [Preserver],
+        to_source: oneshot::Sender<TargetGroups>,
+    },
+}
+
+/// Waves 2 to 4 of one instance (see the module documentation), each as soon as what it needs
+/// has arrived. Parent groups deeper than the membership rows walk, and roles containing
+/// `mid_server` more than two levels up, add a wave each only when the data has them.
+async fn later_waves(inst: &Inst, mut p1: Phase1, side: Side<'_>) -> (Gathered, Extras) {
+    let (target_logins, from_targets, preservers, to_source) = match side {
+        Side::Source {
+            target_logins,
+            from_targets,
+        } => (Some(target_logins), from_targets, &[][..], None),
+        Side::Target {
+            preservers,
+            to_source,
+        } => (None, Vec::new(), preservers, Some(to_source)),
+    };
+    let is_target = to_source.is_some();
+    let early_extras = p1.extras.take();
+    let mut names = p1.logins();
+    if let Some(t) = target_logins {
+        names.extend(t.iter().cloned());
+    }
+    let chain = contains_chain(inst, p1.contains.clone());
+    // Also in wave 2, on a target, beside what wave 3 waits for: the preservers' whole-table
+    // counts, and the user-level preservers evaluated for the holders of `mid_server` (known
+    // since wave 1); wave 3 adds the other MID users, if any.
+    let holders = p1.holder_ids();
+    let counts = count_all(inst, preservers);
+    let early = match_users(inst, preservers, &holders);
+    let main = async {
+        // Wave 2.
+        let p2 = phase2(inst, &p1, &names).await;
+        let mut gids = group_ids(&p2);
+        let mut gnames = BTreeSet::new();
+        if let Some(tx) = to_source {
+            // The source may have stopped waiting; nothing to do then.
+            let _ = tx.send((gids.clone(), group_names(&p2)));
+        }
+        for rx in from_targets {
+            // A target that could not send simply adds nothing.
+            if let Ok((ids, names)) = rx.await {
+                gids.extend(ids);
+                gnames.extend(names);
+            }
+        }
+        // Wave 3.
+        let user_ids: BTreeSet<String> = p2
+            .users
+            .as_ref()
+            .map(|us| {
+                us.iter()
+                    .map(|u| u.sys_id.clone())
+                    .filter(|s| query::is_sys_id(s))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let others: BTreeSet<String> = user_ids.difference(&holders).cloned().collect();
+        let (groups, mut group_roles, late) = futures::join!(
+            // Names holding a comma are looked up one by one with `name=`.
+            inst.read_by_users(
+                "sys_user_group",
+                "sys_id",
+                "name",
+                &gids,
+                &gnames,
+                GROUP_FIELDS
+            ),
+            inst.read_in("sys_group_has_role", "group", &gids, GROUP_ROLE_FIELDS),
+            match_users(inst, preservers, &others),
+        );
+        let mut groups = groups.map(|rows| rows.iter().map(to_group).collect::<Vec<_>>());
+        // Parents the membership rows did not reach, to a fixpoint.
+        for _ in 0..10 {
+            let Ok(gs) = &groups else { break };
+            let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
+            let missing: BTreeSet<String> = gs
+                .iter()
+                .map(|g| g.parent.clone())
+                .filter(|p| query::is_sys_id(p) && !have.contains(p.as_str()))
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            let (more, more_roles) = futures::join!(
+                inst.read_in("sys_user_group", "sys_id", &missing, GROUP_FIELDS),
+                inst.read_in("sys_group_has_role", "group", &missing, GROUP_ROLE_FIELDS),
+            );
+            groups = groups.and_then(|mut g| {
+                g.extend(more?.iter().map(to_group));
+                Ok(g)
+            });
+            group_roles = merge_rows(group_roles, more_roles);
+            if none_found(&groups, &missing) {
+                break;
+            }
+        }
+        (p2, user_ids, late, groups, group_roles)
+    };
+    // The source's reads nothing depends on are polled last, so they queue behind wave 2's.
+    let x = async {
+        match early_extras {
+            Some(x) => x,
+            None => extras(inst, true).await,
+        }
+    };
+    let (contains, (p2, user_ids, late, groups, group_roles), counts, early, x) =
+        futures::join!(chain, main, counts, early, x);
+    let mut evals = user_level_evals(preservers, &counts, early, late, &p2, &user_ids);
+    // Wave 4.
+    if is_target {
+        let gids: BTreeSet<String> = groups
+            .as_ref()
+            .map(|g| g.iter().map(|g| g.sys_id.clone()).collect())
+            .unwrap_or_default();
+        let mut role_ids = rows_ids(&p2.user_roles, "role");
+        role_ids.extend(rows_ids(&group_roles, "role"));
+        role_ids.extend(rows_ids(&contains, "role"));
+        role_ids.extend(rows_ids(&contains, "contains"));
+        if let Some(r) = p1.mid_role.get() {
+            role_ids.extend(r.iter().map(|r| r.sys_id.clone()));
+        }
+        let mut related: BTreeMap<&str, Related> = BTreeMap::new();
+        related.insert(
+            "sys_user_group",
+            Related::new("sys_id", gids.clone(), gids.clone()),
+        );
+        related.insert(
+            "sys_group_has_role",
+            Related::new("group", gids, rows_ids(&group_roles, "sys_id")),
+        );
+        related.insert(
+            "sys_user_role",
+            Related::new("sys_id", role_ids.clone(), role_ids.clone()),
+        );
+        related.insert(
+            "sys_user_role_contains",
+            Related::new("role", role_ids, rows_ids(&contains, "sys_id")),
+        );
+        evals.extend(evaluate(inst, preservers, &counts, GROUP_LEVEL, &related).await);
+    }
+    (
+        Gathered {
+            p1,
+            p2,
+            groups,
+            group_roles,
+            contains,
+            evals,
+        },
+        x,
+    )
+}
+
 /// Collects the evidence of one run: `source` and every target, concurrently.
 pub async fn collect(
     source: &ResolvedInstance,
@@ -764,10 +1258,12 @@ pub async fn collect(
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
     let mut insts = Vec::new();
     for (ri, _) in &all {
-        let client = Client::new(ri, settings).map_err(|error| CollectError::Setup {
-            instance: ri.name.clone(),
-            error,
-        })?;
+        let client = Client::new(ri, settings)
+            .map_err(|error| CollectError::Setup {
+                instance: ri.name.clone(),
+                error,
+            })?
+            .with_page_size(PAGE_SIZE);
         insts.push(Inst {
             client,
             name: ri.name.clone(),
@@ -775,18 +1271,12 @@ pub async fn collect(
         });
     }
 
-    // Phase 1.
-    let p1s = join_all(
-        insts
-            .iter()
-            .zip(&all)
-            .map(|(inst, (_, role))| phase1(inst, *role == InstanceRole::Source)),
-    )
-    .await;
-    let mut phase1s = Vec::new();
-    for (inst, r) in insts.iter().zip(p1s) {
+    // Wave 0: every instance answers, or the run stops before anything else is sent.
+    let gates = join_all(insts.iter().map(gate)).await;
+    let mut mid_roles = Vec::new();
+    for (inst, r) in insts.iter().zip(gates) {
         match r {
-            Ok(p) => phase1s.push(p),
+            Ok(mid_role) => mid_roles.push(mid_role),
             Err(error) => {
                 return Err(CollectError::Access {
                     instance: inst.name.clone(),
@@ -796,249 +1286,51 @@ pub async fn collect(
         }
     }
 
-    // Phase 2: users. The source also looks up every target's MID logins (the copies).
-    let target_logins: BTreeSet<String> = phase1s[1..]
-        .iter()
-        .flat_map(|p| p.logins().into_iter().chain(p.holder_names()))
-        .collect();
-    let p2s = join_all(
-        insts
+    let waves = async {
+        // Wave 1, on every instance: the source's MID logins need every target's.
+        let phase1s = join_all(
+            insts
+                .iter()
+                .zip(mid_roles)
+                .enumerate()
+                .map(|(i, (inst, mid_role))| phase1(inst, mid_role, i == 0)),
+        )
+        .await;
+        let target_logins: BTreeSet<String> = phase1s[1..]
             .iter()
-            .zip(&phase1s)
-            .enumerate()
-            .map(|(i, (inst, p1))| {
-                let ids = p1.holder_ids();
-                let mut names = p1.logins();
-                if i == 0 {
-                    names.extend(target_logins.iter().cloned());
-                }
-                let frontier = rows_ids(&p1.contains, "role");
-                async move { phase2(inst, &ids, &names, &frontier).await }
-            }),
-    )
-    .await;
-
-    // Phase 3: groups and group roles; evaluations of the user-level preservers.
-    let target_groups: BTreeSet<String> = p2s[1..].iter().flat_map(group_ids).collect();
-    let target_group_names: BTreeSet<String> = p2s[1..].iter().flat_map(group_names).collect();
-    let preservers: Vec<Preserver> = phase1s[0]
-        .clone
-        .as_ref()
-        .and_then(|c| c.preservers.get().cloned())
-        .unwrap_or_default();
-    let p3 = join_all(
-        insts
+            .flat_map(|p| p.logins().into_iter().chain(p.holder_names()))
+            .collect();
+        let preservers: Vec<Preserver> = phase1s[0]
+            .preservers
+            .as_ref()
+            .and_then(|f| f.get().cloned())
+            .unwrap_or_default();
+        let (to_source, from_targets): (Vec<_>, Vec<_>) = phase1s[1..]
             .iter()
-            .zip(p2s.iter())
-            .enumerate()
-            .map(|(i, (inst, p2))| {
-                let mut gids = group_ids(p2);
-                let mut gnames = BTreeSet::new();
-                if i == 0 {
-                    gids.extend(target_groups.iter().cloned());
-                    gnames.extend(target_group_names.iter().cloned());
-                }
-                let user_ids: BTreeSet<String> = p2
-                    .users
-                    .as_ref()
-                    .map(|us| {
-                        us.iter()
-                            .map(|u| u.sys_id.clone())
-                            .filter(|s| query::is_sys_id(s))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let preservers = &preservers;
-                async move {
-                    let mut related: BTreeMap<&str, Related> = BTreeMap::new();
-                    if i > 0 {
-                        related.insert(
-                            "sys_user",
-                            Related::new("sys_id", user_ids.clone(), user_ids.clone()),
-                        );
-                        related.insert(
-                            "sys_user_has_role",
-                            Related::new(
-                                "user",
-                                user_ids.clone(),
-                                rows_ids(&p2.user_roles, "sys_id"),
-                            ),
-                        );
-                        related.insert(
-                            "sys_user_grmember",
-                            Related::new(
-                                "user",
-                                user_ids.clone(),
-                                rows_ids(&p2.memberships, "sys_id"),
-                            ),
-                        );
-                    }
-                    let no_ids = BTreeSet::new();
-                    let (by_id, by_name, group_roles, evals) = futures::join!(
-                        inst.read_in("sys_user_group", "sys_id", &gids, GROUP_FIELDS),
-                        // Names holding a comma are looked up one by one with `name=`.
-                        inst.read_by_users(
-                            "sys_user_group",
-                            "sys_id",
-                            "name",
-                            &no_ids,
-                            &gnames,
-                            GROUP_FIELDS
-                        ),
-                        inst.read_in("sys_group_has_role", "group", &gids, GROUP_ROLE_FIELDS),
-                        evaluate(
-                            inst,
-                            preservers,
-                            &["sys_user", "sys_user_has_role", "sys_user_grmember"],
-                            &related
-                        ),
-                    );
-                    (
-                        merge_rows(by_id, by_name)
-                            .map(|rows| rows.iter().map(to_group).collect::<Vec<_>>()),
-                        group_roles,
-                        evals,
-                    )
-                }
-            }),
-    )
-    .await;
-
-    // Phase 4: parent groups (to a fixpoint), the rest of the role hierarchy, and the
-    // evaluations of the group- and role-level preservers.
-    let mut gathered: Vec<Gathered> = Vec::new();
-    let p4 = join_all(
-        insts
-            .iter()
-            .zip(phase1s.into_iter().zip(p2s.into_iter().zip(p3)))
-            .enumerate()
-            .map(|(i, (inst, (p1, (p2, (groups, group_roles, evals)))))| {
-                let preservers = &preservers;
-                async move {
-                    let mut groups = groups;
-                    let mut group_roles = group_roles;
-                    // Parents not yet read.
-                    for _ in 0..10 {
-                        let Ok(gs) = &groups else { break };
-                        let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
-                        let missing: BTreeSet<String> = gs
-                            .iter()
-                            .map(|g| g.parent.clone())
-                            .filter(|p| query::is_sys_id(p) && !have.contains(p.as_str()))
-                            .collect();
-                        if missing.is_empty() {
-                            break;
-                        }
-                        let (more, more_roles) = futures::join!(
-                            inst.read_in("sys_user_group", "sys_id", &missing, GROUP_FIELDS),
-                            inst.read_in(
-                                "sys_group_has_role",
-                                "group",
-                                &missing,
-                                GROUP_ROLE_FIELDS
-                            ),
-                        );
-                        groups = groups.and_then(|mut g| {
-                            g.extend(more?.iter().map(to_group));
-                            Ok(g)
-                        });
-                        group_roles = merge_rows(group_roles, more_roles);
-                        if none_found(&groups, &missing) {
-                            break;
-                        }
-                    }
-                    // Roles containing mid_server, to a fixpoint.
-                    let mut contains = merge_rows(p1.contains.clone(), p2.contains_more.clone());
-                    for _ in 0..10 {
-                        let Ok(rows) = &contains else { break };
-                        let known: BTreeSet<String> = rows
-                            .iter()
-                            .map(|r| get(r, "contains").to_string())
-                            .collect();
-                        let frontier: BTreeSet<String> = rows
-                            .iter()
-                            .map(|r| get(r, "role").to_string())
-                            .filter(|r| query::is_sys_id(r) && !known.contains(r))
-                            .collect();
-                        if frontier.is_empty() {
-                            break;
-                        }
-                        let more = inst
-                            .read_in(
-                                "sys_user_role_contains",
-                                "contains",
-                                &frontier,
-                                CONTAINS_FIELDS,
-                            )
-                            .await;
-                        let before = rows.len();
-                        contains = merge_rows(contains, more);
-                        if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
-                            break;
-                        }
-                    }
-                    let mut evals = evals;
-                    if i > 0 {
-                        let gids: BTreeSet<String> = groups
-                            .as_ref()
-                            .map(|g| g.iter().map(|g| g.sys_id.clone()).collect())
-                            .unwrap_or_default();
-                        let mut role_ids = rows_ids(&p2.user_roles, "role");
-                        role_ids.extend(rows_ids(&group_roles, "role"));
-                        role_ids.extend(rows_ids(&contains, "role"));
-                        role_ids.extend(rows_ids(&contains, "contains"));
-                        if let Some(r) = p1.mid_role.get() {
-                            role_ids.extend(r.iter().map(|r| r.sys_id.clone()));
-                        }
-                        let mut related: BTreeMap<&str, Related> = BTreeMap::new();
-                        related.insert(
-                            "sys_user_group",
-                            Related::new("sys_id", gids.clone(), gids.clone()),
-                        );
-                        related.insert(
-                            "sys_group_has_role",
-                            Related::new("group", gids, rows_ids(&group_roles, "sys_id")),
-                        );
-                        related.insert(
-                            "sys_user_role",
-                            Related::new("sys_id", role_ids.clone(), role_ids.clone()),
-                        );
-                        related.insert(
-                            "sys_user_role_contains",
-                            Related::new("role", role_ids, rows_ids(&contains, "sys_id")),
-                        );
-                        evals.extend(
-                            evaluate(
-                                inst,
-                                preservers,
-                                &[
-                                    "sys_user_group",
-                                    "sys_group_has_role",
-                                    "sys_user_role",
-                                    "sys_user_role_contains",
-                                ],
-                                &related,
-                            )
-                            .await,
-                        );
-                    }
-                    Gathered {
-                        p1,
-                        p2,
-                        groups,
-                        group_roles,
-                        contains,
-                        evals,
-                    }
-                }
-            }),
-    )
-    .await;
-    gathered.extend(p4);
+            .map(|_| oneshot::channel::<TargetGroups>())
+            .unzip();
+        let mut sides = vec![Side::Source {
+            target_logins: &target_logins,
+            from_targets,
+        }];
+        sides.extend(to_source.into_iter().map(|to_source| Side::Target {
+            preservers: &preservers,
+            to_source,
+        }));
+        join_all(
+            insts
+                .iter()
+                .zip(phase1s)
+                .zip(sides)
+                .map(|((inst, p1), side)| later_waves(inst, p1, side)),
+        )
+        .await
+    };
+    let gathered = waves.await;
 
     let mut instances = BTreeMap::new();
-    for ((ri, role), (inst, g)) in all.iter().zip(insts.iter().zip(gathered)) {
-        instances.insert(ri.name.clone(), assemble(ri, *role, inst, g));
+    for (((ri, role), inst), (g, x)) in all.iter().zip(insts.iter()).zip(gathered) {
+        instances.insert(ri.name.clone(), assemble(ri, *role, inst, g, x));
     }
     let requests = insts.iter().map(|i| i.client.requests_sent()).sum();
     Ok(Evidence {
@@ -1068,6 +1360,7 @@ fn assemble(
     role: InstanceRole,
     inst: &Inst,
     g: Gathered,
+    x: Extras,
 ) -> InstanceEvidence {
     let Gathered {
         p1,
@@ -1078,7 +1371,7 @@ fn assemble(
         evals,
     } = g;
     let prop = |name: &str| {
-        p1.props.as_ref().map_err(Clone::clone).map(|rows| {
+        x.props.as_ref().map_err(Clone::clone).map(|rows| {
             rows.iter()
                 .find(|r| get(r, "name") == name)
                 .map(|r| get(r, "value").to_string())
@@ -1086,8 +1379,8 @@ fn assemble(
     };
     // Roles with their names, from every row that refers to one.
     let mut roles: BTreeMap<String, Role> = BTreeMap::new();
-    let user_role_rows = merge_rows(p1.holder_rows.clone(), p2.user_roles.clone());
-    for r in [&user_role_rows, &group_roles]
+    // (By reference: the holders' and the MID users' role rows are the bulk of what was read.)
+    for r in [&p1.holder_rows, &p2.user_roles, &group_roles]
         .into_iter()
         .flatten()
         .flatten()
@@ -1105,9 +1398,12 @@ fn assemble(
             }
         }
     }
-    let roles_fact = match (&user_role_rows, &group_roles, &contains) {
-        (Ok(_), Ok(_), Ok(_)) => Fact::ok(roles.into_values().collect()),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Fact::error(&e.table, e.reason.clone()),
+    let unreadable = [&p1.holder_rows, &p2.user_roles, &group_roles, &contains]
+        .into_iter()
+        .find_map(|r| r.as_ref().err());
+    let roles_fact = match unreadable {
+        None => Fact::ok(roles.into_values().collect()),
+        Some(e) => Fact::error(&e.table, e.reason.clone()),
     };
     let mut coverage: Vec<TableRead> = inst
         .coverage
@@ -1142,8 +1438,94 @@ fn assemble(
         group_roles: fact(group_roles.map(|rows| rows.iter().map(to_group_role).collect())),
         mid_servers: p1.agents,
         mid_configs: p1.configs,
-        clone: p1.clone,
+        clone: match (p1.preservers, x.clone) {
+            (Some(preservers), Some(c)) => Some(CloneSetup {
+                preservers,
+                profiles: c.profiles,
+                profile_preservers: c.profile_preservers,
+                excludes: c.excludes,
+                clone_requests: c.clone_requests,
+            }),
+            _ => None,
+        },
         preserver_evals: evals,
         coverage,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(values: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+        values.into_iter().collect()
+    }
+
+    /// The values of every `<field>IN` term of the chunks, in order.
+    fn values_of(chunks: &[String], field: &str) -> Vec<String> {
+        let prefix = format!("{field}IN");
+        chunks
+            .iter()
+            .flat_map(|c| c.split("^OR"))
+            .filter_map(|t| t.strip_prefix(&prefix))
+            .flat_map(|list| list.split(','))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn short_lists_of_ids_and_names_share_one_request() {
+        let ids = set((0..3).map(|i| format!("{i:032x}")));
+        let names = set(["mid.dev".to_string(), "mid.test".to_string()]);
+        let chunks = or_chunks(&[("sys_id", &ids), ("user_name", &names)]);
+        assert_eq!(chunks.len(), 1, "{chunks:?}");
+        assert!(chunks[0].starts_with("sys_idIN"));
+        assert!(chunks[0].contains("^ORuser_nameINmid.dev,mid.test"));
+    }
+
+    #[test]
+    fn long_lists_fill_every_request_and_keep_every_value() {
+        let ids = set((0..700).map(|i| format!("{i:032x}")));
+        let names = set((0..900).map(|i| format!("mid.user.{i}")));
+        let chunks = or_chunks(&[("sys_id", &ids), ("user_name", &names)]);
+        assert!(chunks
+            .iter()
+            .all(|c| query::encoded_len(c) <= MAX_QUERY_BYTES));
+        let total: usize = chunks.iter().map(|c| query::encoded_len(c)).sum();
+        // Packed across the list boundary: as many requests as the bytes need (each chunk is
+        // full but for less than one value), where chunking each list apart needs one more.
+        assert_eq!(chunks.len(), total.div_ceil(MAX_QUERY_BYTES - 40));
+        let apart = query::in_chunks(
+            "sys_id",
+            &ids.iter().cloned().collect::<Vec<_>>(),
+            MAX_QUERY_BYTES,
+        )
+        .len()
+            + query::in_chunks(
+                "user_name",
+                &names.iter().cloned().collect::<Vec<_>>(),
+                MAX_QUERY_BYTES,
+            )
+            .len();
+        assert_eq!(chunks.len() + 1, apart);
+        assert_eq!(
+            values_of(&chunks, "sys_id"),
+            ids.into_iter().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            values_of(&chunks, "user_name"),
+            names.into_iter().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn empty_lists_make_no_request() {
+        let none = BTreeSet::new();
+        assert!(or_chunks(&[("sys_id", &none), ("name", &none)]).is_empty());
+        let one = set(["Group".to_string()]);
+        assert_eq!(
+            or_chunks(&[("sys_id", &none), ("name", &one)]),
+            ["nameINGroup"]
+        );
     }
 }

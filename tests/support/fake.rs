@@ -9,7 +9,8 @@
 //! headers, authenticates with basic credentials, bearer tokens or its own OAuth endpoint
 //! (`POST /oauth_token.do`), and injects faults on demand ([`Faults`]: latency, 403, rows hidden
 //! by ACL, 429, 503, HTML, truncated JSON, hangs, looping `Link`, redirects, token expiry).
-//! Every request is recorded, so tests can assert what was (and was not) sent.
+//! Every request is recorded, so tests can assert what was (and was not) sent, and the rows and
+//! body bytes it answered are counted (for the benchmark's figures).
 //!
 //! It runs on its own thread with its own tokio runtime, so synchronous tests (running the real
 //! binary) can use it as well as async ones; it stops when the [`FakeInstance`] is dropped. It
@@ -744,10 +745,21 @@ impl FakeState {
         let groups = self.parse_query(table, query);
         let mut narrowed: Option<Vec<u32>> = Some(Vec::new());
         for group in &groups {
+            // A single term narrows the group; so does an `^OR` chain whose every term narrows
+            // (the union of their candidates).
             let c = group
                 .iter()
                 .filter(|chain| chain.len() == 1)
-                .find_map(|chain| self.candidates(table, &chain[0]));
+                .find_map(|chain| self.candidates(table, &chain[0]))
+                .or_else(|| {
+                    group.iter().find_map(|chain| {
+                        let mut all = Vec::new();
+                        for term in chain {
+                            all.extend(self.candidates(table, term)?);
+                        }
+                        Some(all)
+                    })
+                });
             match (c, narrowed.as_mut()) {
                 (Some(c), Some(all)) => all.extend(c),
                 _ => narrowed = None,
