@@ -43,10 +43,14 @@ const PAGE_SIZE: usize = 10_000;
 /// Why a run could not collect at all (exit code 4).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
+    /// An instance could not be reached or refused the credentials on its first request. The
+    /// run stops there; `partial` holds what was collected, every other fact marked unreadable,
+    /// so reports can still be written (marked incomplete).
     #[error("{instance}: {error}")]
     Access {
         instance: String,
         error: ClientError,
+        partial: Box<Evidence>,
     },
     #[error("{instance}: {error}")]
     Setup {
@@ -330,7 +334,8 @@ fn to_user_role(r: &Row) -> UserRole {
         sys_id: get(r, "sys_id").into(),
         user: get(r, "user").into(),
         role: get(r, "role").into(),
-        inherited: opt_bool(r, "inherited").unwrap_or(false),
+        // A row whose `inherited` was not returned proves nothing, like an inherited one.
+        inherited: opt_bool(r, "inherited").unwrap_or(true),
         state: get(r, "state").into(),
     }
 }
@@ -518,6 +523,17 @@ async fn gate(inst: &Inst) -> Result<Fact<Vec<Role>>, ClientError> {
                 rows.hidden(),
                 None,
             );
+            // Hidden rows could hide the very role: never read that as "no mid_server role".
+            let hidden = rows.hidden();
+            if hidden > 0 {
+                return Ok(Fact::error(
+                    "sys_user_role",
+                    format!(
+                        "{hidden} of {} rows hidden by ACLs",
+                        rows.announced.unwrap_or(0)
+                    ),
+                ));
+            }
             Ok(Fact::ok(rows.rows.iter().map(to_role).collect()))
         }
         Err(e) if e.is_fatal_on_first_request() => Err(e),
@@ -1273,18 +1289,50 @@ pub async fn collect(
 
     // Wave 0: every instance answers, or the run stops before anything else is sent.
     let gates = join_all(insts.iter().map(gate)).await;
-    let mut mid_roles = Vec::new();
-    for (inst, r) in insts.iter().zip(gates) {
-        match r {
-            Ok(mid_role) => mid_roles.push(mid_role),
-            Err(error) => {
-                return Err(CollectError::Access {
-                    instance: inst.name.clone(),
-                    error,
-                })
-            }
+    if let Some(i) = gates.iter().position(Result::is_err) {
+        let reasons: Vec<String> = gates
+            .iter()
+            .zip(&insts)
+            .map(|(g, inst)| match g {
+                Err(e) => format!("{} could not be read: {}", inst.name, e.short()),
+                Ok(_) => format!(
+                    "not read: the run stopped because {} could not be read",
+                    insts[i].name
+                ),
+            })
+            .collect();
+        let mut instances = BTreeMap::new();
+        let mut error = None;
+        for (((ri, role), inst), (g, why)) in
+            all.iter().zip(&insts).zip(gates.into_iter().zip(reasons))
+        {
+            let mid_role = match g {
+                Ok(f) => f,
+                Err(e) => {
+                    error.get_or_insert(e);
+                    Fact::error("sys_user_role", why.clone())
+                }
+            };
+            instances.insert(ri.name.clone(), unread(ri, *role, inst, mid_role, &why));
         }
+        let partial = Evidence {
+            schema_version: EVIDENCE_SCHEMA_VERSION,
+            tool_version: meta.tool_version,
+            run_id: meta.run_id,
+            started_at: meta.started_at,
+            finished_at: Utc::now().max(meta.started_at),
+            source: source.name.clone(),
+            targets: targets.iter().map(|t| t.name.clone()).collect(),
+            instances,
+            requests: insts.iter().map(|i| i.client.requests_sent()).sum(),
+        };
+        return Err(CollectError::Access {
+            instance: insts[i].name.clone(),
+            error: error.expect("a gate failed"),
+            partial: Box::new(partial),
+        });
     }
+    let mid_roles: Vec<Fact<Vec<Role>>> = gates.into_iter().flatten().collect();
 
     let waves = async {
         // Wave 1, on every instance: the source's MID logins need every target's.
@@ -1353,6 +1401,66 @@ fn none_found(groups: &Result<Vec<Group>, Unreadable>, missing: &BTreeSet<String
         .as_ref()
         .map(|g| !g.iter().any(|g| missing.contains(&g.sys_id)))
         .unwrap_or(true)
+}
+
+/// An instance the run did not read (it, or another instance, could not be reached): every fact
+/// unreadable for `why`, the first request's answer kept.
+fn unread(
+    ri: &ResolvedInstance,
+    role: InstanceRole,
+    inst: &Inst,
+    mid_role: Fact<Vec<Role>>,
+    why: &str,
+) -> InstanceEvidence {
+    fn no<T>(table: &str, why: &str) -> Fact<T> {
+        Fact::error(table, why)
+    }
+    let mut coverage: Vec<TableRead> = inst
+        .coverage
+        .lock()
+        .map(|c| c.values().cloned().collect())
+        .unwrap_or_default();
+    coverage.sort_by(|a, b| a.table.cmp(&b.table));
+    if coverage.is_empty() {
+        coverage.push(TableRead {
+            table: "sys_user_role".into(),
+            requests: 1,
+            rows: 0,
+            hidden_rows: 0,
+            error: Some(why.to_string()),
+        });
+    }
+    InstanceEvidence {
+        name: ri.name.clone(),
+        url: ri.url.clone(),
+        role,
+        audit_user: ri.auth.audit_user(),
+        production: Production {
+            config: ri.production,
+            property: no("sys_properties", why),
+        },
+        build_tag: no("sys_properties", why),
+        mid_role,
+        role_contains: no("sys_user_role_contains", why),
+        roles: no("sys_user_role", why),
+        users: no("sys_user", why),
+        unsafe_logins: Vec::new(),
+        user_roles: no("sys_user_has_role", why),
+        memberships: no("sys_user_grmember", why),
+        groups: no("sys_user_group", why),
+        group_roles: no("sys_group_has_role", why),
+        mid_servers: no("ecc_agent", why),
+        mid_configs: no("ecc_agent_config", why),
+        clone: (role == InstanceRole::Source).then(|| CloneSetup {
+            preservers: no("clone_data_preserver", why),
+            profiles: no("clone_profile", why),
+            profile_preservers: no("clone_profile_preservers", why),
+            excludes: no("clone_data_exclude", why),
+            clone_requests: no("clone_instance", why),
+        }),
+        preserver_evals: Vec::new(),
+        coverage,
+    }
 }
 
 fn assemble(

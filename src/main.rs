@@ -196,6 +196,7 @@ fn finish(
     fail_on: FailOn,
     finished_at: DateTime<Utc>,
     outs: &[(PathBuf, Format)],
+    access_failure: Option<&str>,
 ) -> Result<u8, Failure> {
     let mut results = checks::run(evidence);
     // Waivers expire by the run's clock, so an old evidence file does not revive them.
@@ -211,9 +212,21 @@ fn finish(
             finished_at,
         },
     );
+    let mut report = report;
+    if let Some(why) = access_failure {
+        // Exit 4 outranks the gate: the reports say what was collected, marked incomplete.
+        report.gate.verdict = "incomplete".into();
+        report.gate.exit_code = EXIT_ACCESS;
+        report.gate.reason = why.to_string();
+        report.summary.evidence_complete = false;
+    }
     emit(&report, args, outs)?;
     let code = report.gate.exit_code;
-    if code != 0 {
+    if let Some(why) = access_failure {
+        eprintln!(
+            "preclone: {why} (exit {code}). Nothing after the first request was read; the reports written say so. Check the URL, the network and the credentials (`preclone doctor`)."
+        );
+    } else if code != 0 {
         eprintln!(
             "preclone: {} (exit {code}). {}",
             report.gate.reason,
@@ -324,6 +337,7 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
             fail_on,
             evidence.finished_at,
             &outs,
+            None,
         );
     }
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
@@ -382,12 +396,20 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
             tool_version: env!("CARGO_PKG_VERSION").into(),
         },
     ));
-    let mut evidence = match collected {
-        Ok(e) => e,
+    let (mut evidence, access_failure) = match collected {
+        Ok(e) => (e, None),
+        Err(collect::CollectError::Access {
+            instance,
+            error,
+            partial,
+        }) => (
+            *partial,
+            Some(format!("could not read {instance}: {error}")),
+        ),
         Err(e) => {
             return Err(Failure {
                 code: EXIT_ACCESS,
-                message: format!("could not read {e}. Nothing was audited; no report was written."),
+                message: format!("could not read {e}. Nothing was audited."),
             })
         }
     };
@@ -396,7 +418,15 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     }
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
     let finished = evidence.finished_at;
-    finish(&evidence, &args.report, &waivers, fail_on, finished, &outs)
+    finish(
+        &evidence,
+        &args.report,
+        &waivers,
+        fail_on,
+        finished,
+        &outs,
+        access_failure.as_deref(),
+    )
 }
 
 fn demo(args: cli::DemoArgs) -> Result<u8, Failure> {
@@ -409,7 +439,7 @@ fn demo(args: cli::DemoArgs) -> Result<u8, Failure> {
     };
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
     let fail_on = args.report.fail_on.unwrap_or(FailOn::Never);
-    finish(&evidence, &args.report, &waivers, fail_on, now, &outs)
+    finish(&evidence, &args.report, &waivers, fail_on, now, &outs, None)
 }
 
 fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {

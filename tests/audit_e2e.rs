@@ -611,10 +611,28 @@ fn bad_credentials_exit_4_without_printing_the_secret() {
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(run.stderr.contains("prod"), "{}", run.stderr);
     assert!(!run.stderr.contains(AUDIT_PASSWORD) && !run.stdout.contains(AUDIT_PASSWORD));
+    // The report is still written, marked incomplete, and nothing passes on evidence not read.
+    assert_eq!(run.report["gate"]["exit_code"], 4, "{}", run.stdout);
+    assert_eq!(run.report["gate"]["verdict"], "incomplete");
+    let passed: Vec<&Value> = run.report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "pass")
+        // Coverage of what was read, and the production flag the config states.
+        .filter(|r| {
+            ![
+                "table-unreadable",
+                "rows-hidden-by-acl",
+                "target-is-production",
+            ]
+            .contains(&r["check"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(passed.is_empty(), "{passed:?}");
     assert!(
-        run.stdout.is_empty(),
-        "no report when nothing could be read: {}",
-        run.stdout
+        run.problems().contains("mid-server-will-go-down")
+            || run.problems().contains("mid-user-not-preserved")
     );
 }
 
@@ -747,4 +765,37 @@ fn one_audit_of_a_source_and_two_targets_sends_a_fixed_number_of_requests() {
         small, 44,
         "requests of one audit of one source and two targets changed"
     );
+}
+
+#[test]
+fn a_hidden_mid_server_role_record_is_unreadable_not_absent() {
+    let (mut prod, dev) = estate();
+    seed_preservers(&mut prod);
+    prod.faults.hidden_ids.insert(
+        "sys_user_role".into(),
+        [MID_ROLE.to_string()].into_iter().collect(),
+    );
+    let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
+    let run = audit(
+        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.problems());
+    assert_eq!(
+        run.status("rows-hidden-by-acl", "prod", "sys_user_role"),
+        "error"
+    );
+    // Without the role record nobody could be told a MID user: nothing about them passes.
+    for check in [
+        "mid-user-not-preserved",
+        "mid-role-not-preserved",
+        "mid-server-will-go-down",
+        "prod-foreign-mid-user",
+    ] {
+        assert!(
+            run.statuses(check).iter().all(|s| s != "pass"),
+            "{check}: {:?}",
+            run.statuses(check)
+        );
+    }
 }

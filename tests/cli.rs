@@ -65,7 +65,7 @@ fn malformed_toml_is_a_usage_error_with_its_line() {
 }
 
 #[test]
-fn an_unreachable_host_exits_4_and_writes_no_report() {
+fn an_unreachable_host_exits_4_and_writes_an_incomplete_report() {
     // A port on loopback where nothing listens.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -94,7 +94,11 @@ fn an_unreachable_host_exits_4_and_writes_no_report() {
             predicate::str::contains("127.0.0.1")
                 .and(predicate::str::contains("secret-that-must-not-print").not()),
         );
-    assert!(!dir.path().join("r.json").exists());
+    // What was collected is written, marked incomplete with the exit code.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["gate"]["exit_code"], 4);
+    assert_eq!(report["gate"]["verdict"], "incomplete");
 }
 
 #[test]
