@@ -7,65 +7,10 @@ mod support;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use support::estate::*;
 use support::fake::*;
 
-/// The `mid_server` role's sys_id: the same on every instance (targets are clones of prod).
-const MID_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a01";
-const ADMIN_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a02";
-const ITIL_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a03";
 const PASSWORD_ENV: &str = "PRECLONE_E2E_PASSWORD";
-
-fn sid(n: u32) -> String {
-    format!("{n:032x}")
-}
-
-/// An instance with the built-in roles and the properties every instance has.
-fn instance(production: bool) -> FakeState {
-    let mut s = FakeState::new();
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": MID_ROLE, "name": "mid_server", "elevated_privilege": "false"}),
-    );
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": ADMIN_ROLE, "name": "admin", "elevated_privilege": "true"}),
-    );
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": ITIL_ROLE, "name": "itil", "elevated_privilege": "false"}),
-    );
-    s.set_property(
-        "glide.installation.production",
-        if production { "true" } else { "false" },
-    );
-    s.set_property("glide.buildtag", "glide-xanadu-07-02-2024__patch3");
-    s
-}
-
-/// A MID user with a direct grant of mid_server, web-service only, and a MID Server using it.
-fn mid_user(s: &mut FakeState, id: u32, name: &str, server: &str) -> String {
-    let uid = sid(id);
-    s.add_user_with(name, json!({"sys_id": uid, "web_service_access_only": "true", "last_login_time": "2026-11-23 10:00:00"}));
-    s.insert("sys_user_has_role", json!({"sys_id": sid(id + 1), "user": uid, "role": MID_ROLE, "inherited": "false", "state": "active"}));
-    if !server.is_empty() {
-        s.insert("ecc_agent", json!({"sys_id": sid(id + 2), "name": server, "status": "Up", "validated": "true", "user_name": name, "host_name": "h", "version": "v", "last_refreshed": ""}));
-    }
-    uid
-}
-
-fn seed_preservers(s: &mut FakeState) {
-    s.add_preserver("MID server users", "sys_user", "roles=mid_server");
-    s.add_preserver(
-        "MID server user has role",
-        "sys_user_has_role",
-        "user.roles=mid_server",
-    );
-    s.add_preserver(
-        "MID server user group membership",
-        "sys_user_grmember",
-        "user.roles=mid_server",
-    );
-}
 
 struct Run {
     code: i32,

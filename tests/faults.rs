@@ -11,7 +11,7 @@
 mod support;
 
 use assert_cmd::Command;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,10 +19,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::estate::*;
 use support::fake::*;
 
-const MID_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a01";
-const ADMIN_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a02";
 const PASSWORD_ENV: &str = "PRECLONE_FAULTS_PASSWORD";
 const SECRET_ENV: &str = "PRECLONE_FAULTS_SECRET";
 /// The safety bound on one case's wall time (not a benchmark).
@@ -41,48 +40,10 @@ const SURVIVAL: &[&str] = &[
     "mid-server-will-go-down",
 ];
 
-fn sid(n: u32) -> String {
-    format!("{n:032x}")
-}
-
 // ---------------------------------------------------------------------------------------------
 // The estate: a production source with the seed preservers, and two targets, each with one MID
 // user granted mid_server directly and one MID Server logging in as it.
 // ---------------------------------------------------------------------------------------------
-
-fn instance(production: bool) -> FakeState {
-    let mut s = FakeState::new();
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": MID_ROLE, "name": "mid_server", "elevated_privilege": "false"}),
-    );
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": ADMIN_ROLE, "name": "admin", "elevated_privilege": "true"}),
-    );
-    s.set_property(
-        "glide.installation.production",
-        if production { "true" } else { "false" },
-    );
-    s.set_property("glide.buildtag", "glide-xanadu-07-02-2024__patch3");
-    s
-}
-
-fn mid_user(s: &mut FakeState, id: u32, name: &str, server: &str) {
-    let uid = sid(id);
-    s.add_user_with(
-        name,
-        json!({"sys_id": uid, "web_service_access_only": "true", "last_login_time": "2026-11-23 10:00:00"}),
-    );
-    s.insert(
-        "sys_user_has_role",
-        json!({"sys_id": sid(id + 1), "user": uid, "role": MID_ROLE, "inherited": "false", "state": "active"}),
-    );
-    s.insert(
-        "ecc_agent",
-        json!({"sys_id": sid(id + 2), "name": server, "status": "Up", "validated": "true", "user_name": name, "host_name": "h", "version": "v", "last_refreshed": ""}),
-    );
-}
 
 fn estate() -> (FakeState, FakeState, FakeState) {
     let mut prod = instance(true);

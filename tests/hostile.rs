@@ -14,9 +14,9 @@ mod support;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use support::estate::*;
 use support::fake::*;
 
-const MID_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a01";
 const PASSWORD_ENV: &str = "PRECLONE_HOSTILE_PASSWORD";
 
 const QUOTES: &str = "mid.o'brien\"q";
@@ -39,45 +39,6 @@ const NOT_A_GROUP_ID: &str = "g1,g2";
 
 fn long_name() -> String {
     "m".repeat(10 * 1024)
-}
-
-fn sid(n: u32) -> String {
-    format!("{n:032x}")
-}
-
-fn instance(production: bool) -> FakeState {
-    let mut s = FakeState::new();
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": MID_ROLE, "name": "mid_server", "elevated_privilege": "false"}),
-    );
-    s.set_property(
-        "glide.installation.production",
-        if production { "true" } else { "false" },
-    );
-    s.set_property("glide.buildtag", "glide-xanadu-07-02-2024__patch3");
-    s
-}
-
-/// A web-service-only user holding mid_server directly, with a MID Server (named `server`)
-/// logging in as it.
-fn mid_user(s: &mut FakeState, id: u32, name: &str, server: &str) -> String {
-    let uid = sid(id);
-    s.add_user_with(
-        name,
-        json!({"sys_id": uid, "web_service_access_only": "true", "last_login_time": "2026-11-23 10:00:00"}),
-    );
-    s.insert(
-        "sys_user_has_role",
-        json!({"sys_id": sid(id + 1), "user": uid, "role": MID_ROLE, "inherited": "false", "state": "active"}),
-    );
-    if !server.is_empty() {
-        s.insert(
-            "ecc_agent",
-            json!({"sys_id": sid(id + 2), "name": server, "status": "Up", "validated": "true", "user_name": name, "host_name": server, "version": "v", "last_refreshed": ""}),
-        );
-    }
-    uid
 }
 
 /// The hostile logins on the target, with the MID Server of each.
