@@ -160,6 +160,14 @@ struct Inst {
 }
 
 impl Inst {
+    /// How each table read went, in table order (the map is keyed by table).
+    fn tables_read(&self) -> Vec<TableRead> {
+        self.coverage
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn record(&self, table: &str, requests: u64, rows: u64, hidden: u64, error: Option<String>) {
         let mut cov = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
         let entry = cov.entry(table.to_string()).or_insert_with(|| TableRead {
@@ -1415,12 +1423,7 @@ fn unread(
     fn no<T>(table: &str, why: &str) -> Fact<T> {
         Fact::error(table, why)
     }
-    let mut coverage: Vec<TableRead> = inst
-        .coverage
-        .lock()
-        .map(|c| c.values().cloned().collect())
-        .unwrap_or_default();
-    coverage.sort_by(|a, b| a.table.cmp(&b.table));
+    let mut coverage = inst.tables_read();
     if coverage.is_empty() {
         coverage.push(TableRead {
             table: "sys_user_role".into(),
@@ -1513,12 +1516,7 @@ fn assemble(
         None => Fact::ok(roles.into_values().collect()),
         Some(e) => Fact::error(&e.table, e.reason.clone()),
     };
-    let mut coverage: Vec<TableRead> = inst
-        .coverage
-        .lock()
-        .map(|c| c.values().cloned().collect())
-        .unwrap_or_default();
-    coverage.sort_by(|a, b| a.table.cmp(&b.table));
+    let coverage = inst.tables_read();
     InstanceEvidence {
         name: ri.name.clone(),
         url: ri.url.clone(),
