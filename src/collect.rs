@@ -1323,17 +1323,7 @@ pub async fn collect(
             };
             instances.insert(ri.name.clone(), unread(ri, *role, inst, mid_role, &why));
         }
-        let partial = Evidence {
-            schema_version: EVIDENCE_SCHEMA_VERSION,
-            tool_version: meta.tool_version,
-            run_id: meta.run_id,
-            started_at: meta.started_at,
-            finished_at: Utc::now().max(meta.started_at),
-            source: source.name.clone(),
-            targets: targets.iter().map(|t| t.name.clone()).collect(),
-            instances,
-            requests: insts.iter().map(|i| i.client.requests_sent()).sum(),
-        };
+        let partial = evidence(meta, source, targets, &insts, instances);
         return Err(CollectError::Access {
             instance: insts[i].name.clone(),
             error: error.expect("a gate failed"),
@@ -1388,18 +1378,7 @@ pub async fn collect(
     for (((ri, role), inst), (g, x)) in all.iter().zip(insts.iter()).zip(gathered) {
         instances.insert(ri.name.clone(), assemble(ri, *role, inst, g, x));
     }
-    let requests = insts.iter().map(|i| i.client.requests_sent()).sum();
-    Ok(Evidence {
-        schema_version: EVIDENCE_SCHEMA_VERSION,
-        tool_version: meta.tool_version,
-        run_id: meta.run_id,
-        started_at: meta.started_at,
-        finished_at: Utc::now().max(meta.started_at),
-        source: source.name.clone(),
-        targets: targets.iter().map(|t| t.name.clone()).collect(),
-        instances,
-        requests,
-    })
+    Ok(evidence(meta, source, targets, &insts, instances))
 }
 
 /// Whether the last parent lookup found none of the missing groups (they do not exist or are
@@ -1409,6 +1388,27 @@ fn none_found(groups: &Result<Vec<Group>, Unreadable>, missing: &BTreeSet<String
         .as_ref()
         .map(|g| !g.iter().any(|g| missing.contains(&g.sys_id)))
         .unwrap_or(true)
+}
+
+/// The evidence document of a run that ends now, with every request the clients sent.
+fn evidence(
+    meta: RunMeta,
+    source: &ResolvedInstance,
+    targets: &[ResolvedInstance],
+    insts: &[Inst],
+    instances: BTreeMap<String, InstanceEvidence>,
+) -> Evidence {
+    Evidence {
+        schema_version: EVIDENCE_SCHEMA_VERSION,
+        tool_version: meta.tool_version,
+        run_id: meta.run_id,
+        started_at: meta.started_at,
+        finished_at: Utc::now().max(meta.started_at),
+        source: source.name.clone(),
+        targets: targets.iter().map(|t| t.name.clone()).collect(),
+        instances,
+        requests: insts.iter().map(|i| i.client.requests_sent()).sum(),
+    }
 }
 
 /// An instance the run did not read (it, or another instance, could not be reached): every fact
