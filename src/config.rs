@@ -997,50 +997,7 @@ pub fn normalise_url(url: &str) -> Result<String, String> {
 }
 
 /// The commented `preclone.toml` that `preclone init` writes. It parses as it stands.
-pub const INIT_TEMPLATE: &str = r#"# preclone.toml: the instances preclone audits, and defaults for the command line.
-#
-# Secrets never go in this file. Each auth table names the ENVIRONMENT VARIABLES that hold
-# them (the *_env keys); they are read only for the instances a run uses. Keys named
-# password, client_secret, token, secret or api_key are refused.
-#
-# On the command line, NAME is an instance below (e.g. `preclone audit --source prod
-# --target dev`) or a bare URL, which then logs in with PRECLONE_USERNAME and
-# PRECLONE_PASSWORD.
-
-# Defaults for --fail-on, --timeout and --concurrency (the flags win). All optional.
-fail_on = "high"          # critical, high, medium, low, info or never
-timeout = "30s"           # per request: "30s", "2m", ...
-concurrency = 8           # concurrent requests per instance, 1 to 64
-
-# Basic authentication: a user name and the variable holding its password.
-[instance.prod]
-url = "https://acme.service-now.com"   # https:// (http:// only for localhost)
-production = true         # optional; otherwise glide.installation.production decides, where readable
-auth = { type = "basic", username = "preclone.audit", password_env = "PRECLONE_PROD_PASSWORD" }
-
-# OAuth, client credentials grant.
-[instance.dev]
-url = "https://acmedev.service-now.com"
-production = false
-auth = { type = "oauth-client-credentials", client_id = "replace-with-client-id", client_secret_env = "PRECLONE_DEV_CLIENT_SECRET" }
-
-# OAuth, password grant: a client and a user.
-[instance.test]
-url = "https://acmetest.service-now.com"
-production = false
-
-[instance.test.auth]
-type = "oauth-password"
-client_id = "replace-with-client-id"
-client_secret_env = "PRECLONE_TEST_CLIENT_SECRET"
-username = "preclone.audit"
-password_env = "PRECLONE_TEST_PASSWORD"
-
-# A bearer token obtained elsewhere.
-[instance.sandbox]
-url = "https://acmesandbox.service-now.com"
-auth = { type = "bearer", token_env = "PRECLONE_SANDBOX_TOKEN" }
-"#;
+pub const INIT_TEMPLATE: &str = include_str!("../templates/preclone.toml");
 
 /// toml's message on one line: its parts joined with `; `.
 pub(crate) fn one_line(message: &str) -> String {
