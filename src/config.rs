@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::finding::FailOn;
+use crate::toml_check::{self, type_name};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -429,18 +430,6 @@ fn unknown_keys(table: &toml::Table, path: &str, allowed: &[&str], problems: &mu
     }
 }
 
-fn type_name(value: &toml::Value) -> &'static str {
-    match value {
-        toml::Value::String(_) => "a string",
-        toml::Value::Integer(_) => "an integer",
-        toml::Value::Float(_) => "a number",
-        toml::Value::Boolean(_) => "a boolean",
-        toml::Value::Datetime(_) => "a date",
-        toml::Value::Array(_) => "an array",
-        toml::Value::Table(_) => "a table",
-    }
-}
-
 /// A required, non-empty string.
 fn required_str(
     table: &toml::Table,
@@ -664,19 +653,6 @@ fn parse_instance(
     }
 }
 
-/// Line and column (1-based) of a byte offset.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |tail| tail.chars().count())
-        + 1;
-    (line, column)
-}
-
 impl Config {
     /// `explicit` is the `--config` flag. An explicit path that does not exist is an error; with
     /// no flag, `./preclone.toml` is read if present, else the result is an empty `Config`.
@@ -707,18 +683,11 @@ impl Config {
     /// Parses and validates the text of a config file; `path` is used in messages and kept in
     /// [`Config::path`]. Reports every problem at once.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let doc: toml::Table = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((0, 0), |span| line_column(text, span.start));
-            // The message alone: toml's rendering quotes the offending line, which may hold a
-            // secret.
-            ConfigError::Syntax {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: one_line(e.message()),
-            }
+        let doc = toml_check::parse_table(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
         })?;
 
         let mut problems = Vec::new();
@@ -998,13 +967,3 @@ pub fn normalise_url(url: &str) -> Result<String, String> {
 
 /// The commented `preclone.toml` that `preclone init` writes. It parses as it stands.
 pub const INIT_TEMPLATE: &str = include_str!("../templates/preclone.toml");
-
-/// toml's message on one line: its parts joined with `; `.
-pub(crate) fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
-}

@@ -1,9 +1,9 @@
 //! Waivers: accepted risks from a `--waivers` TOML file. Load and validate them (every problem at
 //! once, each with the file and line), then apply them to the results of a run.
 
-use crate::config::{line_column, one_line};
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
 use crate::report::WaiverStatus;
+use crate::toml_check::{self, line_column, type_name};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -102,18 +102,6 @@ pub fn load(path: &Path, known_checks: &[&str]) -> Result<Vec<Waiver>, WaiverErr
 struct Positions {
     #[serde(default)]
     waiver: Vec<toml::Spanned<toml::Table>>,
-}
-
-fn type_name(value: &toml::Value) -> &'static str {
-    match value {
-        toml::Value::String(_) => "a string",
-        toml::Value::Integer(_) => "an integer",
-        toml::Value::Float(_) => "a number",
-        toml::Value::Boolean(_) => "a boolean",
-        toml::Value::Datetime(_) => "a date",
-        toml::Value::Array(_) => "an array",
-        toml::Value::Table(_) => "a table",
-    }
 }
 
 /// `YYYY-MM-DD`, strictly (four-digit year, two-digit month and day).
@@ -242,16 +230,11 @@ fn parse_one(
 /// reported at once, each with the file and the line of its `[[waiver]]` header.
 pub fn parse(text: &str, path: &Path, known_checks: &[&str]) -> Result<Vec<Waiver>, WaiverError> {
     let file = path.display().to_string();
-    let doc: toml::Table = toml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map_or((0, 0), |span| line_column(text, span.start));
-        WaiverError::Syntax {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: one_line(e.message()),
-        }
+    let doc = toml_check::parse_table(text).map_err(|e| WaiverError::Syntax {
+        path: path.to_path_buf(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
     })?;
 
     let mut problems = Vec::new();
@@ -276,9 +259,7 @@ pub fn parse(text: &str, path: &Path, known_checks: &[&str]) -> Result<Vec<Waive
                     })
                     .collect(),
                 Err(e) => {
-                    let (line, _) = e
-                        .span()
-                        .map_or((0, 0), |span| line_column(text, span.start));
+                    let (line, _) = toml_check::position(text, &e);
                     problems.push(format!("{file}:{line}: {}", e.message().trim()));
                     Vec::new()
                 }
