@@ -1,7 +1,8 @@
 //! Config file validation, instance resolution and URL rules of `preclone.toml`.
 
 use preclone::config::{
-    normalise_url, Auth, AuthConfig, Config, ConfigError, ResolvedInstance, INIT_TEMPLATE,
+    normalise_url, Auth, AuthConfig, BaseUrl, Config, ConfigError, ResolvedInstance, UrlError,
+    INIT_TEMPLATE,
 };
 use preclone::finding::FailOn;
 use std::collections::HashMap;
@@ -419,6 +420,46 @@ fn urls_are_reduced_to_their_base() {
     assert!(normalise_url("https://acme.service-now.com/?x=1").is_err());
     let reason = normalise_url("https://admin:pw-Hx8@acme.service-now.com").expect_err("userinfo");
     assert!(!reason.contains("pw-Hx8"), "{reason}");
+}
+
+#[test]
+fn one_url_check_for_the_file_the_command_line_and_the_client() {
+    // the file's url key gives the reason BaseUrl gives, after the key path
+    let refused = problems(
+        r#"
+[instance.q]
+url = "https://q.service-now.com/?sysparm=1"
+auth = { type = "bearer", token_env = "Q_TOKEN" }
+"#,
+    );
+    assert_eq!(
+        refused,
+        [format!("instance.q.url: {}", UrlError::QueryOrFragment)]
+    );
+    // a bare URL on the command line gives the same reason
+    let err = Config::default()
+        .resolve("https://q.service-now.com/?sysparm=1", &no_env)
+        .expect_err("query");
+    assert!(
+        err.to_string()
+            .contains(&UrlError::QueryOrFragment.to_string()),
+        "{err}"
+    );
+
+    // a resolved instance hands the client the checked base URL
+    let config = parse(README_EXAMPLE).expect("valid");
+    let base: &BaseUrl = &config.instances["prod"].url;
+    assert_eq!(base.as_str(), "https://acme.service-now.com");
+    let env = env_of(&[("PRECLONE_PROD_PASSWORD", "pw")]);
+    let resolved = config.resolve("prod", &env).expect("resolves");
+    assert_eq!(resolved.base_url().as_ref(), Ok(base));
+    assert_eq!(resolved.url, base.as_str());
+    assert_eq!(
+        "http://localhost:8080/"
+            .parse::<BaseUrl>()
+            .map(String::from),
+        Ok("http://localhost:8080".to_string())
+    );
 }
 
 #[test]
