@@ -1,6 +1,7 @@
 //! The client's one send loop over real HTTP, for what the fake instance cannot stage: the OAuth
-//! token `POST` answering 429 with `Retry-After` or a cut-off body. A scripted server answers
-//! each connection with the next canned response, byte for byte, and closes it.
+//! token `POST` answering 429 with `Retry-After` or a cut-off body, and a TLS handshake that
+//! fails. A scripted server answers each connection with the next canned response, byte for
+//! byte, and closes it.
 
 use preclone::client::{Client, ClientError, TableQuery};
 use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
@@ -199,6 +200,46 @@ async fn a_cut_off_token_answer_is_retried_like_any_other_request() {
     assert!(err.short().contains("3 attempts"), "{}", err.short());
     assert_eq!(lines(&log).len(), 3);
     assert!(!format!("{err} {err:?}").contains("tok-123456"), "{err:?}");
+}
+
+/// A peer that reads what the client sends first (a TLS ClientHello), answers `reply` and
+/// closes the connection.
+fn not_tls(reply: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut hello = [0u8; 4096];
+            let _ = stream.read(&mut hello);
+            let _ = stream.write_all(reply);
+        }
+    });
+    format!("https://{addr}")
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_reported_as_tls() {
+    // A plain HTTP answer to the ClientHello (rustls reads a corrupt record), and a peer that
+    // hangs up in the middle of the handshake.
+    for reply in [&b"HTTP/1.1 400 Bad Request\r\n\r\n"[..], b""] {
+        let c = client(&not_tls(reply), Duration::from_millis(50));
+        let err = c
+            .count("sys_user", "")
+            .await
+            .expect_err("no TLS on the other side");
+        assert!(
+            matches!(err, ClientError::Connect { tls: true, .. }),
+            "{err:?}"
+        );
+        assert!(err.is_access_failure());
+        assert!(err.short().starts_with("TLS failure"), "{}", err.short());
+        assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+        assert_eq!(
+            c.requests_sent(),
+            1,
+            "the token POST fails and is not retried"
+        );
+    }
 }
 
 #[tokio::test]

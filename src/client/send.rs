@@ -284,7 +284,7 @@ fn transport(cx: &Context<'_>, host: &str, err: &reqwest::Error) -> Result<Trans
             table: cx.table(),
             host: host.to_string(),
             reason,
-            tls: looks_like_tls(err),
+            tls: is_tls(err),
         });
     }
     if err.is_timeout() {
@@ -312,17 +312,25 @@ fn root_cause(err: &reqwest::Error) -> String {
     })
 }
 
-fn looks_like_tls(err: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        let text = s.to_string().to_ascii_lowercase();
-        if ["certificate", "tls", "handshake", "rustls", "ssl"]
-            .iter()
-            .any(|k| text.contains(k))
-        {
+/// Whether a connect error is a failed TLS handshake: a rustls error among its causes, or the
+/// connection closed in the middle of the handshake (tokio-rustls reports that as an
+/// `io::Error` of kind `UnexpectedEof`, which nothing else in the connect phase gives). An
+/// `io::Error` hides the error it wraps from `source()`, so each one is opened with `get_ref()`.
+fn is_tls(err: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
             return true;
         }
-        source = s.source();
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::UnexpectedEof {
+                return true;
+            }
+            if io.get_ref().is_some_and(|inner| is_tls(inner)) {
+                return true;
+            }
+        }
+        next = e.source();
     }
     false
 }
@@ -387,5 +395,22 @@ mod tests {
         };
         assert!(p.delay_with(40, None, 1.0) >= Duration::from_secs(13_000));
         assert!(p.delay_with(40, Some(Duration::MAX), 1.0) == Duration::MAX);
+    }
+
+    #[test]
+    fn a_rustls_error_is_found_inside_nested_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let handshake = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let outer = Error::other(handshake);
+        assert!(is_tls(&outer));
+        let refused = Error::other(Error::new(ErrorKind::ConnectionRefused, "refused"));
+        assert!(!is_tls(&refused));
+        let hung_up = Error::other(Error::new(ErrorKind::UnexpectedEof, "tls handshake eof"));
+        assert!(is_tls(&hung_up));
+        let words = Error::other("tls handshake certificate");
+        assert!(!is_tls(&words), "words alone are not a TLS failure");
     }
 }
