@@ -450,17 +450,12 @@ async fn server_errors_are_retried_with_backoff() {
         ..quick()
     };
     let c = client_with(&fake.url(), basic_auth(), &settings).with_page_size(10);
-    let start = Instant::now();
     let rows = c.fetch(&user_query()).await.expect("fetch through 503s");
     assert_eq!(rows.rows.len(), 25);
-    // Requests 2 and 4 answer 503; each is retried after ~200 ms.
+    // Requests 2 and 4 answer 503; each is retried after a random pause of at most 200 ms (the
+    // schedule itself is unit-tested in client::send).
     assert_eq!(rows.requests, 5);
     assert_eq!(offsets(&fake.requests()), ["0", "10", "10", "20", "20"]);
-    assert!(
-        start.elapsed() >= Duration::from_millis(390),
-        "{:?}",
-        start.elapsed()
-    );
 
     let mut state = users(1);
     state.faults.fail_every = Some(1);
