@@ -20,7 +20,7 @@ mod send;
 
 pub use error::{ClientError, ServerMessage};
 
-use crate::config::{Auth, ClientSettings, ResolvedInstance};
+use crate::config::{Auth, BaseUrl, ClientSettings, ResolvedInstance};
 use auth::TokenSlot;
 use link::LinkNext;
 use send::{shared_http, Target};
@@ -128,57 +128,6 @@ impl fmt::Debug for Client {
             .field("url", &self.inner.base)
             .finish_non_exhaustive()
     }
-}
-
-/// A checked instance URL: the base without a trailing slash, and `host[:port]` for messages.
-struct CheckedUrl {
-    base: String,
-    host: String,
-}
-
-/// The one check of an instance URL: parseable, no credentials, no query or fragment, a host,
-/// and https:// (http:// only to a loopback address).
-fn check_url(url: &str) -> Result<CheckedUrl, String> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let parsed = url::Url::parse(trimmed).map_err(|e| {
-        format!("the URL is not valid ({e}); write it as https://<name>.service-now.com")
-    })?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(
-            "the URL holds credentials; put them in the instance's auth settings instead"
-                .to_string(),
-        );
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(
-            "the URL has a query or fragment; give only https://<name>.service-now.com".to_string(),
-        );
-    }
-    let host = parsed
-        .host()
-        .ok_or_else(|| "the URL has no host".to_string())?;
-    let loopback = match &host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(a) => a.is_loopback(),
-        url::Host::Ipv6(a) => a.is_loopback(),
-    };
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        other => {
-            return Err(format!(
-            "the URL must start with https:// (http:// only to a loopback address), not {other}://"
-        ))
-        }
-    }
-    let host = match parsed.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    Ok(CheckedUrl {
-        base: trimmed.to_string(),
-        host,
-    })
 }
 
 /// One page to read.
@@ -295,13 +244,13 @@ impl Client {
             instance: instance.name.clone(),
             reason,
         };
-        let url = check_url(&instance.url).map_err(setup)?;
+        let url = BaseUrl::parse(&instance.url).map_err(|e| setup(format!("the URL {e}")))?;
         let http = shared_http().map_err(setup)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 name: instance.name.clone(),
-                base: url.base,
-                host: url.host,
+                base: url.as_str().to_string(),
+                host: url.host_port(),
                 auth: instance.auth.clone(),
                 settings: settings.clone(),
                 http,
@@ -499,34 +448,6 @@ mod tests {
                 PageRequest::ids(bad, "", 1).url("https://h").is_err(),
                 "{bad}"
             );
-        }
-    }
-
-    #[test]
-    fn only_https_or_loopback_http_urls_are_accepted() {
-        let ok = check_url(" https://acme.service-now.com/ ").expect("https");
-        assert_eq!(ok.base, "https://acme.service-now.com");
-        assert_eq!(ok.host, "acme.service-now.com");
-        for url in [
-            "http://localhost:8080",
-            "http://127.0.0.1:9",
-            "http://[::1]:9",
-        ] {
-            let ok = check_url(url).expect(url);
-            assert!(
-                ok.host.ends_with(":8080") || ok.host.ends_with(":9"),
-                "{url}"
-            );
-        }
-        for url in [
-            "http://acme.service-now.com",
-            "ftp://127.0.0.1",
-            "https://user:pw@acme.service-now.com",
-            "https://acme.service-now.com/?x=1",
-            "https://acme.service-now.com/#top",
-            "not a url",
-        ] {
-            assert!(check_url(url).is_err(), "{url}");
         }
     }
 }
