@@ -8,7 +8,7 @@ use is_terminal::IsTerminal;
 use preclone::checks::{self, CATALOGUE};
 use preclone::cli::{self, Cli, Command, ReportArgs};
 use preclone::collect::{self, RunMeta};
-use preclone::config::{ClientSettings, Config};
+use preclone::config::{ClientSettings, Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::finding::FailOn;
 use preclone::report::build::{self, BuildInput};
@@ -343,17 +343,8 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
     let env = |k: &str| std::env::var(k).ok();
     let source_name = args.source.clone().unwrap_or_default();
-    if args.targets.iter().any(|t| t == &source_name) {
-        return Err(usage(format!(
-            "{source_name} is both the source and a target"
-        )));
-    }
-    let source = config.resolve(&source_name, &env).map_err(usage)?;
-    let targets = args
-        .targets
-        .iter()
-        .map(|t| config.resolve(t, &env))
-        .collect::<Result<Vec<_>, _>>()
+    let RunInstances { source, targets } = config
+        .resolve_run(&source_name, &args.targets, &env)
         .map_err(usage)?;
     let fail_on = args
         .report
@@ -492,11 +483,7 @@ fn doctor(args: cli::DoctorArgs) -> Result<u8, Failure> {
         ));
     }
     let env = |k: &str| std::env::var(k).ok();
-    let instances = names
-        .iter()
-        .map(|n| config.resolve(n, &env))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
+    let instances = config.resolve_all(&names, &env).map_err(usage)?;
     let settings = ClientSettings {
         timeout: args
             .timeout
