@@ -11,6 +11,7 @@ use preclone::collect::{self, RunMeta};
 use preclone::config::{ClientSettings, Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::finding::FailOn;
+use preclone::preflight::check_writable;
 use preclone::report::build::{self, BuildInput};
 use preclone::report::render::{self, ConsoleOptions, Format};
 use preclone::report::{self, Report};
@@ -171,6 +172,7 @@ fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
     paths
         .iter()
         .map(|p| {
+            check_writable("-o", p).map_err(usage)?;
             Format::from_extension(p).map(|f| (p.clone(), f)).ok_or_else(|| {
                 usage(format!(
                     "cannot tell the report format of {}: use .html, .csv, .json, .xml (JUnit) or .md",
@@ -326,6 +328,9 @@ fn parse_evidence(text: &str, path: &Path) -> Result<Evidence, Failure> {
 
 fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     let outs = outputs(&args.report.output)?;
+    if let Some(path) = &args.save_evidence {
+        check_writable("--save-evidence", path).map_err(usage)?;
+    }
     let waivers = load_waivers(args.report.waivers.as_deref())?.unwrap_or_default();
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
@@ -422,6 +427,9 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
 
 fn demo(args: cli::DemoArgs) -> Result<u8, Failure> {
     let outs = outputs(&args.report.output)?;
+    if let Some(path) = &args.save_evidence {
+        check_writable("--save-evidence", path).map_err(usage)?;
+    }
     let (now, run_id, _) = clock()?;
     let evidence = preclone::demo::evidence(now, &run_id);
     let waivers = match load_waivers(args.report.waivers.as_deref())? {

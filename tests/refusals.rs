@@ -5,7 +5,7 @@
 mod support;
 
 use assert_cmd::Command;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use support::estate;
 use support::fake::{FakeInstance, AUDIT_PASSWORD, AUDIT_USER};
 
@@ -105,6 +105,10 @@ impl Estate {
             ["preclone.toml"],
             "a refused run wrote files"
         );
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 }
 
@@ -241,4 +245,97 @@ fn several_kinds_of_problem_are_listed_together() {
             "unknown instance \"qa\"",
         ],
     );
+}
+
+#[test]
+fn a_report_in_a_missing_folder_is_refused() {
+    let estate = Estate::start();
+    let run = estate.audit(&strs(&good_and(&["-o", "nope/report.html"])), &[]);
+    estate.assert_refused(
+        &run,
+        &[
+            "-o nope/report.html",
+            "the folder nope does not exist",
+            "create it first",
+        ],
+    );
+}
+
+#[test]
+fn a_report_path_that_is_a_folder_is_refused() {
+    let estate = Estate::start();
+    std::fs::create_dir(estate.path("report.json")).unwrap();
+    let run = estate.audit(&strs(&good_and(&["-o", "report.json"])), &[]);
+    std::fs::remove_dir(estate.path("report.json")).unwrap();
+    estate.assert_refused(
+        &run,
+        &["-o report.json: this is a folder", "the path of a file"],
+    );
+}
+
+/// A folder no file can be created in: read-only, or (as root, who may write anyway) `/sys`.
+fn unwritable_folder(estate: &Estate) -> Option<PathBuf> {
+    let dir = estate.path("locked");
+    std::fs::create_dir(&dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let probe = dir.join("probe");
+        if std::fs::write(&probe, "").is_err() {
+            return Some(dir);
+        }
+        std::fs::remove_file(probe).unwrap();
+    }
+    std::fs::remove_dir(&dir).unwrap();
+    let sys = PathBuf::from("/sys");
+    (sys.is_dir() && std::fs::write(sys.join("preclone-probe"), "").is_err()).then_some(sys)
+}
+
+#[test]
+fn evidence_in_a_folder_that_cannot_be_written_is_refused() {
+    let estate = Estate::start();
+    let Some(folder) = unwritable_folder(&estate) else {
+        eprintln!("skipped: no folder here refuses a new file");
+        return;
+    };
+    let path = folder.join("run.json");
+    let path = path.to_str().unwrap();
+    let run = estate.audit(&strs(&good_and(&["--save-evidence", path])), &[]);
+    if folder.starts_with(estate.dir.path()) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::remove_dir(&folder).unwrap();
+    }
+    estate.assert_refused(
+        &run,
+        &[
+            &format!("--save-evidence {path}: no file can be created in the folder"),
+            "make it writable",
+        ],
+    );
+}
+
+#[test]
+fn an_existing_report_is_left_whole_when_the_evidence_path_is_refused() {
+    let estate = Estate::start();
+    std::fs::write(estate.path("report.json"), "the previous report").unwrap();
+    let run = estate.audit(
+        &strs(&good_and(&[
+            "-o",
+            "report.json",
+            "--save-evidence",
+            "gone/run.json",
+        ])),
+        &[],
+    );
+    assert_eq!(
+        std::fs::read_to_string(estate.path("report.json")).unwrap(),
+        "the previous report"
+    );
+    std::fs::remove_file(estate.path("report.json")).unwrap();
+    estate.assert_refused(&run, &["--save-evidence gone/run.json", "does not exist"]);
 }
