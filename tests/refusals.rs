@@ -339,3 +339,23 @@ fn an_existing_report_is_left_whole_when_the_evidence_path_is_refused() {
     std::fs::remove_file(estate.path("report.json")).unwrap();
     estate.assert_refused(&run, &["--save-evidence gone/run.json", "does not exist"]);
 }
+
+#[test]
+fn a_zero_timeout_is_refused() {
+    let estate = Estate::start();
+    let run = estate.audit(&strs(&good_and(&["--timeout", "0s"])), &[]);
+    estate.assert_refused(&run, &["--timeout", "longer than zero", "30s"]);
+}
+
+#[test]
+fn evidence_cannot_be_saved_from_a_re_audit() {
+    let estate = Estate::start();
+    let run = estate.audit(
+        &["--evidence", "run.json", "--save-evidence", "again.json"],
+        &[],
+    );
+    estate.assert_refused(
+        &run,
+        &["--save-evidence", "cannot be used with", "--evidence"],
+    );
+}
