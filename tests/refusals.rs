@@ -359,3 +359,70 @@ fn evidence_cannot_be_saved_from_a_re_audit() {
         &["--save-evidence", "cannot be used with", "--evidence"],
     );
 }
+
+#[test]
+fn the_readme_and_init_name_the_same_variables() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let template = preclone::config::Config::parse(
+        preclone::config::INIT_TEMPLATE,
+        Path::new("templates/preclone.toml"),
+    )
+    .expect("the init template parses");
+    let env_names = |auth: &preclone::config::AuthConfig| -> Vec<String> {
+        use preclone::config::AuthConfig::*;
+        match auth {
+            Basic { password_env, .. } => vec![password_env.clone()],
+            OAuthPassword {
+                client_secret_env,
+                password_env,
+                ..
+            } => vec![client_secret_env.clone(), password_env.clone()],
+            OAuthClientCredentials {
+                client_secret_env, ..
+            } => vec![client_secret_env.clone()],
+            Bearer { token_env } => vec![token_env.clone()],
+        }
+    };
+    let named: Vec<String> = template
+        .instances
+        .values()
+        .flat_map(|i| env_names(&i.auth))
+        .collect();
+
+    // Each variable the README exports is one that `preclone init` names.
+    let exports: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|w| w.split_once('=').map(|(var, _)| var))
+        .filter(|var| var.starts_with("PRECLONE_"))
+        .collect();
+    assert!(!exports.is_empty(), "the README exports no variable");
+    for var in &exports {
+        assert!(
+            named.iter().any(|n| n == var),
+            "the README exports {var}, which the init template does not name ({named:?})"
+        );
+    }
+
+    // The README's config example names the same variables as the template, instance by instance.
+    let example = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml example in the README");
+    let example = preclone::config::Config::parse(example, Path::new("README.md"))
+        .expect("the README example parses");
+    for (name, instance) in &example.instances {
+        let in_template = template
+            .instances
+            .get(name)
+            .unwrap_or_else(|| panic!("the init template has no instance {name}"));
+        assert_eq!(
+            env_names(&instance.auth),
+            env_names(&in_template.auth),
+            "instance {name}"
+        );
+    }
+}
