@@ -89,8 +89,8 @@ pub struct AuditArgs {
     /// The config file (default ./preclone.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Write the collected evidence to this file (JSON).
-    #[arg(long, value_name = "FILE")]
+    /// Write the collected evidence to this file (JSON). Not with --evidence, which reads none.
+    #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
     pub save_evidence: Option<PathBuf>,
     /// Per-request timeout, e.g. 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -158,8 +158,13 @@ pub struct InitArgs {
     pub path: PathBuf,
 }
 
+/// A timeout: a duration longer than zero.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration like 30s or 2m: {e}"))
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("a timeout must be longer than zero, e.g. 30s or 2m".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{s:?} is not a duration like 30s or 2m: {e}")),
+    }
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

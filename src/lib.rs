@@ -13,6 +13,7 @@ pub mod demo;
 pub mod doctor;
 pub mod evidence;
 pub mod finding;
+pub mod preflight;
 pub mod query;
 pub mod report;
 pub mod simulate;

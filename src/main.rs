@@ -8,9 +8,10 @@ use is_terminal::IsTerminal;
 use preclone::checks::{self, CATALOGUE};
 use preclone::cli::{self, Cli, Command, ReportArgs};
 use preclone::collect::{self, RunMeta};
-use preclone::config::{ClientSettings, Config};
+use preclone::config::{ClientSettings, Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::finding::FailOn;
+use preclone::preflight::check_writable;
 use preclone::report::build::{self, BuildInput};
 use preclone::report::render::{self, ConsoleOptions, Format};
 use preclone::report::{self, Report};
@@ -171,6 +172,7 @@ fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
     paths
         .iter()
         .map(|p| {
+            check_writable("-o", p).map_err(usage)?;
             Format::from_extension(p).map(|f| (p.clone(), f)).ok_or_else(|| {
                 usage(format!(
                     "cannot tell the report format of {}: use .html, .csv, .json, .xml (JUnit) or .md",
@@ -326,6 +328,9 @@ fn parse_evidence(text: &str, path: &Path) -> Result<Evidence, Failure> {
 
 fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     let outs = outputs(&args.report.output)?;
+    if let Some(path) = &args.save_evidence {
+        check_writable("--save-evidence", path).map_err(usage)?;
+    }
     let waivers = load_waivers(args.report.waivers.as_deref())?.unwrap_or_default();
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
@@ -343,17 +348,8 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
     let env = |k: &str| std::env::var(k).ok();
     let source_name = args.source.clone().unwrap_or_default();
-    if args.targets.iter().any(|t| t == &source_name) {
-        return Err(usage(format!(
-            "{source_name} is both the source and a target"
-        )));
-    }
-    let source = config.resolve(&source_name, &env).map_err(usage)?;
-    let targets = args
-        .targets
-        .iter()
-        .map(|t| config.resolve(t, &env))
-        .collect::<Result<Vec<_>, _>>()
+    let RunInstances { source, targets } = config
+        .resolve_run(&source_name, &args.targets, &env)
         .map_err(usage)?;
     let fail_on = args
         .report
@@ -431,6 +427,9 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
 
 fn demo(args: cli::DemoArgs) -> Result<u8, Failure> {
     let outs = outputs(&args.report.output)?;
+    if let Some(path) = &args.save_evidence {
+        check_writable("--save-evidence", path).map_err(usage)?;
+    }
     let (now, run_id, _) = clock()?;
     let evidence = preclone::demo::evidence(now, &run_id);
     let waivers = match load_waivers(args.report.waivers.as_deref())? {
@@ -492,11 +491,7 @@ fn doctor(args: cli::DoctorArgs) -> Result<u8, Failure> {
         ));
     }
     let env = |k: &str| std::env::var(k).ok();
-    let instances = names
-        .iter()
-        .map(|n| config.resolve(n, &env))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
+    let instances = config.resolve_all(&names, &env).map_err(usage)?;
     let settings = ClientSettings {
         timeout: args
             .timeout

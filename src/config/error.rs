@@ -79,6 +79,49 @@ pub enum ConfigError {
         if .missing.len() == 1 { "is" } else { "are" }
     )]
     MissingUrlCredentials { url: String, missing: Vec<String> },
+
+    #[error(
+        "--target {name} is given {times} times; give each target once (every finding about it \
+         would be reported {times} times)"
+    )]
+    RepeatedTarget { name: String, times: usize },
+
+    #[error("{}", source_is_target_message(.source_name, .target, .url.as_deref()))]
+    SourceIsTarget {
+        /// The `--source` (not named `source`, which would make it the error's cause).
+        source_name: String,
+        target: String,
+        /// The URL they share, when the names differ.
+        url: Option<String>,
+    },
+
+    #[error(
+        "--target {first} and --target {second} are the same instance ({url}); drop one of \
+         them, or correct the URL of the one that is wrong"
+    )]
+    SameUrl {
+        first: String,
+        second: String,
+        url: String,
+    },
+
+    #[error(
+        "the run was refused before any request was sent; {} problems:\n{}\nfix them, then run again",
+        .problems.len(),
+        bullet_list(&.problems.iter().map(ToString::to_string).collect::<Vec<_>>())
+    )]
+    Run { problems: Vec<ConfigError> },
+}
+
+impl ConfigError {
+    /// No error for no problem, the problem itself for one, [`ConfigError::Run`] for several.
+    pub(super) fn from_problems(mut problems: Vec<ConfigError>) -> Option<ConfigError> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop(),
+            _ => Some(ConfigError::Run { problems }),
+        }
+    }
 }
 
 fn bullet_list(items: &[String]) -> String {
@@ -111,6 +154,19 @@ fn unknown_instance_message(name: &str, known: &[String], config: Option<&Path>)
              https://acme.service-now.com{hint_url}",
             path.display(),
             known.join(", ")
+        ),
+    }
+}
+
+fn source_is_target_message(source: &str, target: &str, url: Option<&str>) -> String {
+    match url {
+        None => format!(
+            "{source} is both --source and --target: the source is the instance cloned from, a \
+             target one cloned over; drop --target {source}"
+        ),
+        Some(url) => format!(
+            "--target {target} is the source {source} under another name (both are {url}); drop \
+             --target {target}, or correct the URL of the one that is wrong"
         ),
     }
 }

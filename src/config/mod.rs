@@ -13,7 +13,7 @@ mod validate;
 
 pub use self::url::{normalise_url, BaseUrl, UrlError};
 pub use error::{ConfigError, MissingVar};
-pub use resolve::{URL_PASSWORD_ENV, URL_USERNAME_ENV};
+pub use resolve::{RunInstances, URL_PASSWORD_ENV, URL_USERNAME_ENV};
 pub use secret::{Auth, ClientSettings, ResolvedInstance, Secret};
 
 use crate::finding::FailOn;
