@@ -5,13 +5,18 @@
 //! recorded headers. The recordings are not ours to copy, so a bare checkout has none: the tests
 //! over them then skip, except under CI (`CI` set), where they must run.
 
-mod support;
+#[path = "e2e/support/fake.rs"]
+mod fake;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::Router;
+use fake::{
+    FakeInstance, FakeState, RecordedRequest, AUDIT_PASSWORD, AUDIT_USER, OAUTH_CLIENT_ID,
+    OAUTH_CLIENT_SECRET,
+};
 use preclone::client::{Client, ClientError, TableQuery};
 use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
 use serde_json::json;
@@ -20,10 +25,6 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::fake::{
-    FakeInstance, FakeState, RecordedRequest, AUDIT_PASSWORD, AUDIT_USER, OAUTH_CLIENT_ID,
-    OAUTH_CLIENT_SECRET,
-};
 
 // --- Helpers.
 

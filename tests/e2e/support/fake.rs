@@ -14,8 +14,8 @@
 //!
 //! It runs on its own thread with its own tokio runtime, so synchronous tests (running the real
 //! binary) can use it as well as async ones; it stops when the [`FakeInstance`] is dropped. It
-//! depends only on axum, tokio and serde_json, so a benchmark binary can include this file with
-//! `#[path = "../tests/support/fake.rs"] mod fake;`.
+//! depends only on axum, tokio and serde_json, so another test binary or a benchmark can include
+//! this file with `#[path = "../tests/e2e/support/fake.rs"] mod fake;`.
 #![allow(dead_code)]
 
 use axum::body::{Body, Bytes, HttpBody};

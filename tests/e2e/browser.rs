@@ -15,6 +15,7 @@
 //! Without Chromium the tests print why they skip, except under CI (`CI` set), where they fail:
 //! `.ci/run` installs it.
 
+use crate::support::run::in_ci;
 use assert_cmd::Command as BinCommand;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -27,10 +28,6 @@ const FROZEN_TIME: &str = "2026-11-24T09:12:00Z";
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 2000;
 const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
 
 /// Chromium, or `None` (after saying why) when the test should skip. Panics under CI.
 fn chromium() -> Option<PathBuf> {
