@@ -109,6 +109,7 @@ struct Seen {
     accept_encoding: String,
 }
 
+#[derive(Clone)]
 struct Canned {
     status: u16,
     headers: Vec<(String, String)>,
@@ -991,7 +992,8 @@ async fn the_fake_evaluates_encoded_queries_like_the_platform() {
     assert_eq!(members.rows[0]["group"], group);
 }
 
-// --- Table API shapes, from fixtures of our own (tests/fixtures/table_api/).
+// --- Table API shapes. Each is read from a fixture of our own (tests/fixtures/table_api/) and,
+// when ../shared/real-captures/ is there, from the recording it follows, through one check.
 
 #[test]
 fn fixtures_are_served_gzip_compressed_and_chunked() {
@@ -1039,44 +1041,81 @@ fn fixtures_are_served_gzip_compressed_and_chunked() {
     assert_eq!(body, fixture("sys_user_group-list").body);
 }
 
-#[tokio::test]
-async fn fixture_user_page_keeps_requested_fields_and_takes_only_the_link_offset() {
-    let name = "sys_user-page-1-of-8";
+/// Reads `sys_user` in pages of `page` when the instance answers `first` at offset 0 and the
+/// rest as if hidden by an ACL (empty pages of `total` whose Link has no next), and checks what
+/// every such read shows: all rows of the first page, the rest counted hidden, references read
+/// by value, the password the instance sent never kept, and only the Link's offset followed.
+async fn read_user_page(
+    first: Canned,
+    total: u64,
+    page: usize,
+    fields: &[&str],
+    password: &str,
+) -> preclone::client::Rows {
+    assert!(first.body.contains(password), "the answer holds a password");
+    let last = (total - 1) / page as u64 * page as u64;
+    let link = |offset: u64| {
+        format!("<https://elsewhere.service-now.invalid/api/now/table/sys_user?sysparm_limit={page}&sysparm_offset={offset}>")
+    };
+    let rest = format!("{};rel=\"first\",{};rel=\"last\"", link(0), link(last));
     let (url, log) = replay(move |seen| {
         if seen.query.get("sysparm_offset").map(String::as_str) == Some("0") {
-            fixture(name)
+            first.clone()
         } else {
-            // The rest, as if hidden by an ACL: an empty page whose Link has no next.
             let mut c = json_canned(200, json!({"result": []}).to_string());
-            c.headers.push(("X-Total-Count".into(), "40".into()));
-            c.headers.push((
-                "Link".into(),
-                "<https://acme-dev.service-now.invalid/api/now/table/sys_user?sysparm_limit=5&sysparm_offset=0>;rel=\"first\",<https://acme-dev.service-now.invalid/api/now/table/sys_user?sysparm_limit=5&sysparm_offset=35>;rel=\"last\"".into(),
-            ));
+            c.headers.push(("X-Total-Count".into(), total.to_string()));
+            c.headers.push(("Link".into(), rest.clone()));
             c
         }
     })
     .await;
-    let c = client_with(&url, basic_auth(), &quick()).with_page_size(5);
-    let q = TableQuery::new(
-        "sys_user",
-        "",
-        &[
-            "sys_id",
-            "user_name",
-            "name",
-            "title",
-            "sys_domain",
-            "cost_center",
-            "failed_attempts",
-            "last_login_time",
-            "active",
-        ],
-    );
-    let rows = c.fetch(&q).await.expect("fetch");
-    assert_eq!(rows.rows.len(), 5);
-    assert_eq!(rows.announced, Some(40));
-    assert_eq!(rows.hidden(), 35);
+    let c = client_with(&url, basic_auth(), &quick()).with_page_size(page);
+    let rows = c
+        .fetch(&TableQuery::new("sys_user", "", fields))
+        .await
+        .expect("fetch");
+    assert_eq!(rows.rows.len(), page);
+    assert_eq!(rows.announced, Some(total));
+    assert_eq!(rows.hidden(), total - page as u64);
+    for r in &rows.rows {
+        assert_eq!(r["sys_domain"], "global");
+        assert!(!r.contains_key("user_password"));
+        assert_eq!(r["sys_id"].len(), 32);
+        assert!(r["failed_attempts"].is_empty() || r["failed_attempts"].parse::<u32>().is_ok());
+    }
+    assert!(!format!("{rows:?}").contains(password));
+    // The Link pointed at another host: only its offset was taken.
+    let seen = log.lock().expect("log").clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].query["sysparm_offset"], page.to_string());
+    assert_eq!(seen[1].path, "/api/now/v2/table/sys_user");
+    assert!(seen[0].user_agent.starts_with("preclone/"), "{:?}", seen[0]);
+    assert_eq!(seen[0].accept, "application/json");
+    assert!(seen[0].accept_encoding.contains("gzip"), "{:?}", seen[0]);
+    rows
+}
+
+#[tokio::test]
+async fn fixture_user_page_keeps_requested_fields_and_takes_only_the_link_offset() {
+    let fields = [
+        "sys_id",
+        "user_name",
+        "name",
+        "title",
+        "sys_domain",
+        "cost_center",
+        "failed_attempts",
+        "last_login_time",
+        "active",
+    ];
+    let rows = read_user_page(
+        fixture("sys_user-page-1-of-8"),
+        40,
+        5,
+        &fields,
+        "Fixture-pw-Q7rT2x",
+    )
+    .await;
     assert_eq!(
         names(&rows, "user_name"),
         [
@@ -1089,13 +1128,9 @@ async fn fixture_user_page_keeps_requested_fields_and_takes_only_the_link_offset
     );
     for r in &rows.rows {
         // Every value a string; a reference object gives its sys_id, an unset one "".
-        assert_eq!(r["sys_domain"], "global");
         assert!(r["cost_center"].is_empty() || r["cost_center"].len() == 32);
         assert!(!r["cost_center"].contains("http"));
-        assert!(!r.contains_key("user_password"));
         assert!(!r.contains_key("manager"), "not requested");
-        assert_eq!(r["sys_id"].len(), 32);
-        assert!(r["failed_attempts"].is_empty() || r["failed_attempts"].parse::<u32>().is_ok());
     }
     assert_eq!(rows.rows[1]["cost_center"], "");
     assert_eq!(rows.rows[1]["last_login_time"], "");
@@ -1104,26 +1139,29 @@ async fn fixture_user_page_keeps_requested_fields_and_takes_only_the_link_offset
     assert_eq!(rows.rows[1]["name"], "Beth\u{a0}Anand");
     assert_eq!(rows.rows[3]["name"], "Carla Ortiz ");
     assert_eq!(rows.rows[4]["name"], "Дмитрий Волков");
-    // The instance sent every field, the password too, though only some were asked for.
-    let body = fixture(name).body;
-    assert!(
-        body.contains("Fixture-pw-Q7rT2x"),
-        "the fixture holds a password"
-    );
-    assert!(!format!("{rows:?}").contains("Fixture-pw-Q7rT2x"));
-    // The Link pointed at another host: only its offset was taken.
-    let seen = log.lock().expect("log").clone();
-    assert_eq!(seen.len(), 2);
-    assert_eq!(seen[1].query["sysparm_offset"], "5");
-    assert_eq!(seen[1].path, "/api/now/v2/table/sys_user");
-    assert!(seen[0].user_agent.starts_with("preclone/"), "{:?}", seen[0]);
-    assert_eq!(seen[0].accept, "application/json");
-    assert!(seen[0].accept_encoding.contains("gzip"), "{:?}", seen[0]);
 }
 
 #[tokio::test]
-async fn fixture_group_list_reads_references_in_one_page() {
-    let (url, log) = replay(|_| fixture("sys_user_group-list")).await;
+async fn capture_sys_user_list_parses() {
+    if !captures_present() {
+        return;
+    }
+    let fields = [
+        "sys_id",
+        "user_name",
+        "sys_domain",
+        "failed_attempts",
+        "active",
+    ];
+    let name = "nickrusso42518__postman__snow-sys_user-list-limit10";
+    let rows = read_user_page(canned(name), 625, 10, &fields, "zFF0c683Gp").await;
+    assert_eq!(rows.rows[0]["user_name"], "survey.user");
+}
+
+/// Reads `sys_user_group` when the instance answers every group in one page (`groups` of them,
+/// `parents` with a parent): one request, parents read as sys_ids.
+async fn read_groups(answer: Canned, groups: usize, parents: usize) -> preclone::client::Rows {
+    let (url, log) = replay(move |_| answer.clone()).await;
     let c = client_with(&url, basic_auth(), &quick());
     let q = TableQuery::new(
         "sys_user_group",
@@ -1131,17 +1169,25 @@ async fn fixture_group_list_reads_references_in_one_page() {
         &["sys_id", "name", "parent", "manager", "description"],
     );
     let rows = c.fetch(&q).await.expect("fetch");
-    assert_eq!(rows.rows.len(), 6);
-    assert_eq!(rows.announced, Some(6));
+    assert_eq!(rows.rows.len(), groups);
+    assert_eq!(rows.announced, Some(groups as u64));
     assert_eq!(log.lock().expect("log").len(), 1);
-    let parents: Vec<&String> = rows
+    let with_parent: Vec<&String> = rows
         .rows
         .iter()
         .map(|r| &r["parent"])
         .filter(|p| !p.is_empty())
         .collect();
-    assert_eq!(parents.len(), 3);
-    assert!(parents.iter().all(|p| p.len() == 32 && !p.contains("http")));
+    assert_eq!(with_parent.len(), parents);
+    assert!(with_parent
+        .iter()
+        .all(|p| p.len() == 32 && !p.contains("http")));
+    rows
+}
+
+#[tokio::test]
+async fn fixture_group_list_reads_references_in_one_page() {
+    let rows = read_groups(fixture("sys_user_group-list"), 6, 3).await;
     // A parent is the sys_id of a group of the same list.
     assert_eq!(rows.rows[2]["parent"], rows.rows[0]["sys_id"]);
     assert_eq!(rows.rows[5]["parent"], rows.rows[1]["sys_id"]);
@@ -1154,68 +1200,132 @@ async fn fixture_group_list_reads_references_in_one_page() {
 }
 
 #[tokio::test]
-async fn fixture_400_invalid_table_with_a_null_detail() {
-    let (url, _log) = replay(|_| fixture("error-400-invalid-table")).await;
-    let err = client_with(&url, basic_auth(), &quick())
-        .fetch(&TableQuery::new("sys_user_groupz", "", &["sys_id"]))
+async fn capture_sys_user_group_list_reads_in_one_page() {
+    if !captures_present() {
+        return;
+    }
+    let name = "nickrusso42518__postman__snow-sys_user_group-list";
+    let rows = read_groups(canned(name), 46, 3).await;
+    assert_eq!(rows.rows[1]["manager"], "506c0f9cd7011200f2d224837e61030f");
+}
+
+/// The error of reading `table` (sys_id only) when the instance always answers `answer`, with
+/// the client and the number of requests it reached the instance with.
+async fn read_error(answer: Canned, auth: Auth, table: &str) -> (ClientError, Client, usize) {
+    let (url, log) = replay(move |_| answer.clone()).await;
+    let c = client_with(&url, auth, &quick());
+    let err = c
+        .fetch(&TableQuery::new(table, "", &["sys_id"]))
         .await
-        .expect_err("400");
+        .expect_err("an error answer");
+    let sent = log.lock().expect("log").len();
+    (err, c, sent)
+}
+
+/// A 400 for a table that does not exist: its `detail` (null) appears nowhere.
+async fn check_invalid_table(answer: Canned, table: &str) {
+    let (err, _, _) = read_error(answer, basic_auth(), table).await;
     assert!(err.is_invalid_table(), "{err:?}");
     assert_eq!(
         err.short(),
-        "400 Bad Request: Invalid table sys_user_groupz"
+        format!("400 Bad Request: Invalid table {table}")
     );
     assert!(!err.to_string().contains("null"), "{err}");
 }
 
 #[tokio::test]
-async fn fixture_401_bad_bearer_token() {
-    let (url, log) = replay(|_| fixture("error-401-bad-token")).await;
-    let token = "expired-bearer-token-27182";
+async fn fixture_400_invalid_table_with_a_null_detail() {
+    check_invalid_table(fixture("error-400-invalid-table"), "sys_user_groupz").await;
+}
+
+#[tokio::test]
+async fn capture_400_invalid_table() {
+    if !captures_present() {
+        return;
+    }
+    let name = "nickrusso42518__postman__snow-sys_user_groups-400-invalid-table";
+    check_invalid_table(canned(name), "sys_user_groups").await;
+}
+
+/// A 401 to a bearer token: an access failure, sent once, the token shown nowhere. Returns the
+/// error's short text.
+async fn bad_bearer_token(answer: Canned) -> String {
+    let token = "expired-bearer-token-31415";
     let auth = Auth::Bearer {
         token: Secret::new(token.to_string()),
     };
-    let c = client_with(&url, auth, &quick());
-    let err = c.fetch(&user_query()).await.expect_err("401");
+    let (err, c, sent) = read_error(answer, auth, "sys_user").await;
     assert!(
         matches!(err, ClientError::Unauthorized { oauth: false, .. }),
         "{err:?}"
     );
     assert!(err.is_access_failure());
-    assert_eq!(
-        log.lock().expect("log").len(),
-        1,
-        "a bearer 401 is not retried"
-    );
-    assert_eq!(
-        err.short(),
-        "401 Unauthorized: User Not Authenticated (Required to provide Auth information)"
-    );
+    assert_eq!(sent, 1, "a bearer 401 is not retried");
     let shown = format!("{err} {err:?} {c:?}");
     assert!(!shown.contains(token), "{shown}");
+    err.short()
 }
 
 #[tokio::test]
-async fn fixture_403_insufficient_rights() {
-    let (url, _log) = replay(|_| fixture("error-403-insufficient-rights")).await;
-    let c = client_with(&url, basic_auth(), &quick());
-    let q = TableQuery::new("sys_user_has_role", "", &["sys_id"]);
-    let err = c.fetch(&q).await.expect_err("403");
+async fn fixture_401_bad_bearer_token() {
+    assert_eq!(
+        bad_bearer_token(fixture("error-401-bad-token")).await,
+        "401 Unauthorized: User Not Authenticated (Required to provide Auth information)"
+    );
+}
+
+#[tokio::test]
+async fn capture_401_bad_token() {
+    if !captures_present() {
+        return;
+    }
+    let short = bad_bearer_token(canned(
+        "nickrusso42518__postman__snow-incident-401-bad-token",
+    ))
+    .await;
+    assert!(short.contains("User Not Authenticated"), "{short}");
+}
+
+/// A 403 reading `table`: forbidden, the table named, not retried; message and detail shown.
+async fn check_forbidden(answer: Canned, table: &str) {
+    let (err, c, _) = read_error(answer, basic_auth(), table).await;
     assert!(matches!(err, ClientError::Forbidden { .. }), "{err:?}");
     assert_eq!(
         err.short(),
         "403 Forbidden: Insufficient rights (Insufficient rights to query records)"
     );
-    assert!(err.to_string().contains("sys_user_has_role"), "{err}");
+    assert!(err.to_string().contains(table), "{err}");
     assert_eq!(c.requests_sent(), 1);
 }
 
 #[tokio::test]
+async fn fixture_403_insufficient_rights() {
+    check_forbidden(
+        fixture("error-403-insufficient-rights"),
+        "sys_user_has_role",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn capture_403_forbidden() {
+    if !captures_present() {
+        return;
+    }
+    let body = capture(
+        "rapid7__insightconnect-plugins__servicenow-unit_test-payloads-get_incident_comments_worknotes_journal_forbidden.json",
+    );
+    check_forbidden(json_canned(403, body), "sys_journal_field").await;
+}
+
+#[tokio::test]
 async fn fixture_404_with_an_empty_detail() {
-    let (url, _log) = replay(|_| fixture("error-404-empty-detail")).await;
-    let c = client_with(&url, basic_auth(), &quick());
-    let q = TableQuery::new("clone_profile_preservers", "", &["sys_id"]);
-    let err = c.fetch(&q).await.expect_err("404");
+    let (err, c, _) = read_error(
+        fixture("error-404-empty-detail"),
+        basic_auth(),
+        "clone_profile_preservers",
+    )
+    .await;
     assert!(matches!(err, ClientError::NotFound { .. }), "{err:?}");
     assert_eq!(err.short(), "404 Not Found: No Record found");
     let text = err.to_string();
@@ -1224,31 +1334,59 @@ async fn fixture_404_with_an_empty_detail() {
     assert_eq!(c.requests_sent(), 1);
 }
 
-#[tokio::test]
-async fn fixture_400_with_json_in_detail() {
-    let (url, _log) = replay(|_| fixture("error-400-detail-is-json")).await;
-    let err = client_with(&url, basic_auth(), &quick())
-        .fetch(&user_query())
-        .await
-        .expect_err("400");
+/// A 400 whose `detail` is a JSON document: a bad request (not an invalid table) shown as its
+/// message alone, on one line. Returns the short text.
+async fn bad_request_with_json_detail(answer: Canned) -> String {
+    let (err, _, _) = read_error(answer, basic_auth(), "sys_user").await;
     assert!(matches!(err, ClientError::BadRequest { .. }), "{err:?}");
     assert!(!err.is_invalid_table());
+    assert!(!err.to_string().contains('\n'));
+    err.short()
+}
+
+#[tokio::test]
+async fn fixture_400_with_json_in_detail() {
     assert_eq!(
-        err.short(),
+        bad_request_with_json_detail(fixture("error-400-detail-is-json")).await,
         "400 Bad Request: Task cannot move to state: review"
     );
-    assert!(!err.to_string().contains('\n'));
+}
+
+#[tokio::test]
+async fn capture_400_with_json_in_detail() {
+    if !captures_present() {
+        return;
+    }
+    let name = "nickrusso42518__postman__snow-sn_chg_rest-400-detail-is-json-string";
+    assert_eq!(
+        bad_request_with_json_detail(canned(name)).await,
+        "400 Bad Request: Change Request cannot move to state: assess"
+    );
+}
+
+/// `result` holding one record, not a list: malformed, and the record's password shown nowhere.
+async fn check_not_a_list(answer: Canned, password: &str) {
+    assert!(
+        answer.body.contains(password),
+        "the answer holds a password"
+    );
+    let (err, _, _) = read_error(answer, basic_auth(), "sys_user").await;
+    assert!(matches!(err, ClientError::Malformed { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains(password));
 }
 
 #[tokio::test]
 async fn fixture_single_record_is_not_a_list() {
-    let (url, _log) = replay(|_| fixture("sys_user-one-record")).await;
-    let err = client_with(&url, basic_auth(), &quick())
-        .fetch(&user_query())
-        .await
-        .expect_err("an object, not an array");
-    assert!(matches!(err, ClientError::Malformed { .. }), "{err:?}");
-    assert!(!format!("{err} {err:?}").contains("Fixture-pw-Q7rT2x"));
+    check_not_a_list(fixture("sys_user-one-record"), "Fixture-pw-Q7rT2x").await;
+}
+
+#[tokio::test]
+async fn capture_single_record_is_not_a_list() {
+    if !captures_present() {
+        return;
+    }
+    let name = "nickrusso42518__postman__snow-sys_user-get-by-sys_id";
+    check_not_a_list(canned(name), "N5v6rQB7YN").await;
 }
 
 #[tokio::test]
@@ -1300,200 +1438,6 @@ async fn fixture_display_values_and_a_prev_offset_of_minus_one() {
     assert_eq!(names(&rows, "reassignment_count"), ["2", "3"]);
     assert_eq!(r["short_description"], "Disk\u{a0}full on mid-host-01");
     assert!(!r.contains_key("sys_domain"), "not requested");
-}
-
-// --- Recorded responses from real instances.
-
-#[tokio::test]
-async fn capture_sys_user_list_parses() {
-    if !captures_present() {
-        return;
-    }
-    let name = "nickrusso42518__postman__snow-sys_user-list-limit10";
-    let (url, log) = replay(move |seen| {
-        if seen.query.get("sysparm_offset").map(String::as_str) == Some("0") {
-            canned(name)
-        } else {
-            // The rest, as if hidden by an ACL: an empty page whose Link has no next.
-            let mut c = json_canned(200, json!({"result": []}).to_string());
-            c.headers.push(("X-Total-Count".into(), "625".into()));
-            c.headers.push((
-                "Link".into(),
-                "<https://dev223454.service-now.com/api/now/table/sys_user?sysparm_limit=10&sysparm_offset=0>;rel=\"first\",<https://dev223454.service-now.com/api/now/table/sys_user?sysparm_limit=10&sysparm_offset=620>;rel=\"last\"".into(),
-            ));
-            c
-        }
-    })
-    .await;
-    let c = client_with(&url, basic_auth(), &quick()).with_page_size(10);
-    let q = TableQuery::new(
-        "sys_user",
-        "",
-        &[
-            "sys_id",
-            "user_name",
-            "sys_domain",
-            "failed_attempts",
-            "active",
-        ],
-    );
-    let rows = c.fetch(&q).await.expect("fetch");
-    assert_eq!(rows.rows.len(), 10);
-    assert_eq!(rows.announced, Some(625));
-    assert_eq!(rows.hidden(), 615);
-    assert_eq!(rows.rows[0]["user_name"], "survey.user");
-    for r in &rows.rows {
-        assert_eq!(r["sys_domain"], "global");
-        assert!(!r.contains_key("user_password"));
-        assert_eq!(r["sys_id"].len(), 32);
-        assert!(r["failed_attempts"].is_empty() || r["failed_attempts"].parse::<u32>().is_ok());
-    }
-    let body = capture(&format!("{name}.body.json"));
-    assert!(body.contains("zFF0c683Gp"), "the capture holds a password");
-    assert!(!format!("{rows:?}").contains("zFF0c683Gp"));
-    // The Link pointed at dev223454.service-now.com: only its offset was taken.
-    let seen = log.lock().expect("log").clone();
-    assert_eq!(seen.len(), 2);
-    assert_eq!(seen[1].query["sysparm_offset"], "10");
-    assert_eq!(seen[1].path, "/api/now/v2/table/sys_user");
-    assert!(seen[0].user_agent.starts_with("preclone/"), "{:?}", seen[0]);
-    assert_eq!(seen[0].accept, "application/json");
-}
-
-#[tokio::test]
-async fn capture_sys_user_group_list_reads_in_one_page() {
-    if !captures_present() {
-        return;
-    }
-    let name = "nickrusso42518__postman__snow-sys_user_group-list";
-    let (url, log) = replay(move |_| canned(name)).await;
-    let c = client_with(&url, basic_auth(), &quick());
-    let q = TableQuery::new(
-        "sys_user_group",
-        "",
-        &["sys_id", "name", "parent", "manager"],
-    );
-    let rows = c.fetch(&q).await.expect("fetch");
-    assert_eq!(rows.rows.len(), 46);
-    assert_eq!(rows.announced, Some(46));
-    assert_eq!(log.lock().expect("log").len(), 1);
-    let parents: Vec<&String> = rows
-        .rows
-        .iter()
-        .map(|r| &r["parent"])
-        .filter(|p| !p.is_empty())
-        .collect();
-    assert_eq!(parents.len(), 3);
-    assert!(parents.iter().all(|p| p.len() == 32 && !p.contains("http")));
-    assert_eq!(rows.rows[1]["manager"], "506c0f9cd7011200f2d224837e61030f");
-}
-
-#[tokio::test]
-async fn capture_400_invalid_table() {
-    if !captures_present() {
-        return;
-    }
-    let (url, _log) =
-        replay(|_| canned("nickrusso42518__postman__snow-sys_user_groups-400-invalid-table")).await;
-    let err = client_with(&url, basic_auth(), &quick())
-        .fetch(&TableQuery::new("sys_user_groups", "", &["sys_id"]))
-        .await
-        .expect_err("400");
-    assert!(err.is_invalid_table(), "{err:?}");
-    assert_eq!(
-        err.short(),
-        "400 Bad Request: Invalid table sys_user_groups"
-    );
-    assert!(!err.to_string().contains("null"), "{err}");
-}
-
-#[tokio::test]
-async fn capture_401_bad_token() {
-    if !captures_present() {
-        return;
-    }
-    let (url, log) =
-        replay(|_| canned("nickrusso42518__postman__snow-incident-401-bad-token")).await;
-    let token = "expired-bearer-token-31415";
-    let auth = Auth::Bearer {
-        token: Secret::new(token.to_string()),
-    };
-    let c = client_with(&url, auth, &quick());
-    let err = c.fetch(&user_query()).await.expect_err("401");
-    assert!(
-        matches!(err, ClientError::Unauthorized { oauth: false, .. }),
-        "{err:?}"
-    );
-    assert!(err.is_access_failure());
-    assert_eq!(
-        log.lock().expect("log").len(),
-        1,
-        "a bearer 401 is not retried"
-    );
-    assert!(
-        err.short().contains("User Not Authenticated"),
-        "{}",
-        err.short()
-    );
-    let shown = format!("{err} {err:?} {c:?}");
-    assert!(!shown.contains(token), "{shown}");
-}
-
-#[tokio::test]
-async fn capture_403_forbidden() {
-    if !captures_present() {
-        return;
-    }
-    let body = capture(
-        "rapid7__insightconnect-plugins__servicenow-unit_test-payloads-get_incident_comments_worknotes_journal_forbidden.json",
-    );
-    let (url, _log) = replay(move |_| json_canned(403, body.clone())).await;
-    let c = client_with(&url, basic_auth(), &quick());
-    let q = TableQuery::new("sys_journal_field", "", &["sys_id"]);
-    let err = c.fetch(&q).await.expect_err("403");
-    assert!(matches!(err, ClientError::Forbidden { .. }), "{err:?}");
-    assert_eq!(
-        err.short(),
-        "403 Forbidden: Insufficient rights (Insufficient rights to query records)"
-    );
-    assert!(err.to_string().contains("sys_journal_field"), "{err}");
-    assert_eq!(c.requests_sent(), 1);
-}
-
-#[tokio::test]
-async fn capture_400_with_json_in_detail() {
-    if !captures_present() {
-        return;
-    }
-    let (url, _log) =
-        replay(|_| canned("nickrusso42518__postman__snow-sn_chg_rest-400-detail-is-json-string"))
-            .await;
-    let err = client_with(&url, basic_auth(), &quick())
-        .fetch(&user_query())
-        .await
-        .expect_err("400");
-    assert!(matches!(err, ClientError::BadRequest { .. }), "{err:?}");
-    assert!(!err.is_invalid_table());
-    assert_eq!(
-        err.short(),
-        "400 Bad Request: Change Request cannot move to state: assess"
-    );
-    assert!(!err.to_string().contains('\n'));
-}
-
-#[tokio::test]
-async fn capture_single_record_is_not_a_list() {
-    if !captures_present() {
-        return;
-    }
-    let (url, _log) =
-        replay(|_| canned("nickrusso42518__postman__snow-sys_user-get-by-sys_id")).await;
-    let err = client_with(&url, basic_auth(), &quick())
-        .fetch(&user_query())
-        .await
-        .expect_err("an object, not an array");
-    assert!(matches!(err, ClientError::Malformed { .. }), "{err:?}");
-    assert!(!format!("{err} {err:?}").contains("N5v6rQB7YN"));
 }
 
 #[test]
