@@ -6,6 +6,7 @@
 //! so), plus the screenshot `sample-reports/report.png` when Chromium is installed. The screenshot
 //! is never compared: font rendering differs between machines. The browser test checks the page.
 
+use crate::browser::{installed_chromium, CHROMIUM_FLAGS};
 use crate::support::run::in_ci;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -238,30 +239,17 @@ fn the_samples_show_what_the_readme_promises() {
     );
 }
 
-/// Takes the sample screenshot with headless Chromium (same flags as `tests/e2e/browser.rs`), bounded
-/// to 60 s. Returns the PNG's size, or why it could not.
+/// Takes the sample screenshot with headless Chromium (the browser test's flags), bounded to
+/// 60 s. Returns the PNG's size, or why it could not.
 fn screenshot(html: &Path, png: &Path) -> Result<usize, String> {
-    let chromium = ["/usr/bin/chromium", "/usr/local/bin/chromium"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .ok_or("chromium is not installed (apt-get install chromium)")?;
+    let chromium =
+        installed_chromium().ok_or("chromium is not installed (apt-get install chromium)")?;
     let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
     let shot = profile.path().join("shot.png");
     let html = html.canonicalize().map_err(|e| e.to_string())?;
     let mut child = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--hide-scrollbars",
-            "--window-size=1280,2000",
-        ])
+        .args(CHROMIUM_FLAGS)
+        .arg("--window-size=1280,2000")
         .arg(format!(
             "--user-data-dir={}",
             profile.path().join("profile").display()
