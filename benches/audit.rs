@@ -28,7 +28,7 @@
 //!
 //! `cargo test --all-targets` runs this binary without `--bench`; it then does nothing.
 
-#[path = "../tests/support/fake.rs"]
+#[path = "../tests/e2e/support/fake.rs"]
 mod fake;
 
 use fake::{FakeInstance, FakeState, AUDIT_PASSWORD, AUDIT_USER};

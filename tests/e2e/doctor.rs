@@ -2,73 +2,30 @@
 //! instance), the grant named for each gap, and the exit codes (0 all readable, 2 something
 //! unreadable, 4 an instance that cannot be logged in to), with no secret in any output.
 
-mod support;
-
-use assert_cmd::Command;
+use crate::support::fake::*;
+use crate::support::run::{doctor, preclone, Inst, Run};
 use preclone::doctor::NEEDS;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use support::fake::*;
 
-const PASSWORD_ENV: &str = "PRECLONE_DOCTOR_PASSWORD";
-
-fn config(instances: &[(&str, &FakeInstance)]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut text = String::new();
-    for (name, fake) in instances {
-        text.push_str(&format!(
-            "[instance.{name}]\nurl = \"{}\"\nauth = {{ type = \"basic\", username = \"{AUDIT_USER}\", password_env = \"{PASSWORD_ENV}\" }}\n\n",
-            fake.url()
-        ));
-    }
-    let path = dir.path().join("preclone.toml");
-    std::fs::write(&path, text).expect("write config");
-    (dir, path)
+/// The cells of the matrix line of `table`: table, needed on, then one per instance.
+fn row(out: &Run, table: &str) -> Vec<String> {
+    out.stdout
+        .lines()
+        .map(|l| {
+            l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells.first().map(String::as_str) == Some(table))
+        .unwrap_or_else(|| panic!("no matrix line for {table}:\n{}", out.stdout))
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    /// The cells of the matrix line of `table`: table, needed on, then one per instance.
-    fn row(&self, table: &str) -> Vec<String> {
-        self.stdout
-            .lines()
-            .map(|l| {
-                l.trim_matches(|c: char| c == '│' || c.is_whitespace())
-                    .split("  ")
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .find(|cells| cells.first().map(String::as_str) == Some(table))
-            .unwrap_or_else(|| panic!("no matrix line for {table}:\n{}", self.stdout))
-    }
-}
-
-fn doctor(instances: &[(&str, &FakeInstance)], names: &[&str]) -> Out {
-    let (dir, cfg) = config(instances);
-    let out = Command::cargo_bin("preclone")
-        .expect("binary")
-        .current_dir(dir.path())
-        .env(PASSWORD_ENV, AUDIT_PASSWORD)
-        .env("CI", "true")
-        .arg("doctor")
-        .arg("--config")
-        .arg(&cfg)
-        .args(["--timeout", "5s"])
-        .args(names)
-        .output()
-        .expect("run preclone doctor");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
+/// The config's `prod` and `dev`, with no `production` key.
+fn both(prod: &FakeInstance, dev: &FakeInstance) -> [Inst; 2] {
+    [Inst::new("prod", prod.url()), Inst::new("dev", dev.url())]
 }
 
 fn instance() -> FakeState {
@@ -88,7 +45,7 @@ fn everything_readable_exits_0_with_the_whole_matrix() {
         FakeInstance::start(instance()),
         FakeInstance::start(instance()),
     );
-    let out = doctor(&[("prod", &prod), ("dev", &dev)], &[]);
+    let out = doctor(&both(&prod, &dev), &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     assert!(
@@ -98,12 +55,12 @@ fn everything_readable_exits_0_with_the_whole_matrix() {
         out.stdout
     );
     // Columns follow the config's instance order (sorted by name): dev, prod.
-    let header = out.row("table");
+    let header = row(&out, "table");
     assert_eq!(header, ["table", "needed on", "dev", "prod"]);
     for need in NEEDS {
-        let row = out.row(need.table);
+        let cells = row(&out, need.table);
         assert_eq!(
-            row,
+            cells,
             [need.table, need.needed_on, "readable", "readable"],
             "{}",
             out.stdout
@@ -136,10 +93,10 @@ fn a_forbidden_table_exits_2_and_names_what_to_grant() {
         .forbidden_tables
         .insert("sys_user_grmember".into());
     let (prod, dev) = (FakeInstance::start(instance()), FakeInstance::start(dev));
-    let out = doctor(&[("prod", &prod), ("dev", &dev)], &[]);
+    let out = doctor(&both(&prod, &dev), &[]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
-        out.row("sys_user_grmember"),
+        row(&out, "sys_user_grmember"),
         [
             "sys_user_grmember",
             "every instance",
@@ -148,7 +105,7 @@ fn a_forbidden_table_exits_2_and_names_what_to_grant() {
         ]
     );
     assert_eq!(
-        out.row("sys_user_has_role"),
+        row(&out, "sys_user_has_role"),
         [
             "sys_user_has_role",
             "every instance",
@@ -180,18 +137,18 @@ fn hidden_rows_and_missing_tables_are_gaps_too() {
         .insert("ecc_agent".into(), std::sync::Arc::new(|_row| true));
     prod.drop_table("clone_profile_preservers");
     let prod = FakeInstance::start(prod);
-    let out = doctor(&[("prod", &prod)], &[]);
+    let out = doctor(&[Inst::new("prod", prod.url())], &[]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
-        out.row("ecc_agent"),
+        row(&out, "ecc_agent"),
         ["ecc_agent", "every instance", "hidden rows"]
     );
     assert_eq!(
-        out.row("clone_profile_preservers"),
+        row(&out, "clone_profile_preservers"),
         ["clone_profile_preservers", "source", "missing"]
     );
     assert_eq!(
-        out.row("sys_user"),
+        row(&out, "sys_user"),
         ["sys_user", "every instance", "readable"]
     );
     let hidden = out
@@ -214,7 +171,7 @@ fn hidden_rows_and_missing_tables_are_gaps_too() {
 fn bad_credentials_exit_4_without_the_password() {
     let prod = FakeInstance::start(instance());
     let dev = FakeInstance::start(instance().with_basic(AUDIT_USER, "the-right-password-42"));
-    let out = doctor(&[("prod", &prod), ("dev", &dev)], &[]);
+    let out = doctor(&both(&prod, &dev), &[]);
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
     for text in [&out.stdout, &out.stderr] {
         assert!(!text.contains(AUDIT_PASSWORD), "the password leaked");
@@ -233,7 +190,7 @@ fn bad_credentials_exit_4_without_the_password() {
     );
     // dev has no cells; prod is still checked in full.
     assert_eq!(
-        out.row("ecc_agent"),
+        row(&out, "ecc_agent"),
         ["ecc_agent", "every instance", "—", "readable"]
     );
     // A refused login is not retried, and nothing more is asked.
@@ -246,7 +203,7 @@ fn a_hibernating_instance_exits_4() {
     let mut dev = instance();
     dev.faults.html_everything = true;
     let dev = FakeInstance::start(dev);
-    let out = doctor(&[("dev", &dev)], &["dev"]);
+    let out = doctor(&[Inst::new("dev", dev.url())], &["dev"]);
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("HTML page"), "{}", out.stdout);
     assert_eq!(dev.requests().len(), 1);
@@ -258,19 +215,15 @@ fn only_the_named_instances_are_checked() {
         FakeInstance::start(instance()),
         FakeInstance::start(instance()),
     );
-    let out = doctor(&[("prod", &prod), ("dev", &dev)], &["dev"]);
+    let out = doctor(&both(&prod, &dev), &["dev"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(out.row("table"), ["table", "needed on", "dev"]);
+    assert_eq!(row(&out, "table"), ["table", "needed on", "dev"]);
     assert!(prod.requests().is_empty());
 }
 
 #[test]
 fn the_help_documents_the_exit_codes() {
-    let out = Command::cargo_bin("preclone")
-        .expect("binary")
-        .args(["doctor", "--help"])
-        .output()
-        .expect("run");
+    let out = preclone().args(["doctor", "--help"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Exit codes:"), "{text}");
@@ -282,11 +235,7 @@ fn the_help_documents_the_exit_codes() {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
     // The audit's own help is not changed.
-    let out = Command::cargo_bin("preclone")
-        .expect("binary")
-        .args(["audit", "--help"])
-        .output()
-        .expect("run");
+    let out = preclone().args(["audit", "--help"]).output().expect("run");
     let audit_help = String::from_utf8_lossy(&out.stdout);
     assert!(!audit_help.contains("every table the audit needs is readable"));
 }

@@ -9,15 +9,11 @@
 //! valid (JSON parses, JUnit XML parses to the end, CSV parses back with one row per result and
 //! no formula cell, HTML and Markdown carry no live markup from the instance).
 
-mod support;
-
-use assert_cmd::Command;
+use crate::support::estate::*;
+use crate::support::fake::*;
+use crate::support::run::{audit, pair, Run};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use support::estate::*;
-use support::fake::*;
-
-const PASSWORD_ENV: &str = "PRECLONE_HOSTILE_PASSWORD";
+use std::path::Path;
 
 const QUOTES: &str = "mid.o'brien\"q";
 const COMMA: &str = "mid,comma";
@@ -73,19 +69,8 @@ fn logins() -> Vec<(u32, String, String)> {
 }
 
 fn estate() -> (FakeState, FakeState) {
-    let mut prod = instance(true);
-    mid_user(&mut prod, 100, "mid.prod", "mid-prod-01");
-    prod.add_preserver("MID server users", "sys_user", "roles=mid_server");
-    prod.add_preserver(
-        "MID server user has role",
-        "sys_user_has_role",
-        "user.roles=mid_server",
-    );
-    prod.add_preserver(
-        "MID server user group membership",
-        "sys_user_grmember",
-        "user.roles=mid_server",
-    );
+    let mut prod = source_prod();
+    seed_preservers(&mut prod);
     // Hostile preservers: names and conditions.
     prod.add_preserver(
         "<b>Keep</b> \"quoted\" =1+1",
@@ -157,89 +142,15 @@ fn estate() -> (FakeState, FakeState) {
     (prod, dev)
 }
 
-struct Run {
-    code: i32,
-    report: Value,
-    stderr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Run {
-    fn results(&self) -> &[Value] {
-        self.report["results"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    }
-
-    fn of(&self, check: &str, instance: &str, subject: &str) -> Vec<&Value> {
-        self.results()
-            .iter()
-            .filter(|r| {
-                r["check"] == check && r["instance"] == instance && r["subject"]["name"] == subject
-            })
-            .collect()
-    }
-
-    fn status(&self, check: &str, instance: &str, subject: &str) -> String {
-        let found = self.of(check, instance, subject);
-        assert_eq!(
-            found.len(),
-            1,
-            "{check} {instance} {subject:?}: {found:?}\n{}",
-            self.stderr
-        );
-        found[0]["status"].as_str().unwrap_or_default().to_string()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
 const REPORTS: [&str; 5] = ["r.json", "r.csv", "r.html", "r.xml", "r.md"];
 
-fn audit(prod: &FakeInstance, dev: &FakeInstance) -> Run {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut text = String::new();
-    for (name, fake, production) in [("prod", prod, true), ("dev", dev, false)] {
-        text.push_str(&format!(
-            "[instance.{name}]\nurl = \"{}\"\nproduction = {production}\nauth = {{ type = \"basic\", username = \"{AUDIT_USER}\", password_env = \"{PASSWORD_ENV}\" }}\n\n",
-            fake.url()
-        ));
-    }
-    let cfg = dir.path().join("preclone.toml");
-    std::fs::write(&cfg, text).expect("config");
-    let mut cmd = Command::cargo_bin("preclone").expect("binary");
-    cmd.current_dir(dir.path())
-        .env(PASSWORD_ENV, AUDIT_PASSWORD)
-        .env("CI", "true")
-        .args(["audit", "--config"])
-        .arg(&cfg)
-        .args([
-            "--source",
-            "prod",
-            "--target",
-            "dev",
-            "--format",
-            "json",
-            "--timeout",
-            "10s",
-        ])
-        .arg("--save-evidence")
-        .arg(dir.path().join("evidence.json"));
+/// The audit of prod and dev, writing every report format and the evidence into its folder.
+fn audit_all(prod: &FakeInstance, dev: &FakeInstance) -> Run {
+    let mut extra = vec!["--save-evidence", "evidence.json"];
     for r in REPORTS {
-        cmd.arg("-o").arg(dir.path().join(r));
+        extra.extend(["-o", r]);
     }
-    let out = cmd.output().expect("run preclone");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        report,
-        stderr,
-        dir,
-    }
+    audit(&pair(prod, dev), &extra)
 }
 
 /// Every `sysparm_query` a fake received, with the table.
@@ -260,7 +171,7 @@ fn is_sys_id(s: &str) -> bool {
 fn start() -> (FakeInstance, FakeInstance, Run) {
     let (prod, dev) = estate();
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(&prod, &dev);
+    let run = audit_all(&prod, &dev);
     (prod, dev, run)
 }
 
@@ -268,31 +179,23 @@ fn start() -> (FakeInstance, FakeInstance, Run) {
 fn hostile_logins_are_judged_and_unsafe_ones_end_in_error_never_pass() {
     let (_prod, _dev, run) = start();
     // The comma login collides with the source's copy (high): the gate fails, nothing crashed.
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(!run.results().is_empty(), "{}", run.stderr);
+    run.assert_code(1);
+    assert!(!run.all().is_empty(), "{}", run.stderr);
 
     // Logins safe in a query are read and judged: kept by `roles=mid_server`.
     let long = long_name();
     for name in [
         QUOTES, COMMA, HTML, FORMULA, PLUS, AT, CYRILLIC, JAPANESE, CONTROL, &long,
     ] {
-        assert_eq!(
-            run.status("mid-user-not-preserved", "dev", name),
-            "pass",
-            "{name:?}"
-        );
-        assert_eq!(
-            run.status("mid-role-not-preserved", "dev", name),
-            "pass",
-            "{name:?}"
-        );
+        run.expect("mid-user-not-preserved", "dev", name, "pass");
+        run.expect("mid-role-not-preserved", "dev", name, "pass");
     }
     // The source's copy of the comma login was found by `user_name=`: a collision.
-    assert_eq!(run.status("mid-user-name-collision", "dev", COMMA), "fail");
+    run.expect("mid-user-name-collision", "dev", COMMA, "fail");
     // Logins that cannot be put into a query are errors, never passes.
     for name in [CARET, NEWLINE] {
         for check in ["mid-user-not-preserved", "mid-role-not-preserved"] {
-            assert_eq!(run.status(check, "dev", name), "error", "{check} {name:?}");
+            run.expect(check, "dev", name, "error");
         }
     }
     for server in ["mid-server-2", "mid-server-3"] {
@@ -301,21 +204,15 @@ fn hostile_logins_are_judged_and_unsafe_ones_end_in_error_never_pass() {
     }
     // A group whose name holds a comma is looked up by name on the source one by one, and its
     // different sys_id there is reported.
-    assert_eq!(
-        run.status("mid-role-id-differs", "dev", GROUP_COMMA),
-        "fail"
-    );
+    run.expect("mid-role-id-differs", "dev", GROUP_COMMA, "fail");
     // The empty login and the MID Server without one.
-    assert_eq!(
-        run.status("mid-server-login-unknown", "dev", "mid-no-login"),
-        "fail"
-    );
+    run.expect("mid-server-login-unknown", "dev", "mid-no-login", "fail");
 }
 
 #[test]
 fn names_with_commas_are_looked_up_alone_and_unsafe_values_never_reach_a_query() {
     let (prod, dev, run) = start();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_code(1);
     let sent: Vec<(String, String)> = queries(&prod).into_iter().chain(queries(&dev)).collect();
     assert!(!sent.is_empty());
     for (table, q) in &sent {
@@ -389,13 +286,13 @@ fn names_with_commas_are_looked_up_alone_and_unsafe_values_never_reach_a_query()
 #[test]
 fn every_report_format_stays_valid_whatever_the_instance_data_holds() {
     let (_prod, _dev, run) = start();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_code(1);
     check_reports(&run);
 }
 
 /// Every report is written and valid, whatever the instance data held.
 fn check_reports(run: &Run) {
-    let results = run.results().len();
+    let results = run.all().len();
     for f in REPORTS.iter().chain(&["evidence.json"]) {
         let meta = std::fs::metadata(run.file(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(meta.len() > 100, "{f} is nearly empty");

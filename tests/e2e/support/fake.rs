@@ -14,8 +14,8 @@
 //!
 //! It runs on its own thread with its own tokio runtime, so synchronous tests (running the real
 //! binary) can use it as well as async ones; it stops when the [`FakeInstance`] is dropped. It
-//! depends only on axum, tokio and serde_json, so a benchmark binary can include this file with
-//! `#[path = "../tests/support/fake.rs"] mod fake;`.
+//! depends only on axum, tokio, serde_json and url, so another test binary or a benchmark can
+//! include this file with `#[path = "../tests/e2e/support/fake.rs"] mod fake;`.
 #![allow(dead_code)]
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -1338,60 +1338,10 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `application/x-www-form-urlencoded` pairs, in order.
 fn parse_form(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    url::form_urlencoded::parse(s.as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -1405,14 +1355,15 @@ fn link_header(
     looping: bool,
 ) -> String {
     let url = |off: usize| {
-        let mut q: Vec<String> = params
-            .iter()
-            .filter(|(k, _)| k != "sysparm_offset" && k != "sysparm_limit")
-            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-            .collect();
-        q.push(format!("sysparm_limit={limit}"));
-        q.push(format!("sysparm_offset={off}"));
-        format!("<{base_url}{path}?{}>", q.join("&"))
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(
+            params
+                .iter()
+                .filter(|(k, _)| k != "sysparm_offset" && k != "sysparm_limit"),
+        );
+        q.append_pair("sysparm_limit", &limit.to_string());
+        q.append_pair("sysparm_offset", &off.to_string());
+        format!("<{base_url}{path}?{}>", q.finish())
     };
     let mut parts = vec![format!("{};rel=\"first\"", url(0))];
     if offset > 0 {

@@ -15,6 +15,7 @@
 //! Without Chromium the tests print why they skip, except under CI (`CI` set), where they fail:
 //! `.ci/run` installs it.
 
+use crate::support::run::in_ci;
 use assert_cmd::Command as BinCommand;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -28,16 +29,31 @@ const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 2000;
 const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+/// Headless Chromium's flags, here and for the sample screenshot: no first-run setup, and as
+/// little of its own background networking as the flags can silence.
+pub(crate) const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--hide-scrollbars",
+];
+
+/// Debian's `chromium`, when it is installed.
+pub(crate) fn installed_chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/local/bin/chromium"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 /// Chromium, or `None` (after saying why) when the test should skip. Panics under CI.
 fn chromium() -> Option<PathBuf> {
-    let found = ["/usr/bin/chromium", "/usr/local/bin/chromium"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file());
+    let found = installed_chromium();
     if found.is_none() {
         assert!(
             !in_ci(),
@@ -68,17 +84,7 @@ fn run_chromium(chromium: &Path, work: &Path, tag: &str, extra: &[String], url: 
     let out_path = work.join(format!("stdout-{tag}.txt"));
     let err_path = work.join(format!("stderr-{tag}.txt"));
     let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--hide-scrollbars",
-        ])
+        .args(CHROMIUM_FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--log-net-log={}", net_log.display()))
         .args(extra)

@@ -73,3 +73,25 @@ pub fn seed_preservers(s: &mut FakeState) {
         "user.roles=mid_server",
     );
 }
+
+/// The production source of most scenarios: `mid.prod` (sys_id `sid(100)`) with its MID Server
+/// `mid-prod-01`, and no preserver.
+pub fn source_prod() -> FakeState {
+    let mut s = instance(true);
+    mid_user(&mut s, 100, "mid.prod", "mid-prod-01");
+    s
+}
+
+/// A target: `mid.dev` (sys_id `sid(200)`) with its MID Server `mid-dev-01`.
+pub fn target_dev() -> FakeState {
+    let mut s = instance(false);
+    mid_user(&mut s, 200, "mid.dev", "mid-dev-01");
+    s
+}
+
+/// A second target: `mid.test` (sys_id `sid(300)`) with its MID Server `mid-test-01`.
+pub fn target_test() -> FakeState {
+    let mut s = instance(false);
+    mid_user(&mut s, 300, "mid.test", "mid-test-01");
+    s
+}

@@ -2,130 +2,14 @@
 //! scenario builds a production source and its targets, runs `preclone audit`, and asserts the
 //! exit code and the results of the JSON report.
 
-mod support;
-
-use assert_cmd::Command;
-use serde_json::{json, Value};
-use std::path::PathBuf;
-use support::estate::*;
-use support::fake::*;
-
-const PASSWORD_ENV: &str = "PRECLONE_E2E_PASSWORD";
-
-struct Run {
-    code: i32,
-    report: Value,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn results(&self, check: &str) -> Vec<&Value> {
-        self.report["results"]
-            .as_array()
-            .map(|a| a.iter().filter(|r| r["check"] == check).collect())
-            .unwrap_or_default()
-    }
-
-    /// The status of the one result of `check` on `instance` for `subject` (by name).
-    fn status(&self, check: &str, instance: &str, subject: &str) -> String {
-        let found: Vec<&Value> = self
-            .results(check)
-            .into_iter()
-            .filter(|r| r["instance"] == instance && r["subject"]["name"] == subject)
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "{check} {instance} {subject}: {found:?}\n{}",
-            self.stdout
-        );
-        found[0]["status"].as_str().unwrap_or_default().to_string()
-    }
-
-    /// Non-passing results, one line each, for assertion messages.
-    fn problems(&self) -> String {
-        self.report["results"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|r| r["status"] != "pass")
-                    .map(|r| {
-                        format!(
-                            "{} {} {} {} {}: {}",
-                            r["status"],
-                            r["severity"],
-                            r["instance"],
-                            r["check"],
-                            r["subject"]["name"],
-                            r["message"]
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_else(|| format!("no report; stderr: {}", self.stderr))
-    }
-
-    fn statuses(&self, check: &str) -> Vec<String> {
-        self.results(check)
-            .iter()
-            .map(|r| r["status"].as_str().unwrap_or_default().to_string())
-            .collect()
-    }
-}
-
-fn config(instances: &[(&str, &FakeInstance, Option<bool>)]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut text = String::new();
-    for (name, fake, production) in instances {
-        text.push_str(&format!("[instance.{name}]\nurl = \"{}\"\n", fake.url()));
-        if let Some(p) = production {
-            text.push_str(&format!("production = {p}\n"));
-        }
-        text.push_str(&format!(
-            "auth = {{ type = \"basic\", username = \"{AUDIT_USER}\", password_env = \"{PASSWORD_ENV}\" }}\n\n"
-        ));
-    }
-    let path = dir.path().join("preclone.toml");
-    std::fs::write(&path, text).expect("write config");
-    (dir, path)
-}
-
-fn audit(instances: &[(&str, &FakeInstance, Option<bool>)], extra: &[&str]) -> Run {
-    let (dir, cfg) = config(instances);
-    let mut cmd = Command::cargo_bin("preclone").expect("binary");
-    cmd.current_dir(dir.path())
-        .env(PASSWORD_ENV, AUDIT_PASSWORD)
-        .env_remove("PRECLONE_FROZEN_TIME")
-        .arg("audit")
-        .arg("--config")
-        .arg(&cfg)
-        .args(["--source", instances[0].0]);
-    for (name, _, _) in &instances[1..] {
-        cmd.args(["--target", name]);
-    }
-    cmd.args(["--format", "json", "--timeout", "5s"])
-        .args(extra);
-    let out = cmd.output().expect("run preclone");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        report,
-        stdout,
-        stderr,
-    }
-}
+use crate::support::estate::*;
+use crate::support::fake::*;
+use crate::support::run::{audit, inst, pair};
+use serde_json::json;
 
 /// prod with mid.prod and its MID Server; dev with mid.dev and its MID Server.
 fn estate() -> (FakeState, FakeState) {
-    let mut prod = instance(true);
-    mid_user(&mut prod, 100, "mid.prod", "mid-prod-01");
-    let mut dev = instance(false);
-    mid_user(&mut dev, 200, "mid.dev", "mid-dev-01");
-    (prod, dev)
+    (source_prod(), target_dev())
 }
 
 #[test]
@@ -133,39 +17,23 @@ fn the_three_seed_preservers_keep_the_mid_user_and_the_gate_passes() {
     let (mut prod, dev) = estate();
     seed_preservers(&mut prod);
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.problems());
-    assert_eq!(
-        run.status("mid-user-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-role-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-user-survives-by-source-copy", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-server-will-go-down", "dev", "mid-dev-01"),
-        "pass"
-    );
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(0);
+    run.expect("mid-user-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("mid-role-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("mid-user-survives-by-source-copy", "dev", "mid.dev", "pass");
+    run.expect("mid-server-will-go-down", "dev", "mid-dev-01", "pass");
     for t in ["sys_user", "sys_user_has_role", "sys_user_grmember"] {
-        assert_eq!(run.status("preserver-missing", "prod", t), "pass");
+        run.expect("preserver-missing", "prod", t, "pass");
     }
     // The seed's dot-walked conditions are flagged (medium), below the default gate.
-    assert_eq!(
-        run.status("preserver-dot-walked", "prod", "MID server user has role"),
-        "fail"
+    run.expect(
+        "preserver-dot-walked",
+        "prod",
+        "MID server user has role",
+        "fail",
     );
-    assert_eq!(
-        run.status("prod-foreign-mid-user", "prod", "mid.prod"),
-        "pass"
-    );
+    run.expect("prod-foreign-mid-user", "prod", "mid.prod", "pass");
     assert_eq!(run.report["gate"]["verdict"], "pass");
     // Every preserver condition was evaluated by the target, restricted to MID-related rows.
     let evals: Vec<String> = dev
@@ -186,21 +54,12 @@ fn the_three_seed_preservers_keep_the_mid_user_and_the_gate_passes() {
 fn without_preservers_the_mid_server_goes_down_and_the_gate_fails() {
     let (prod, dev) = estate();
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(
-        run.status("mid-user-not-preserved", "dev", "mid.dev"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("mid-server-will-go-down", "dev", "mid-dev-01"),
-        "fail"
-    );
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(1);
+    run.expect("mid-user-not-preserved", "dev", "mid.dev", "fail");
+    run.expect("mid-server-will-go-down", "dev", "mid-dev-01", "fail");
     for t in ["sys_user", "sys_user_has_role", "sys_user_grmember"] {
-        assert_eq!(run.status("preserver-missing", "prod", t), "fail");
+        run.expect("preserver-missing", "prod", t, "fail");
     }
     // Not reported for a user that will not exist.
     assert!(run
@@ -217,35 +76,14 @@ fn every_mid_user_kept_in_production_survives_but_exposes_production() {
     // Solution 1 of the clone tip: dev's MID user also lives in prod (another sys_id).
     mid_user(&mut prod, 300, "mid.dev", "");
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 1, "{}", run.problems());
-    assert_eq!(
-        run.status("mid-user-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-role-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-user-survives-by-source-copy", "dev", "mid.dev"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("mid-server-will-go-down", "dev", "mid-dev-01"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("prod-foreign-mid-user", "prod", "mid.dev"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("prod-shared-mid-credential", "prod", "mid.dev"),
-        "fail"
-    );
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(1);
+    run.expect("mid-user-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("mid-role-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("mid-user-survives-by-source-copy", "dev", "mid.dev", "fail");
+    run.expect("mid-server-will-go-down", "dev", "mid-dev-01", "pass");
+    run.expect("prod-foreign-mid-user", "prod", "mid.dev", "fail");
+    run.expect("prod-shared-mid-credential", "prod", "mid.dev", "fail");
     let foreign = run
         .results("prod-foreign-mid-user")
         .into_iter()
@@ -263,8 +101,7 @@ fn every_mid_user_kept_in_production_survives_but_exposes_production() {
 
 #[test]
 fn a_role_granted_through_a_group_the_source_lacks_is_lost() {
-    let mut prod = instance(true);
-    mid_user(&mut prod, 100, "mid.prod", "mid-prod-01");
+    let mut prod = source_prod();
     seed_preservers(&mut prod);
     let mut dev = instance(false);
     let group = sid(900);
@@ -289,39 +126,25 @@ fn a_role_granted_through_a_group_the_source_lacks_is_lost() {
     dev.insert("sys_user_has_role", json!({"sys_id": sid(212), "user": u, "role": MID_ROLE, "inherited": "true", "state": "active"}));
     dev.add_mid_server("mid-disc-01", "mid.disc", "Up");
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 1, "{}", run.problems());
-    assert_eq!(
-        run.status("mid-user-not-preserved", "dev", "mid.disc"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-membership-not-preserved", "dev", "mid.disc"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-group-missing-in-source", "dev", "Discovery MIDs"),
-        "fail"
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(1);
+    run.expect("mid-user-not-preserved", "dev", "mid.disc", "pass");
+    run.expect("mid-membership-not-preserved", "dev", "mid.disc", "pass");
+    run.expect(
+        "mid-group-missing-in-source",
+        "dev",
+        "Discovery MIDs",
+        "fail",
     );
     let missing = run.results("mid-group-missing-in-source")[0].clone();
     assert_eq!(missing["severity"], "critical");
-    assert_eq!(
-        run.status("mid-role-not-preserved", "dev", "mid.disc"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("mid-server-will-go-down", "dev", "mid-disc-01"),
-        "fail"
-    );
+    run.expect("mid-role-not-preserved", "dev", "mid.disc", "fail");
+    run.expect("mid-server-will-go-down", "dev", "mid-disc-01", "fail");
 }
 
 #[test]
 fn a_group_that_exists_in_the_source_without_the_role_is_reported() {
-    let mut prod = instance(true);
-    mid_user(&mut prod, 100, "mid.prod", "mid-prod-01");
+    let mut prod = source_prod();
     seed_preservers(&mut prod);
     let group = sid(900);
     prod.insert(
@@ -362,23 +185,21 @@ fn a_group_that_exists_in_the_source_without_the_role_is_reported() {
     );
     dev.add_mid_server("mid-disc-01", "mid.disc", "Up");
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(1);
+    run.expect(
+        "mid-group-missing-in-source",
+        "dev",
+        "Discovery MIDs",
+        "pass",
     );
-    assert_eq!(run.code, 1, "{}", run.problems());
-    assert_eq!(
-        run.status("mid-group-missing-in-source", "dev", "Discovery MIDs"),
-        "pass"
+    run.expect(
+        "mid-group-lacks-role-in-source",
+        "dev",
+        "Discovery MIDs",
+        "fail",
     );
-    assert_eq!(
-        run.status("mid-group-lacks-role-in-source", "dev", "Discovery MIDs"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("mid-role-not-preserved", "dev", "mid.disc"),
-        "fail"
-    );
+    run.expect("mid-role-not-preserved", "dev", "mid.disc", "fail");
 }
 
 #[test]
@@ -398,23 +219,11 @@ fn an_equivalent_condition_written_differently_is_judged_by_what_it_matches() {
     // A user that is not a MID user but matches the prefix: over-broad.
     dev.add_user("mid.night.operator");
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.problems());
-    assert_eq!(
-        run.status("mid-user-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("mid-role-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("preserver-overbroad", "prod", "MID users by prefix"),
-        "fail"
-    );
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(0);
+    run.expect("mid-user-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("mid-role-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("preserver-overbroad", "prod", "MID users by prefix", "fail");
 }
 
 #[test]
@@ -436,15 +245,9 @@ fn a_preserver_with_nq_groups_is_restricted_in_every_group() {
         "user.roles=mid_server",
     );
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.problems());
-    assert_eq!(
-        run.status("mid-user-not-preserved", "dev", "mid.dev"),
-        "pass"
-    );
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(0);
+    run.expect("mid-user-not-preserved", "dev", "mid.dev", "pass");
     let restricted = format!(
         "user_name=nobody^sys_idIN{0}^NQroles=mid_server^sys_idIN{0}",
         sid(200)
@@ -475,31 +278,18 @@ fn a_preserver_left_out_of_the_clone_profile_does_not_apply() {
         }
     }
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(1);
+    run.expect(
+        "preserver-not-applied",
+        "prod",
+        "MID server user has role",
+        "fail",
     );
-    assert_eq!(run.code, 1, "{}", run.problems());
-    assert_eq!(
-        run.status("preserver-not-applied", "prod", "MID server user has role"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("preserver-not-applied", "prod", "MID server users"),
-        "pass"
-    );
-    assert_eq!(
-        run.status("preserver-missing", "prod", "sys_user_has_role"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("mid-role-not-preserved", "dev", "mid.dev"),
-        "fail"
-    );
-    assert_eq!(
-        run.status("mid-server-will-go-down", "dev", "mid-dev-01"),
-        "fail"
-    );
+    run.expect("preserver-not-applied", "prod", "MID server users", "pass");
+    run.expect("preserver-missing", "prod", "sys_user_has_role", "fail");
+    run.expect("mid-role-not-preserved", "dev", "mid.dev", "fail");
+    run.expect("mid-server-will-go-down", "dev", "mid-dev-01", "fail");
 }
 
 #[test]
@@ -510,11 +300,8 @@ fn forbidden_preservers_make_the_evidence_incomplete_and_nothing_passes_on_it() 
         .forbidden_tables
         .insert("clone_data_preserver".into());
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(2);
     for check in [
         "preserver-missing",
         "preserver-not-applied",
@@ -531,17 +318,11 @@ fn forbidden_preservers_make_the_evidence_incomplete_and_nothing_passes_on_it() 
             "{check} passed without evidence: {st:?}"
         );
     }
-    assert_eq!(
-        run.status("table-unreadable", "prod", "clone_data_preserver"),
-        "error"
-    );
+    run.expect("table-unreadable", "prod", "clone_data_preserver", "error");
     assert!(run.stderr.contains("incomplete"), "{}", run.stderr);
     // --allow-incomplete turns 2 into 0.
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &["--allow-incomplete"],
-    );
-    assert_eq!(run.code, 0, "{}", run.problems());
+    let run = audit(&pair(&prod, &dev), &["--allow-incomplete"]);
+    run.assert_code(0);
 }
 
 #[test]
@@ -549,32 +330,12 @@ fn bad_credentials_exit_4_without_printing_the_secret() {
     let (prod, dev) = estate();
     let prod = FakeInstance::start(prod.with_basic(AUDIT_USER, "another-password"));
     let dev = FakeInstance::start(dev);
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &["-vv"],
-    );
-    assert_eq!(run.code, 4, "{}", run.stderr);
+    let run = audit(&pair(&prod, &dev), &["-vv"]);
+    run.assert_code(4);
     assert!(run.stderr.contains("prod"), "{}", run.stderr);
     assert!(!run.stderr.contains(AUDIT_PASSWORD) && !run.stdout.contains(AUDIT_PASSWORD));
     // The report is still written, marked incomplete, and nothing passes on evidence not read.
-    assert_eq!(run.report["gate"]["exit_code"], 4, "{}", run.stdout);
-    assert_eq!(run.report["gate"]["verdict"], "incomplete");
-    let passed: Vec<&Value> = run.report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "pass")
-        // Coverage of what was read, and the production flag the config states.
-        .filter(|r| {
-            ![
-                "table-unreadable",
-                "rows-hidden-by-acl",
-                "target-is-production",
-            ]
-            .contains(&r["check"].as_str().unwrap_or(""))
-        })
-        .collect();
-    assert!(passed.is_empty(), "{passed:?}");
+    run.assert_marked_incomplete();
     assert!(
         run.problems().contains("mid-server-will-go-down")
             || run.problems().contains("mid-user-not-preserved")
@@ -587,11 +348,11 @@ fn a_target_marked_production_fails_the_gate() {
     seed_preservers(&mut prod);
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
     let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(true))],
+        &[inst("prod", prod.url(), true), inst("dev", dev.url(), true)],
         &[],
     );
-    assert_eq!(run.code, 1, "{}", run.problems());
-    assert_eq!(run.status("target-is-production", "dev", "dev"), "fail");
+    run.assert_code(1);
+    run.expect("target-is-production", "dev", "dev", "fail");
     let r = run.results("target-is-production")[0].clone();
     assert_eq!(r["severity"], "critical");
 }
@@ -601,11 +362,8 @@ fn only_get_requests_and_the_token_post_are_ever_sent() {
     let (mut prod, dev) = estate();
     seed_preservers(&mut prod);
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.problems());
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(0);
     for fake in [&prod, &dev] {
         let reqs = fake.requests();
         assert!(!reqs.is_empty());
@@ -632,7 +390,6 @@ fn the_password_reaches_no_output_report_evidence_or_log() {
     let (mut prod, dev) = estate();
     seed_preservers(&mut prod);
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let out = tempfile::tempdir().expect("tempdir");
     let files = [
         "r.json",
         "r.html",
@@ -641,21 +398,12 @@ fn the_password_reaches_no_output_report_evidence_or_log() {
         "r.md",
         "evidence.json",
     ];
-    let mut extra: Vec<String> = vec![
-        "-vv".into(),
-        "--save-evidence".into(),
-        out.path().join("evidence.json").display().to_string(),
-    ];
+    let mut extra = vec!["-vv", "--save-evidence", "evidence.json"];
     for f in &files[..5] {
-        extra.push("-o".into());
-        extra.push(out.path().join(f).display().to_string());
+        extra.extend(["-o", *f]);
     }
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &extra,
-    );
-    assert_eq!(run.code, 0, "{}", run.problems());
+    let run = audit(&pair(&prod, &dev), &extra);
+    run.assert_code(0);
     assert!(
         run.stderr.contains("GET"),
         "-vv logs requests: {}",
@@ -663,7 +411,7 @@ fn the_password_reaches_no_output_report_evidence_or_log() {
     );
     assert!(!run.stdout.contains(AUDIT_PASSWORD) && !run.stderr.contains(AUDIT_PASSWORD));
     for f in files {
-        let text = std::fs::read_to_string(out.path().join(f)).expect(f);
+        let text = std::fs::read_to_string(run.file(f)).expect(f);
         assert!(!text.is_empty(), "{f} is empty");
         assert!(!text.contains(AUDIT_PASSWORD), "{f} holds the password");
     }
@@ -674,8 +422,7 @@ fn one_audit_of_a_source_and_two_targets_sends_a_fixed_number_of_requests() {
     let build = |extra_users: u32| {
         let (mut prod, mut dev) = estate();
         seed_preservers(&mut prod);
-        let mut test = instance(false);
-        mid_user(&mut test, 400, "mid.test", "mid-test-01");
+        let test = target_test();
         for i in 0..extra_users {
             mid_user(&mut dev, 1000 + i * 10, &format!("mid.extra{i}"), "");
         }
@@ -689,13 +436,13 @@ fn one_audit_of_a_source_and_two_targets_sends_a_fixed_number_of_requests() {
         let (prod, dev, test) = build(extra);
         let run = audit(
             &[
-                ("prod", &prod, Some(true)),
-                ("dev", &dev, Some(false)),
-                ("test", &test, Some(false)),
+                inst("prod", prod.url(), true),
+                inst("dev", dev.url(), false),
+                inst("test", test.url(), false),
             ],
             &[],
         );
-        assert_eq!(run.code, 0, "{}", run.problems());
+        run.assert_code(0);
         let sent = prod.requests().len() + dev.requests().len() + test.requests().len();
         assert_eq!(run.report["summary"]["requests"], sent as u64);
         sent
@@ -721,15 +468,9 @@ fn a_hidden_mid_server_role_record_is_unreadable_not_absent() {
         [MID_ROLE.to_string()].into_iter().collect(),
     );
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
-    let run = audit(
-        &[("prod", &prod, Some(true)), ("dev", &dev, Some(false))],
-        &[],
-    );
-    assert_eq!(run.code, 2, "{}", run.problems());
-    assert_eq!(
-        run.status("rows-hidden-by-acl", "prod", "sys_user_role"),
-        "error"
-    );
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(2);
+    run.expect("rows-hidden-by-acl", "prod", "sys_user_role", "error");
     // Without the role record nobody could be told a MID user: nothing about them passes.
     for check in [
         "mid-user-not-preserved",

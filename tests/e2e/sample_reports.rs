@@ -2,10 +2,12 @@
 //! binary with the clock frozen at [`FROZEN_TIME`]. This test writes them again into a temporary
 //! folder and fails when any committed file differs by a single byte, so CI catches stale samples.
 //!
-//! `PRECLONE_UPDATE_SAMPLES=1 cargo test --test sample_reports` rewrites them instead (and says
+//! `PRECLONE_UPDATE_SAMPLES=1 cargo test --test e2e sample_reports` rewrites them instead (and says
 //! so), plus the screenshot `sample-reports/report.png` when Chromium is installed. The screenshot
 //! is never compared: font rendering differs between machines. The browser test checks the page.
 
+use crate::browser::{installed_chromium, CHROMIUM_FLAGS};
+use crate::support::run::in_ci;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -35,7 +37,7 @@ const SAMPLES: [&str; 7] = [
 ];
 
 const UPDATE_VAR: &str = "PRECLONE_UPDATE_SAMPLES";
-const UPDATE_COMMAND: &str = "PRECLONE_UPDATE_SAMPLES=1 cargo test --test sample_reports";
+const UPDATE_COMMAND: &str = "PRECLONE_UPDATE_SAMPLES=1 cargo test --test e2e sample_reports";
 
 fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-reports")
@@ -43,10 +45,6 @@ fn samples_dir() -> PathBuf {
 
 fn update_requested() -> bool {
     std::env::var(UPDATE_VAR).is_ok_and(|v| v == "1")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 /// Runs `preclone demo` with the frozen clock in `dir` and returns every sample it produced.
@@ -241,30 +239,17 @@ fn the_samples_show_what_the_readme_promises() {
     );
 }
 
-/// Takes the sample screenshot with headless Chromium (same flags as `tests/browser.rs`), bounded
-/// to 60 s. Returns the PNG's size, or why it could not.
+/// Takes the sample screenshot with headless Chromium (the browser test's flags), bounded to
+/// 60 s. Returns the PNG's size, or why it could not.
 fn screenshot(html: &Path, png: &Path) -> Result<usize, String> {
-    let chromium = ["/usr/bin/chromium", "/usr/local/bin/chromium"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .ok_or("chromium is not installed (apt-get install chromium)")?;
+    let chromium =
+        installed_chromium().ok_or("chromium is not installed (apt-get install chromium)")?;
     let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
     let shot = profile.path().join("shot.png");
     let html = html.canonicalize().map_err(|e| e.to_string())?;
     let mut child = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--hide-scrollbars",
-            "--window-size=1280,2000",
-        ])
+        .args(CHROMIUM_FLAGS)
+        .arg("--window-size=1280,2000")
         .arg(format!(
             "--user-data-dir={}",
             profile.path().join("profile").display()

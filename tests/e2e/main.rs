@@ -1,0 +1,15 @@
+//! The end-to-end tests, in one binary: the real `preclone` binary against local fake instances
+//! over real HTTP (audits, faults, hostile data, doctor), the command line without an instance,
+//! the committed sample reports, and the HTML report in a real browser.
+//!
+//! `cargo test --test e2e` runs them all; `cargo test --test e2e faults::` one module.
+
+mod support;
+
+mod audit;
+mod browser;
+mod cli;
+mod doctor;
+mod faults;
+mod hostile;
+mod sample_reports;
