@@ -12,4 +12,5 @@ mod cli;
 mod doctor;
 mod faults;
 mod hostile;
+mod refusals;
 mod sample_reports;

@@ -2,12 +2,10 @@
 //! fake instances, each refusal exiting 3 with a message that names the input and says what to
 //! do, and nothing in any fake's request log.
 
-mod support;
-
+use crate::support::estate;
+use crate::support::fake::{FakeInstance, AUDIT_PASSWORD, AUDIT_USER};
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
-use support::estate;
-use support::fake::{FakeInstance, AUDIT_PASSWORD, AUDIT_USER};
 
 const PROD_ENV: &str = "REFUSALS_PROD_PASSWORD";
 const DEV_ENV: &str = "REFUSALS_DEV_PASSWORD";
