@@ -232,14 +232,14 @@ impl Inst {
     }
 
     /// Rows matching any of `terms` (`<field>IN<values>`, joined with `^OR`), in as many
-    /// requests as 8 KB URLs need ([`or_chunks`]). No request when every list is empty.
+    /// requests as 8 KB URLs need ([`query::or_chunks`]). No request when every list is empty.
     async fn read_any(
         &self,
         table: &str,
         terms: &[(&str, &BTreeSet<String>)],
         fields: &[&str],
     ) -> Result<Vec<Row>, Unreadable> {
-        let chunks = or_chunks(terms);
+        let chunks = query::or_chunks(terms, MAX_QUERY_BYTES);
         let results = join_all(chunks.iter().map(|q| self.read(table, q, fields))).await;
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
@@ -1013,54 +1013,6 @@ fn merge_rows(
     Ok(a)
 }
 
-/// `<field>IN<values>` lists ORed into as few queries as fit in [`MAX_QUERY_BYTES`] (encoded):
-/// one list fills a query, and the next list starts in the room left (`^OR<field>IN...`), so
-/// short lists of ids and names share a request. Values must already be safe in a list.
-fn or_chunks(terms: &[(&str, &BTreeSet<String>)]) -> Vec<String> {
-    let or_len = query::encoded_len("^OR");
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut len = 0;
-    for (field, values) in terms {
-        let prefix = format!("{field}IN");
-        let prefix_len = query::encoded_len(&prefix);
-        let mut open = false;
-        for v in values.iter() {
-            let v_len = query::encoded_len(v);
-            let add = if open {
-                3 + v_len
-            } else if current.is_empty() {
-                prefix_len + v_len
-            } else {
-                or_len + prefix_len + v_len
-            };
-            if !current.is_empty() && len + add > MAX_QUERY_BYTES {
-                out.push(std::mem::take(&mut current));
-                len = 0;
-                open = false;
-            }
-            if open {
-                current.push(',');
-                len += 3;
-            } else {
-                if !current.is_empty() {
-                    current.push_str("^OR");
-                    len += or_len;
-                }
-                current.push_str(&prefix);
-                len += prefix_len;
-                open = true;
-            }
-            current.push_str(v);
-            len += v_len;
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
 /// The roles containing `mid_server`, followed up the hierarchy one level per request to a
 /// fixpoint, starting from wave 1's direct containers. Runs beside waves 2 and 3.
 async fn contains_chain(
@@ -1556,82 +1508,5 @@ fn assemble(
         },
         preserver_evals: evals,
         coverage,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(values: impl IntoIterator<Item = String>) -> BTreeSet<String> {
-        values.into_iter().collect()
-    }
-
-    /// The values of every `<field>IN` term of the chunks, in order.
-    fn values_of(chunks: &[String], field: &str) -> Vec<String> {
-        let prefix = format!("{field}IN");
-        chunks
-            .iter()
-            .flat_map(|c| c.split("^OR"))
-            .filter_map(|t| t.strip_prefix(&prefix))
-            .flat_map(|list| list.split(','))
-            .map(str::to_string)
-            .collect()
-    }
-
-    #[test]
-    fn short_lists_of_ids_and_names_share_one_request() {
-        let ids = set((0..3).map(|i| format!("{i:032x}")));
-        let names = set(["mid.dev".to_string(), "mid.test".to_string()]);
-        let chunks = or_chunks(&[("sys_id", &ids), ("user_name", &names)]);
-        assert_eq!(chunks.len(), 1, "{chunks:?}");
-        assert!(chunks[0].starts_with("sys_idIN"));
-        assert!(chunks[0].contains("^ORuser_nameINmid.dev,mid.test"));
-    }
-
-    #[test]
-    fn long_lists_fill_every_request_and_keep_every_value() {
-        let ids = set((0..700).map(|i| format!("{i:032x}")));
-        let names = set((0..900).map(|i| format!("mid.user.{i}")));
-        let chunks = or_chunks(&[("sys_id", &ids), ("user_name", &names)]);
-        assert!(chunks
-            .iter()
-            .all(|c| query::encoded_len(c) <= MAX_QUERY_BYTES));
-        let total: usize = chunks.iter().map(|c| query::encoded_len(c)).sum();
-        // Packed across the list boundary: as many requests as the bytes need (each chunk is
-        // full but for less than one value), where chunking each list apart needs one more.
-        assert_eq!(chunks.len(), total.div_ceil(MAX_QUERY_BYTES - 40));
-        let apart = query::in_chunks(
-            "sys_id",
-            &ids.iter().cloned().collect::<Vec<_>>(),
-            MAX_QUERY_BYTES,
-        )
-        .len()
-            + query::in_chunks(
-                "user_name",
-                &names.iter().cloned().collect::<Vec<_>>(),
-                MAX_QUERY_BYTES,
-            )
-            .len();
-        assert_eq!(chunks.len() + 1, apart);
-        assert_eq!(
-            values_of(&chunks, "sys_id"),
-            ids.into_iter().collect::<Vec<_>>()
-        );
-        assert_eq!(
-            values_of(&chunks, "user_name"),
-            names.into_iter().collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn empty_lists_make_no_request() {
-        let none = BTreeSet::new();
-        assert!(or_chunks(&[("sys_id", &none), ("name", &none)]).is_empty());
-        let one = set(["Group".to_string()]);
-        assert_eq!(
-            or_chunks(&[("sys_id", &none), ("name", &one)]),
-            ["nameINGroup"]
-        );
     }
 }
