@@ -29,6 +29,7 @@ use crate::client::{Client, ClientError, Row, TableQuery};
 use crate::config::{ClientSettings, ResolvedInstance};
 use crate::evidence::*;
 use crate::query::{self, MAX_QUERY_BYTES};
+use crate::tables::*;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,81 +68,11 @@ pub struct RunMeta {
     pub tool_version: String,
 }
 
-const USER_FIELDS: &[&str] = &[
-    "sys_id",
-    "user_name",
-    "sys_class_name",
-    "active",
-    "locked_out",
-    "web_service_access_only",
-    "internal_integration_user",
-    "last_login_time",
-];
-const USER_ROLE_FIELDS: &[&str] = &[
-    "sys_id",
-    "user",
-    "user.user_name",
-    "role",
-    "role.name",
-    "role.elevated_privilege",
-    "inherited",
-    "state",
-];
-const MEMBER_FIELDS: &[&str] = &[
-    "sys_id",
-    "user",
-    "group",
-    "group.name",
-    "group.parent",
-    "group.parent.parent",
-    "group.parent.parent.parent",
-];
-/// The ancestors of a membership's group that its row walks to (see [`MEMBER_FIELDS`]).
+/// The ancestors of a membership's group that its row walks to (see [`SYS_USER_GRMEMBER`]).
 const GROUP_ANCESTORS: &[&str] = &[
     "group.parent",
     "group.parent.parent",
     "group.parent.parent.parent",
-];
-const GROUP_FIELDS: &[&str] = &["sys_id", "name", "parent"];
-const GROUP_ROLE_FIELDS: &[&str] = &[
-    "sys_id",
-    "group",
-    "role",
-    "role.name",
-    "role.elevated_privilege",
-];
-const CONTAINS_FIELDS: &[&str] = &["sys_id", "role", "role.name", "contains", "contains.name"];
-const ROLE_FIELDS: &[&str] = &["sys_id", "name", "elevated_privilege"];
-const AGENT_FIELDS: &[&str] = &[
-    "sys_id",
-    "name",
-    "status",
-    "validated",
-    "user_name",
-    "host_name",
-    "version",
-    "last_refreshed",
-];
-const PRESERVER_FIELDS: &[&str] = &[
-    "sys_id",
-    "name",
-    "table",
-    "condition",
-    "include_in_system_clone",
-    "theme",
-    "sys_created_on",
-];
-const CLONE_REQUEST_FIELDS: &[&str] = &[
-    "sys_id",
-    "target_instance",
-    "target_instance.instance_url",
-    "target_instance.instance_name",
-    "state",
-    "scheduled",
-    "profile",
-    "lock_settings",
-    "preserve_theme",
-    "sys_created_on",
 ];
 
 fn get<'r>(row: &'r Row, field: &str) -> &'r str {
@@ -519,7 +450,7 @@ async fn gate(inst: &Inst) -> Result<Fact<Vec<Role>>, ClientError> {
         .fetch(&TableQuery::new(
             "sys_user_role",
             "name=mid_server",
-            ROLE_FIELDS,
+            SYS_USER_ROLE.fields,
         ))
         .await;
     match first {
@@ -559,7 +490,7 @@ async fn phase1(inst: &Inst, mid_role: Fact<Vec<Role>>, is_source: bool) -> Phas
             return None;
         }
         let rows = inst
-            .read("clone_data_preserver", "", PRESERVER_FIELDS)
+            .read("clone_data_preserver", "", CLONE_DATA_PRESERVER.fields)
             .await;
         Some(fact(
             rows.map(|rows| rows.iter().map(to_preserver).collect()),
@@ -576,18 +507,18 @@ async fn phase1(inst: &Inst, mid_role: Fact<Vec<Role>>, is_source: bool) -> Phas
         inst.read(
             "sys_user_has_role",
             "role.name=mid_server",
-            USER_ROLE_FIELDS
+            SYS_USER_HAS_ROLE.fields
         ),
-        inst.read("ecc_agent", "", AGENT_FIELDS),
+        inst.read("ecc_agent", "", ECC_AGENT.fields),
         inst.read(
             "ecc_agent_config",
             "param_name=mid.instance.username",
-            &["sys_id", "ecc_agent", "value"]
+            ECC_AGENT_CONFIG.fields
         ),
         inst.read(
             "sys_user_role_contains",
             "contains.name=mid_server",
-            CONTAINS_FIELDS
+            SYS_USER_ROLE_CONTAINS.fields
         ),
         preservers,
         target_extras,
@@ -633,14 +564,14 @@ async fn extras(inst: &Inst, is_source: bool) -> Extras {
             return None;
         }
         let (pr, pp, ex, req) = futures::join!(
-            inst.read("clone_profile", "", &["sys_id", "name", "default_profile"]),
+            inst.read("clone_profile", "", CLONE_PROFILE.fields),
             inst.read(
                 "clone_profile_preservers",
                 "",
-                &["sys_id", "profile", "preserver"]
+                CLONE_PROFILE_PRESERVERS.fields
             ),
-            inst.read("clone_data_exclude", "", &["sys_id", "name"]),
-            inst.read("clone_instance", "", CLONE_REQUEST_FIELDS),
+            inst.read("clone_data_exclude", "", CLONE_DATA_EXCLUDE.fields),
+            inst.read("clone_instance", "", CLONE_INSTANCE.fields),
         );
         Some(CloneExtras {
             profiles: fact(pr.map(|rows| {
@@ -673,7 +604,7 @@ async fn extras(inst: &Inst, is_source: bool) -> Extras {
         inst.read(
             "sys_properties",
             "nameINglide.installation.production,glide.buildtag",
-            &["sys_id", "name", "value"]
+            SYS_PROPERTIES.fields
         ),
         clone,
     );
@@ -721,7 +652,7 @@ async fn phase2(inst: &Inst, p1: &Phase1, names: &BTreeSet<String>) -> Phase2 {
             "user_name",
             &ids,
             &queryable,
-            USER_FIELDS
+            SYS_USER.fields
         ),
         inst.read_by_users(
             "sys_user_has_role",
@@ -729,7 +660,7 @@ async fn phase2(inst: &Inst, p1: &Phase1, names: &BTreeSet<String>) -> Phase2 {
             "user.user_name",
             &ids,
             &queryable,
-            USER_ROLE_FIELDS
+            SYS_USER_HAS_ROLE.fields
         ),
         inst.read_by_users(
             "sys_user_grmember",
@@ -737,7 +668,7 @@ async fn phase2(inst: &Inst, p1: &Phase1, names: &BTreeSet<String>) -> Phase2 {
             "user.user_name",
             &ids,
             &queryable,
-            MEMBER_FIELDS
+            SYS_USER_GRMEMBER.fields
         ),
     );
     Phase2 {
@@ -766,22 +697,13 @@ impl Related {
     }
 }
 
-/// The user tables whose preservers a target evaluates, in the wave that has their rows.
-const USER_LEVEL: &[&str] = &["sys_user", "sys_user_has_role", "sys_user_grmember"];
-const GROUP_LEVEL: &[&str] = &[
-    "sys_user_group",
-    "sys_group_has_role",
-    "sys_user_role",
-    "sys_user_role_contains",
-];
-
 /// How many rows of its whole table each preserver on a user table matches, by position in
 /// `preservers` (`None` for preservers on other tables). Needs no MID-related row, so it goes
 /// out in wave 2.
 async fn count_all(inst: &Inst, preservers: &[Preserver]) -> Vec<Option<Result<u64, Unreadable>>> {
     join_all(preservers.iter().map(|p| async move {
         let table = p.table.as_str();
-        if USER_LEVEL.contains(&table) || GROUP_LEVEL.contains(&table) {
+        if USER_TABLES.contains(&table) {
             Some(inst.count(table, query::strip_eq(&p.condition)).await)
         } else {
             None
@@ -1041,7 +963,7 @@ async fn contains_chain(
                 "sys_user_role_contains",
                 "contains",
                 &frontier,
-                CONTAINS_FIELDS,
+                SYS_USER_ROLE_CONTAINS.fields,
             )
             .await;
         let before = rows.len();
@@ -1135,9 +1057,14 @@ async fn later_waves(inst: &Inst, mut p1: Phase1, side: Side<'_>) -> (Gathered, 
                 "name",
                 &gids,
                 &gnames,
-                GROUP_FIELDS
+                SYS_USER_GROUP.fields
             ),
-            inst.read_in("sys_group_has_role", "group", &gids, GROUP_ROLE_FIELDS),
+            inst.read_in(
+                "sys_group_has_role",
+                "group",
+                &gids,
+                SYS_GROUP_HAS_ROLE.fields
+            ),
             match_users(inst, preservers, &others),
         );
         let mut groups = groups.map(|rows| rows.iter().map(to_group).collect::<Vec<_>>());
@@ -1154,8 +1081,13 @@ async fn later_waves(inst: &Inst, mut p1: Phase1, side: Side<'_>) -> (Gathered, 
                 break;
             }
             let (more, more_roles) = futures::join!(
-                inst.read_in("sys_user_group", "sys_id", &missing, GROUP_FIELDS),
-                inst.read_in("sys_group_has_role", "group", &missing, GROUP_ROLE_FIELDS),
+                inst.read_in("sys_user_group", "sys_id", &missing, SYS_USER_GROUP.fields),
+                inst.read_in(
+                    "sys_group_has_role",
+                    "group",
+                    &missing,
+                    SYS_GROUP_HAS_ROLE.fields
+                ),
             );
             groups = groups.and_then(|mut g| {
                 g.extend(more?.iter().map(to_group));
@@ -1208,7 +1140,8 @@ async fn later_waves(inst: &Inst, mut p1: Phase1, side: Side<'_>) -> (Gathered, 
             "sys_user_role_contains",
             Related::new("role", role_ids, rows_ids(&contains, "sys_id")),
         );
-        evals.extend(evaluate(inst, preservers, &counts, GROUP_LEVEL, &related).await);
+        let group_level: Vec<&str> = GROUP_LEVEL.iter().map(|t| t.name).collect();
+        evals.extend(evaluate(inst, preservers, &counts, &group_level, &related).await);
     }
     (
         Gathered {

@@ -369,16 +369,8 @@ impl Evidence {
     }
 }
 
-/// The user tables a clone replaces (PRODUCT.md 2.1).
-pub const USER_TABLES: [&str; 7] = [
-    "sys_user",
-    "sys_user_has_role",
-    "sys_user_grmember",
-    "sys_user_group",
-    "sys_group_has_role",
-    "sys_user_role",
-    "sys_user_role_contains",
-];
+/// The user tables a clone replaces (PRODUCT.md 2.1), defined with the other tables.
+pub use crate::tables::USER_TABLES;
 
 /// Parses a Table API boolean. `None` for empty or unknown text.
 pub fn parse_bool(s: &str) -> Option<bool> {

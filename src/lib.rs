@@ -16,4 +16,5 @@ pub mod finding;
 pub mod query;
 pub mod report;
 pub mod simulate;
+pub mod tables;
 pub mod waivers;

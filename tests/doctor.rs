@@ -101,10 +101,10 @@ fn everything_readable_exits_0_with_the_whole_matrix() {
     let header = out.row("table");
     assert_eq!(header, ["table", "needed on", "dev", "prod"]);
     for need in NEEDS {
-        let row = out.row(need.table);
+        let row = out.row(need.name);
         assert_eq!(
             row,
-            [need.table, need.needed_on, "readable", "readable"],
+            [need.name, need.scope.needed_on(), "readable", "readable"],
             "{}",
             out.stdout
         );
