@@ -1305,13 +1305,10 @@ fn unread(
     mid_role: Fact<Vec<Role>>,
     why: &str,
 ) -> InstanceEvidence {
-    fn no<T>(table: &str, why: &str) -> Fact<T> {
-        Fact::error(table, why)
-    }
     let mut coverage = inst.tables_read();
     if coverage.is_empty() {
         coverage.push(TableRead {
-            table: "sys_user_role".into(),
+            table: SYS_USER_ROLE.name.into(),
             requests: 1,
             rows: 0,
             hidden_rows: 0,
@@ -1319,35 +1316,14 @@ fn unread(
         });
     }
     InstanceEvidence {
-        name: ri.name.clone(),
-        url: ri.url.clone(),
-        role,
         audit_user: ri.auth.audit_user(),
         production: Production {
             config: ri.production,
-            property: no("sys_properties", why),
+            property: Fact::error(SYS_PROPERTIES.name, why),
         },
-        build_tag: no("sys_properties", why),
         mid_role,
-        role_contains: no("sys_user_role_contains", why),
-        roles: no("sys_user_role", why),
-        users: no("sys_user", why),
-        unsafe_logins: Vec::new(),
-        user_roles: no("sys_user_has_role", why),
-        memberships: no("sys_user_grmember", why),
-        groups: no("sys_user_group", why),
-        group_roles: no("sys_group_has_role", why),
-        mid_servers: no("ecc_agent", why),
-        mid_configs: no("ecc_agent_config", why),
-        clone: (role == InstanceRole::Source).then(|| CloneSetup {
-            preservers: no("clone_data_preserver", why),
-            profiles: no("clone_profile", why),
-            profile_preservers: no("clone_profile_preservers", why),
-            excludes: no("clone_data_exclude", why),
-            clone_requests: no("clone_instance", why),
-        }),
-        preserver_evals: Vec::new(),
         coverage,
+        ..InstanceEvidence::unread(&ri.name, &ri.url, role, why)
     }
 }
 
