@@ -255,6 +255,11 @@ pub fn named(set: &[&'static Table], name: &str) -> Option<&'static Table> {
     set.iter().copied().find(|t| t.name == name)
 }
 
+/// The user table named `name` ([`USER_LEVEL`] or [`GROUP_LEVEL`]).
+pub fn user_table(name: &str) -> Option<&'static Table> {
+    named(USER_LEVEL, name).or_else(|| named(GROUP_LEVEL, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +295,7 @@ mod tests {
             assert_eq!(t.scope, Scope::Every);
         }
         assert_eq!(named(USER_LEVEL, "sys_user_group"), None);
+        assert_eq!(user_table("sys_user_group"), Some(&SYS_USER_GROUP));
+        assert_eq!(user_table("ecc_agent"), None);
     }
 }
