@@ -234,3 +234,96 @@ pub(super) fn merge<T: Keyed>(a: Read<T>, b: Read<T>) -> Read<T> {
     }
     Ok(a)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ServerMessage;
+    use crate::config::{Auth, ClientSettings, ResolvedInstance, Secret};
+    use crate::tables::ECC_AGENT;
+
+    fn reader() -> Reader {
+        let ri = ResolvedInstance {
+            name: "dev".into(),
+            url: "https://dev.example.invalid".into(),
+            production: None,
+            auth: Auth::Basic {
+                username: "audit".into(),
+                password: Secret::new("pw".into()),
+            },
+        };
+        let client = Client::new(&ri, &ClientSettings::default()).expect("client");
+        Reader::new(client, ri.name)
+    }
+
+    fn refused(status: u16, message: &str) -> ClientError {
+        let message = ServerMessage {
+            message: message.into(),
+            detail: None,
+        };
+        let (instance, table) = ("dev".to_string(), Some("ecc_agent".to_string()));
+        match status {
+            400 => ClientError::BadRequest {
+                instance,
+                table,
+                message,
+            },
+            _ => ClientError::Forbidden {
+                instance,
+                table,
+                message,
+            },
+        }
+    }
+
+    /// A table some releases lack, and one the audit is complete without.
+    const MAY_BE_ABSENT: Table = Table {
+        may_be_absent: true,
+        ..ECC_AGENT
+    };
+    const OPTIONAL: Table = Table {
+        optional: true,
+        ..ECC_AGENT
+    };
+
+    fn coverage(r: &Reader) -> (u64, u64, Option<String>) {
+        let c = r.tables_read().pop().expect("one table read");
+        (c.requests, c.hidden_rows, c.error)
+    }
+
+    #[test]
+    fn a_missing_table_that_may_be_absent_has_no_rows_and_no_gap() {
+        let r = reader();
+        let read =
+            r.answered::<IdRow>(&MAY_BE_ABSENT, Err(refused(400, "Invalid table ecc_agent")));
+        assert!(read.is_ok_and(|rows| rows.is_empty()));
+        assert_eq!(coverage(&r), (1, 0, None));
+        // Any other refusal is still unreadable, and so is a table every release has.
+        let r = reader();
+        let read = r.answered::<IdRow>(&MAY_BE_ABSENT, Err(refused(403, "no")));
+        assert!(read.is_err());
+        let r = reader();
+        let read = r.answered::<IdRow>(&ECC_AGENT, Err(refused(400, "Invalid table ecc_agent")));
+        assert!(read.is_err_and(|e| e.reason.contains("Invalid table")));
+        assert!(coverage(&r).2.is_some());
+    }
+
+    #[test]
+    fn an_optional_table_keeps_its_gaps_in_the_fact_not_the_coverage() {
+        let r = reader();
+        let read = r.answered::<IdRow>(&OPTIONAL, Err(refused(403, "no")));
+        assert!(read.is_err_and(|e| e.table == "ecc_agent"));
+        let hidden = Rows {
+            rows: vec![],
+            announced: Some(2),
+            requests: 1,
+        };
+        let read = r.answered::<IdRow>(&OPTIONAL, Ok(hidden.clone()));
+        assert!(read.is_err_and(|e| e.reason.contains("hidden by ACLs")));
+        assert_eq!(coverage(&r), (2, 0, None));
+        // A table the audit needs records both.
+        let r = reader();
+        let _ = r.answered::<IdRow>(&ECC_AGENT, Ok(hidden));
+        assert_eq!(coverage(&r), (1, 2, None));
+    }
+}
