@@ -38,6 +38,7 @@ use preclone::client::{Client, Row, Rows, TableQuery};
 use preclone::collect::{self, RunMeta};
 use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
 use preclone::finding::Status;
+use preclone::tables::*;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -672,8 +673,9 @@ async fn run_all(
         .collect()
 }
 
-fn q(table: &str, query: impl Into<String>, fields: &[&str]) -> TableQuery {
-    TableQuery::new(table, query, fields)
+/// A read of `t` asking for the fields the audit asks for.
+fn q(t: &Table, query: impl Into<String>) -> TableQuery {
+    TableQuery::new(t.name, query, t.fields)
 }
 
 fn col(rows: &[Row], field: &str) -> BTreeSet<String> {
@@ -683,30 +685,6 @@ fn col(rows: &[Row], field: &str) -> BTreeSet<String> {
         .cloned()
         .collect()
 }
-
-const N_USER: &[&str] = &[
-    "sys_id",
-    "user_name",
-    "sys_class_name",
-    "active",
-    "locked_out",
-    "web_service_access_only",
-    "internal_integration_user",
-    "last_login_time",
-];
-const N_USER_ROLE: &[&str] = &[
-    "sys_id",
-    "user",
-    "user.user_name",
-    "role",
-    "role.name",
-    "inherited",
-    "state",
-];
-const N_MEMBER: &[&str] = &["sys_id", "user", "group", "group.name"];
-const N_GROUP: &[&str] = &["sys_id", "name", "parent"];
-const N_GROUP_ROLE: &[&str] = &["sys_id", "group", "role", "role.name"];
-const N_CONTAINS: &[&str] = &["sys_id", "role", "role.name", "contains", "contains.name"];
 
 /// What the first step of the naive audit read on one instance.
 struct NaiveFirst {
@@ -718,61 +696,27 @@ struct NaiveFirst {
 }
 
 async fn naive_first(c: &Client, source: bool, parallel: usize, errors: &mut u64) -> NaiveFirst {
+    // The first read of each table, as the audit makes it.
+    let first = |t: &Table| q(t, t.probe);
     let mut qs = vec![
-        q("sys_user_role", "name=mid_server", &["sys_id", "name"]),
-        q("sys_user_has_role", "role.name=mid_server", N_USER_ROLE),
-        q(
-            "ecc_agent",
-            "",
-            &[
-                "sys_id",
-                "name",
-                "status",
-                "validated",
-                "user_name",
-                "host_name",
-                "version",
-                "last_refreshed",
-            ],
-        ),
-        q(
-            "ecc_agent_config",
-            "param_name=mid.instance.username",
-            &["sys_id", "ecc_agent", "value"],
-        ),
-        q(
-            "sys_properties",
-            "nameINglide.installation.production,glide.buildtag",
-            &["sys_id", "name", "value"],
-        ),
-        q(
-            "sys_user_role_contains",
-            "contains.name=mid_server",
-            N_CONTAINS,
-        ),
+        first(&SYS_USER_ROLE),
+        first(&SYS_USER_HAS_ROLE),
+        first(&ECC_AGENT),
+        first(&ECC_AGENT_CONFIG),
+        first(&SYS_PROPERTIES),
+        first(&SYS_USER_ROLE_CONTAINS),
     ];
     if source {
-        qs.push(q(
-            "clone_data_preserver",
-            "",
-            &["sys_id", "name", "table", "condition", "theme"],
-        ));
-        qs.push(q(
-            "clone_profile",
-            "",
-            &["sys_id", "name", "default_profile"],
-        ));
-        qs.push(q(
-            "clone_profile_preservers",
-            "",
-            &["sys_id", "profile", "preserver"],
-        ));
-        qs.push(q("clone_data_exclude", "", &["sys_id", "name"]));
-        qs.push(q(
-            "clone_instance",
-            "",
-            &["sys_id", "target_instance", "state", "profile"],
-        ));
+        qs.extend(
+            [
+                &CLONE_DATA_PRESERVER,
+                &CLONE_PROFILE,
+                &CLONE_PROFILE_PRESERVERS,
+                &CLONE_DATA_EXCLUDE,
+                &CLONE_INSTANCE,
+            ]
+            .map(first),
+        );
     }
     let r = run_all(c, qs, parallel, errors).await;
     let empty = Vec::new();
@@ -801,9 +745,9 @@ async fn naive_rest(
 ) -> u64 {
     let mut qs = Vec::new();
     for uid in &first.holder_ids {
-        qs.push(q("sys_user", format!("sys_id={uid}"), N_USER));
-        qs.push(q("sys_user_has_role", format!("user={uid}"), N_USER_ROLE));
-        qs.push(q("sys_user_grmember", format!("user={uid}"), N_MEMBER));
+        qs.push(q(&SYS_USER, format!("sys_id={uid}")));
+        qs.push(q(&SYS_USER_HAS_ROLE, format!("user={uid}")));
+        qs.push(q(&SYS_USER_GRMEMBER, format!("user={uid}")));
     }
     let names: BTreeSet<&String> = first
         .logins
@@ -812,17 +756,9 @@ async fn naive_rest(
         .filter(|n| !first.holder_names.contains(*n))
         .collect();
     for n in names {
-        qs.push(q("sys_user", format!("user_name={n}"), N_USER));
-        qs.push(q(
-            "sys_user_has_role",
-            format!("user.user_name={n}"),
-            N_USER_ROLE,
-        ));
-        qs.push(q(
-            "sys_user_grmember",
-            format!("user.user_name={n}"),
-            N_MEMBER,
-        ));
+        qs.push(q(&SYS_USER, format!("user_name={n}")));
+        qs.push(q(&SYS_USER_HAS_ROLE, format!("user.user_name={n}")));
+        qs.push(q(&SYS_USER_GRMEMBER, format!("user.user_name={n}")));
     }
     let r = run_all(c, qs, parallel, errors).await;
     let mut users = BTreeSet::new();
@@ -841,8 +777,8 @@ async fn naive_rest(
     while !frontier.is_empty() {
         let mut qs = Vec::new();
         for g in &frontier {
-            qs.push(q("sys_user_group", format!("sys_id={g}"), N_GROUP));
-            qs.push(q("sys_group_has_role", format!("group={g}"), N_GROUP_ROLE));
+            qs.push(q(&SYS_USER_GROUP, format!("sys_id={g}")));
+            qs.push(q(&SYS_GROUP_HAS_ROLE, format!("group={g}")));
         }
         seen.extend(frontier.iter().cloned());
         let r = run_all(c, qs, parallel, errors).await;
@@ -860,13 +796,7 @@ async fn naive_rest(
         known.extend(frontier.iter().cloned());
         let qs = frontier
             .iter()
-            .map(|r| {
-                q(
-                    "sys_user_role_contains",
-                    format!("contains={r}"),
-                    N_CONTAINS,
-                )
-            })
+            .map(|r| q(&SYS_USER_ROLE_CONTAINS, format!("contains={r}")))
             .collect();
         let r = run_all(c, qs, parallel, errors).await;
         frontier = r
@@ -888,7 +818,11 @@ async fn naive_rest(
             _ => continue,
         };
         for uid in &users {
-            qs.push(q(table, format!("{cond}^{field}={uid}"), &["sys_id"]));
+            qs.push(TableQuery::new(
+                table,
+                format!("{cond}^{field}={uid}"),
+                &["sys_id"],
+            ));
         }
         counts.push((table.clone(), cond.clone()));
     }

@@ -128,9 +128,6 @@ fn instance(
     build: &str,
 ) -> InstanceEvidence {
     InstanceEvidence {
-        name: name.into(),
-        url: url.into(),
-        role: role_,
         audit_user: Some("preclone.audit".into()),
         production: Production {
             config: Some(production),
@@ -138,19 +135,9 @@ fn instance(
         },
         build_tag: Fact::ok(Some(build.into())),
         mid_role: Fact::ok(vec![role("role:mid_server", "mid_server", false)]),
-        role_contains: Fact::ok(vec![]),
         roles: Fact::ok(roles()),
-        users: Fact::ok(vec![]),
-        unsafe_logins: vec![],
-        user_roles: Fact::ok(vec![]),
-        memberships: Fact::ok(vec![]),
-        groups: Fact::ok(vec![]),
-        group_roles: Fact::ok(vec![]),
-        mid_servers: Fact::ok(vec![]),
-        mid_configs: Fact::ok(vec![]),
-        clone: None,
-        preserver_evals: vec![],
         coverage: coverage(&[]),
+        ..InstanceEvidence::empty(name, url, role_)
     }
 }
 

@@ -4,72 +4,22 @@
 //! where there is such a query), concurrently. Each cell of the matrix (instance × table) is
 //! `readable`, `forbidden` (403, or an ACL-shaped 404), `hidden rows` (the instance counted more
 //! rows than it sent: ACL trimming or domain separation), `missing` (the table does not exist on
-//! this release) or `error` (timed out, rate limited, a server error, a malformed answer). Each
-//! gap comes with what to grant. An instance that cannot be reached or logged in to has no cells.
+//! this release), `absent` (the same, for a table a release may lack: not a gap) or `error`
+//! (timed out, rate limited, a server error, a malformed answer). Each gap comes with what to
+//! grant. An instance that cannot be reached or logged in to has no cells.
+//!
+//! The tables and their probes are [`tables::ALL`], the very list the audit reads from.
 
-use crate::client::{Client, Probe};
+use crate::client::{Client, ClientError, Probe};
 use crate::config::{ClientSettings, ResolvedInstance};
-use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use crate::tables::{self, Table};
+use comfy_table::presets::UTF8_BORDERS_ONLY;
 use futures::future::join_all;
 use std::fmt;
 
-/// One table the audit reads: on which instances, and the read that probes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Need {
-    pub table: &'static str,
-    /// `every instance`, or `source` for the clone setup tables.
-    pub needed_on: &'static str,
-    /// The encoded query of the probe: the rows the audit reads first, or empty for a sample.
-    pub query: &'static str,
-}
-
-const fn need(table: &'static str, needed_on: &'static str, query: &'static str) -> Need {
-    Need {
-        table,
-        needed_on,
-        query,
-    }
-}
-
-/// Every table the audit reads. The first is read alone first: it tells whether the instance
-/// can be read at all.
-pub const NEEDS: &[Need] = &[
-    need("sys_user_role", "every instance", "name=mid_server"),
-    need(
-        "sys_user_has_role",
-        "every instance",
-        "role.name=mid_server",
-    ),
-    need("sys_user", "every instance", "roles=mid_server"),
-    need(
-        "sys_user_grmember",
-        "every instance",
-        "user.roles=mid_server",
-    ),
-    need("sys_user_group", "every instance", ""),
-    need("sys_group_has_role", "every instance", ""),
-    need(
-        "sys_user_role_contains",
-        "every instance",
-        "contains.name=mid_server",
-    ),
-    need("ecc_agent", "every instance", ""),
-    need(
-        "ecc_agent_config",
-        "every instance",
-        "param_name=mid.instance.username",
-    ),
-    need(
-        "sys_properties",
-        "every instance",
-        "nameINglide.installation.production,glide.buildtag",
-    ),
-    need("clone_data_preserver", "source", ""),
-    need("clone_profile", "source", ""),
-    need("clone_profile_preservers", "source", ""),
-    need("clone_data_exclude", "source", ""),
-    need("clone_instance", "source", ""),
-];
+/// Every table the audit reads, each probed with [`Table::probe`]. The first is read alone
+/// first: it tells whether the instance can be read at all.
+pub const NEEDS: &[&Table] = tables::ALL;
 
 /// Rows asked for by each probe: enough to see rows trimmed by ACLs, few enough to be cheap.
 pub const PROBE_ROWS: u64 = 20;
@@ -100,6 +50,8 @@ pub enum Access {
     Forbidden,
     HiddenRows,
     Missing,
+    /// Missing, on a table a release may lack ([`Table::may_be_absent`]): not a gap.
+    Absent,
     Error,
 }
 
@@ -110,6 +62,7 @@ impl Access {
             Access::Forbidden => "forbidden",
             Access::HiddenRows => "hidden rows",
             Access::Missing => "missing",
+            Access::Absent => "absent",
             Access::Error => "error",
         }
     }
@@ -128,14 +81,35 @@ pub struct Cell {
     pub access: Access,
     /// What was seen: a row count, or the error in one line.
     pub detail: String,
+    /// The audit is complete without the table ([`Table::optional`]): a gap here fails nothing.
+    pub optional: bool,
 }
 
 impl Cell {
-    /// What to grant or do about a gap; `None` when the table is readable.
+    /// Whether the audit would miss something here: neither readable nor absent.
+    pub fn is_gap(&self) -> bool {
+        !matches!(self.access, Access::Readable | Access::Absent)
+    }
+
+    /// Whether the gap makes doctor exit non-zero: any gap on a table the audit needs.
+    pub fn fails(&self) -> bool {
+        self.is_gap() && !self.optional
+    }
+
+    /// What to grant or do about a gap; `None` when there is nothing to do.
     pub fn remedy(&self) -> Option<String> {
+        let what = self.gap_remedy()?;
+        Some(if self.optional {
+            format!("{what} (optional: the audit is complete without it)")
+        } else {
+            what
+        })
+    }
+
+    fn gap_remedy(&self) -> Option<String> {
         let t = &self.table;
         match self.access {
-            Access::Readable => None,
+            Access::Readable | Access::Absent => None,
             Access::Forbidden => Some(format!(
                 "grant the audit user read access to {t}: a role listed in the read ACLs of {t} \
                  (System Security > Access Control, name {t} and {t}.*, operation read), e.g. a \
@@ -172,37 +146,41 @@ pub struct DoctorRow {
     pub cells: Vec<Cell>,
 }
 
-fn cell(need: &Need, probe: Result<Probe, crate::client::ClientError>) -> Cell {
-    let table = need.table.to_string();
-    match probe {
-        Ok(p) if p.hidden() > 0 => Cell {
-            table,
-            access: Access::HiddenRows,
-            detail: format!(
+fn cell(need: &Table, probe: Result<Probe, ClientError>) -> Cell {
+    let (access, detail) = match probe {
+        Ok(p) if p.hidden() > 0 => (
+            Access::HiddenRows,
+            format!(
                 "{} of the first {} counted rows were not sent",
                 p.hidden(),
                 p.announced.unwrap_or(0).min(p.limit)
             ),
-        },
-        Ok(p) => Cell {
-            table,
-            access: Access::Readable,
-            detail: match p.announced {
+        ),
+        Ok(p) => (
+            Access::Readable,
+            match p.announced {
                 Some(n) => format!("{n} rows"),
                 None => format!("{} rows (no count)", p.rows),
             },
-        },
-        Err(e) => Cell {
-            table,
-            access: if e.is_invalid_table() {
+        ),
+        Err(e) => (
+            if e.is_invalid_table() && need.may_be_absent {
+                Access::Absent
+            } else if e.is_invalid_table() {
                 Access::Missing
             } else if matches!(e.status(), Some(403) | Some(404)) {
                 Access::Forbidden
             } else {
                 Access::Error
             },
-            detail: e.short(),
-        },
+            e.short(),
+        ),
+    };
+    Cell {
+        table: need.name.to_string(),
+        access,
+        detail,
+        optional: need.optional,
     }
 }
 
@@ -217,8 +195,8 @@ async fn check(inst: &ResolvedInstance, settings: &ClientSettings) -> DoctorRow 
         Err(e) => return unreachable(e.to_string()),
     };
     // The first read tells whether we can reach and log in at all.
-    let first = &NEEDS[0];
-    let first_probe = client.probe(first.table, first.query, PROBE_ROWS).await;
+    let first = NEEDS[0];
+    let first_probe = client.probe(first.name, first.probe, PROBE_ROWS).await;
     if let Err(e) = &first_probe {
         if e.is_fatal_on_first_request() {
             return unreachable(e.to_string());
@@ -227,7 +205,7 @@ async fn check(inst: &ResolvedInstance, settings: &ClientSettings) -> DoctorRow 
     let rest = join_all(
         NEEDS[1..]
             .iter()
-            .map(|n| client.probe(n.table, n.query, PROBE_ROWS)),
+            .map(|n| client.probe(n.name, n.probe, PROBE_ROWS)),
     )
     .await;
     let cells = std::iter::once(first_probe)
@@ -247,10 +225,10 @@ pub async fn run(instances: &[ResolvedInstance], settings: &ClientSettings) -> V
     join_all(instances.iter().map(|i| check(i, settings))).await
 }
 
-/// Whether every instance could be read and every table is readable on it.
+/// Whether every instance could be read and every table it needs is readable (or absent) on it.
 pub fn all_ok(rows: &[DoctorRow]) -> bool {
     rows.iter()
-        .all(|r| r.access_error.is_none() && r.cells.iter().all(|c| c.access == Access::Readable))
+        .all(|r| r.access_error.is_none() && !r.cells.iter().any(Cell::fails))
 }
 
 /// [`EXIT_ACCESS`] when an instance could not be reached or logged in to, else
@@ -275,7 +253,7 @@ pub fn summary(rows: &[DoctorRow]) -> Option<String> {
     let gaps = rows
         .iter()
         .flat_map(|r| &r.cells)
-        .filter(|c| c.access != Access::Readable)
+        .filter(|c| c.fails())
         .count();
     match exit_code(rows) {
         EXIT_OK => None,
@@ -294,13 +272,13 @@ pub fn summary(rows: &[DoctorRow]) -> Option<String> {
 
 /// The matrix (table × instance) and what to grant for each gap.
 pub fn render(rows: &[DoctorRow]) -> String {
-    let mut table = Table::new();
+    let mut table = comfy_table::Table::new();
     table.load_preset(UTF8_BORDERS_ONLY);
     let mut header = vec!["table".to_string(), "needed on".to_string()];
     header.extend(rows.iter().map(|r| r.instance.clone()));
     table.set_header(header);
     for (i, need) in NEEDS.iter().enumerate() {
-        let mut line = vec![need.table.to_string(), need.needed_on.to_string()];
+        let mut line = vec![need.name.to_string(), need.scope.needed_on().to_string()];
         for r in rows {
             line.push(match (&r.access_error, r.cells.get(i)) {
                 (Some(_), _) => "—".into(),
@@ -345,9 +323,10 @@ mod tests {
                 .iter()
                 .zip(access.iter().chain(std::iter::repeat(&Access::Readable)))
                 .map(|(n, a)| Cell {
-                    table: n.table.into(),
+                    table: n.name.into(),
                     access: *a,
                     detail: "d".into(),
+                    optional: n.optional,
                 })
                 .collect(),
         }
@@ -378,6 +357,7 @@ mod tests {
                 table: "ecc_agent".into(),
                 access: a,
                 detail: "x".into(),
+                optional: false,
             };
             assert!(c.remedy().is_some_and(|r| r.contains("ecc_agent")), "{a}");
         }
@@ -385,6 +365,7 @@ mod tests {
             table: "ecc_agent".into(),
             access: Access::Readable,
             detail: "1 rows".into(),
+            optional: false,
         };
         assert!(ok.remedy().is_none());
     }
@@ -396,12 +377,83 @@ mod tests {
             announced: Some(3),
             limit: PROBE_ROWS,
         };
-        assert_eq!(cell(&NEEDS[7], Ok(p)).access, Access::HiddenRows);
+        assert_eq!(cell(NEEDS[7], Ok(p)).access, Access::HiddenRows);
         let p = Probe {
             rows: 20,
             announced: Some(500),
             limit: PROBE_ROWS,
         };
-        assert_eq!(cell(&NEEDS[7], Ok(p)).access, Access::Readable);
+        assert_eq!(cell(NEEDS[7], Ok(p)).access, Access::Readable);
+    }
+
+    fn invalid_table(table: &str) -> ClientError {
+        ClientError::BadRequest {
+            instance: "dev".into(),
+            table: Some(table.into()),
+            message: crate::client::ServerMessage {
+                message: format!("Invalid table {table}"),
+                detail: None,
+            },
+        }
+    }
+
+    fn forbidden(table: &str) -> ClientError {
+        ClientError::Forbidden {
+            instance: "dev".into(),
+            table: Some(table.into()),
+            message: crate::client::ServerMessage {
+                message: "Insufficient rights to query records".into(),
+                detail: None,
+            },
+        }
+    }
+
+    /// A table that some releases lack, and one the audit is complete without.
+    const ABSENT_ON_SOME: Table = Table {
+        may_be_absent: true,
+        ..tables::CLONE_INSTANCE
+    };
+    const OPTIONAL: Table = Table {
+        optional: true,
+        ..tables::ECC_AGENT
+    };
+
+    fn with(cell: Cell) -> DoctorRow {
+        let mut r = row("dev", &[]);
+        r.cells.push(cell);
+        r
+    }
+
+    #[test]
+    fn an_absent_table_that_may_be_absent_is_shown_absent_and_does_not_fail() {
+        let c = cell(&ABSENT_ON_SOME, Err(invalid_table("clone_instance")));
+        assert_eq!(c.access, Access::Absent);
+        assert!(!c.is_gap() && !c.fails() && c.remedy().is_none());
+        let rows = [with(c)];
+        assert_eq!(exit_code(&rows), EXIT_OK);
+        assert!(summary(&rows).is_none());
+        assert!(render(&rows).contains("Everything the audit needs is readable."));
+        // A table every release has is missing, and that fails.
+        let c = cell(
+            &tables::CLONE_INSTANCE,
+            Err(invalid_table("clone_instance")),
+        );
+        assert_eq!(c.access, Access::Missing);
+        assert_eq!(exit_code(&[with(c)]), EXIT_UNREADABLE);
+        // Forbidden is forbidden, whether or not the table may be absent.
+        let c = cell(&ABSENT_ON_SOME, Err(forbidden("clone_instance")));
+        assert_eq!(c.access, Access::Forbidden);
+        assert_eq!(exit_code(&[with(c)]), EXIT_UNREADABLE);
+    }
+
+    #[test]
+    fn a_gap_on_an_optional_table_is_named_but_does_not_fail() {
+        let c = cell(&OPTIONAL, Err(forbidden("ecc_agent")));
+        assert_eq!(c.access, Access::Forbidden);
+        assert!(c.is_gap() && !c.fails());
+        assert!(c.remedy().is_some_and(|r| r.contains("optional")));
+        let rows = [with(c)];
+        assert_eq!(exit_code(&rows), EXIT_OK);
+        assert!(render(&rows).contains("ecc_agent (forbidden)"));
     }
 }

@@ -4,6 +4,7 @@
 //! Anything that could not be read is a fact too ([`Fact::Error`]), never an empty list that
 //! looks like "none".
 
+use crate::tables::{self, Table};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -342,6 +343,72 @@ pub struct InstanceEvidence {
     pub coverage: Vec<TableRead>,
 }
 
+impl InstanceEvidence {
+    /// An instance read in full where nothing was found: every list empty, no production flag
+    /// in the config, neither property set, no clone setup (set `clone` for a source), no
+    /// coverage.
+    pub fn empty(name: &str, url: &str, role: InstanceRole) -> Self {
+        InstanceEvidence {
+            name: name.to_string(),
+            url: url.to_string(),
+            role,
+            audit_user: None,
+            production: Production {
+                config: None,
+                property: Fact::ok(None),
+            },
+            build_tag: Fact::ok(None),
+            mid_role: Fact::ok(Vec::new()),
+            role_contains: Fact::ok(Vec::new()),
+            roles: Fact::ok(Vec::new()),
+            users: Fact::ok(Vec::new()),
+            unsafe_logins: Vec::new(),
+            user_roles: Fact::ok(Vec::new()),
+            memberships: Fact::ok(Vec::new()),
+            groups: Fact::ok(Vec::new()),
+            group_roles: Fact::ok(Vec::new()),
+            mid_servers: Fact::ok(Vec::new()),
+            mid_configs: Fact::ok(Vec::new()),
+            clone: None,
+            preserver_evals: Vec::new(),
+            coverage: Vec::new(),
+        }
+    }
+
+    /// An instance the run did not read: every fact unreadable for `why`, each naming its
+    /// table (on a source, the clone setup too), no coverage.
+    pub fn unread(name: &str, url: &str, role: InstanceRole, why: &str) -> Self {
+        fn no<T>(table: &Table, why: &str) -> Fact<T> {
+            Fact::error(table.name, why)
+        }
+        InstanceEvidence {
+            production: Production {
+                config: None,
+                property: no(&tables::SYS_PROPERTIES, why),
+            },
+            build_tag: no(&tables::SYS_PROPERTIES, why),
+            mid_role: no(&tables::SYS_USER_ROLE, why),
+            role_contains: no(&tables::SYS_USER_ROLE_CONTAINS, why),
+            roles: no(&tables::SYS_USER_ROLE, why),
+            users: no(&tables::SYS_USER, why),
+            user_roles: no(&tables::SYS_USER_HAS_ROLE, why),
+            memberships: no(&tables::SYS_USER_GRMEMBER, why),
+            groups: no(&tables::SYS_USER_GROUP, why),
+            group_roles: no(&tables::SYS_GROUP_HAS_ROLE, why),
+            mid_servers: no(&tables::ECC_AGENT, why),
+            mid_configs: no(&tables::ECC_AGENT_CONFIG, why),
+            clone: (role == InstanceRole::Source).then(|| CloneSetup {
+                preservers: no(&tables::CLONE_DATA_PRESERVER, why),
+                profiles: no(&tables::CLONE_PROFILE, why),
+                profile_preservers: no(&tables::CLONE_PROFILE_PRESERVERS, why),
+                excludes: no(&tables::CLONE_DATA_EXCLUDE, why),
+                clone_requests: no(&tables::CLONE_INSTANCE, why),
+            }),
+            ..InstanceEvidence::empty(name, url, role)
+        }
+    }
+}
+
 /// The whole evidence document of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -369,16 +436,8 @@ impl Evidence {
     }
 }
 
-/// The user tables a clone replaces (PRODUCT.md 2.1).
-pub const USER_TABLES: [&str; 7] = [
-    "sys_user",
-    "sys_user_has_role",
-    "sys_user_grmember",
-    "sys_user_group",
-    "sys_group_has_role",
-    "sys_user_role",
-    "sys_user_role_contains",
-];
+/// The user tables a clone replaces (PRODUCT.md 2.1), defined with the other tables.
+pub use crate::tables::USER_TABLES;
 
 /// Parses a Table API boolean. `None` for empty or unknown text.
 pub fn parse_bool(s: &str) -> Option<bool> {
@@ -386,5 +445,45 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unread_instance_has_every_fact_unreadable_naming_a_table_read() {
+        let e = InstanceEvidence::unread("prod", "https://p", InstanceRole::Source, "down");
+        let json = serde_json::to_value(&e).expect("serialises");
+        let mut errors = Vec::new();
+        fn walk<'v>(v: &'v serde_json::Value, out: &mut Vec<&'v serde_json::Value>) {
+            match v {
+                serde_json::Value::Object(m) if m.get("status").is_some_and(|s| s == "ok") => {
+                    panic!("a fact of an unread instance is ok: {v}")
+                }
+                serde_json::Value::Object(m) if m.get("status").is_some_and(|s| s == "error") => {
+                    out.push(v)
+                }
+                serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        walk(&json, &mut errors);
+        // The production property, the build, ten lists and the five of the clone setup.
+        assert_eq!(errors.len(), 17, "{json}");
+        for f in errors {
+            assert_eq!(f["reason"], "down");
+            let table = f["table"].as_str().unwrap_or_default();
+            assert!(tables::ALL.iter().any(|t| t.name == table), "{table}");
+        }
+        let target = InstanceEvidence::unread("dev", "https://d", InstanceRole::Target, "down");
+        assert!(target.clone.is_none());
+        let empty = InstanceEvidence::empty("dev", "https://d", InstanceRole::Target);
+        assert_eq!(empty.users, Fact::ok(vec![]));
+        assert_eq!(
+            empty.production.resolve(),
+            (Some(false), ProductionOrigin::Property)
+        );
     }
 }

@@ -17,5 +17,6 @@ pub mod preflight;
 pub mod query;
 pub mod report;
 pub mod simulate;
+pub mod tables;
 mod toml_check;
 pub mod waivers;

@@ -120,28 +120,61 @@ pub fn encoded_len(s: &str) -> usize {
 }
 
 /// Splits `values` into `FIELDIN a,b,c` terms whose encoded length stays within `budget` bytes
-/// (at least one value per term). Values must already be safe (`safe_in_list` or sys_ids).
+/// (at least one value per term). Values must already be safe (`safe_in_list` or sys_ids). The
+/// one-term case of [`or_chunks`].
 pub fn in_chunks(field: &str, values: &[String], budget: usize) -> Vec<String> {
-    let prefix = format!("{field}IN");
+    or_chunks(&[(field, values)], budget)
+}
+
+/// `<field>IN<values>` lists ORed into as few queries as fit in `budget` bytes (encoded): one
+/// list fills a query, and the next list starts in the room left (`^OR<field>IN...`), so short
+/// lists of ids and names share a request. Every query holds at least one value; one that does
+/// not fit on its own stands alone. Lists that are empty add nothing, and values must already be
+/// safe in a list (`safe_in_list` or sys_ids).
+pub fn or_chunks<'v, V>(terms: &[(&str, V)], budget: usize) -> Vec<String>
+where
+    V: IntoIterator<Item = &'v String> + Copy,
+{
+    let or_len = encoded_len("^OR");
     let mut out = Vec::new();
     let mut current = String::new();
-    let mut current_len = 0;
-    for v in values {
-        let add = encoded_len(v) + if current.is_empty() { 0 } else { 3 };
-        if !current.is_empty() && encoded_len(&prefix) + current_len + add > budget {
-            out.push(format!("{prefix}{current}"));
-            current.clear();
-            current_len = 0;
+    let mut len = 0;
+    for (field, values) in terms {
+        let prefix = format!("{field}IN");
+        let prefix_len = encoded_len(&prefix);
+        let mut open = false;
+        for v in *values {
+            let v_len = encoded_len(v);
+            let add = if open {
+                3 + v_len
+            } else if current.is_empty() {
+                prefix_len + v_len
+            } else {
+                or_len + prefix_len + v_len
+            };
+            if !current.is_empty() && len + add > budget {
+                out.push(std::mem::take(&mut current));
+                len = 0;
+                open = false;
+            }
+            if open {
+                current.push(',');
+                len += 3;
+            } else {
+                if !current.is_empty() {
+                    current.push_str("^OR");
+                    len += or_len;
+                }
+                current.push_str(&prefix);
+                len += prefix_len;
+                open = true;
+            }
+            current.push_str(v);
+            len += v_len;
         }
-        if !current.is_empty() {
-            current.push(',');
-            current_len += 3;
-        }
-        current.push_str(v);
-        current_len += encoded_len(v);
     }
     if !current.is_empty() {
-        out.push(format!("{prefix}{current}"));
+        out.push(current);
     }
     out
 }
@@ -189,5 +222,75 @@ mod tests {
         assert!(check_sys_ids(["x^NQactive=true"]).is_err());
         assert!(!safe_in_list("a,b") && !safe_in_list("a^b") && safe_in_list("mid.dev"));
         assert!(safe_equals("a,b") && !safe_equals("a\nb"));
+    }
+
+    fn set(values: impl IntoIterator<Item = String>) -> std::collections::BTreeSet<String> {
+        values.into_iter().collect()
+    }
+
+    /// The values of every `<field>IN` term of the chunks, in order.
+    fn values_of(chunks: &[String], field: &str) -> Vec<String> {
+        let prefix = format!("{field}IN");
+        chunks
+            .iter()
+            .flat_map(|c| c.split("^OR"))
+            .filter_map(|t| t.strip_prefix(&prefix))
+            .flat_map(|list| list.split(','))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn short_lists_of_ids_and_names_share_one_request() {
+        let ids = set((0..3).map(|i| format!("{i:032x}")));
+        let names = set(["mid.dev".to_string(), "mid.test".to_string()]);
+        let chunks = or_chunks(&[("sys_id", &ids), ("user_name", &names)], MAX_QUERY_BYTES);
+        assert_eq!(chunks.len(), 1, "{chunks:?}");
+        assert!(chunks[0].starts_with("sys_idIN"));
+        assert!(chunks[0].contains("^ORuser_nameINmid.dev,mid.test"));
+    }
+
+    #[test]
+    fn long_lists_fill_every_request_and_keep_every_value() {
+        let ids = set((0..700).map(|i| format!("{i:032x}")));
+        let names = set((0..900).map(|i| format!("mid.user.{i}")));
+        let chunks = or_chunks(&[("sys_id", &ids), ("user_name", &names)], MAX_QUERY_BYTES);
+        assert!(chunks.iter().all(|c| encoded_len(c) <= MAX_QUERY_BYTES));
+        let total: usize = chunks.iter().map(|c| encoded_len(c)).sum();
+        // Packed across the list boundary: as many requests as the bytes need (each chunk is
+        // full but for less than one value), where chunking each list apart needs one more.
+        assert_eq!(chunks.len(), total.div_ceil(MAX_QUERY_BYTES - 40));
+        let apart = in_chunks(
+            "sys_id",
+            &ids.iter().cloned().collect::<Vec<_>>(),
+            MAX_QUERY_BYTES,
+        )
+        .len()
+            + in_chunks(
+                "user_name",
+                &names.iter().cloned().collect::<Vec<_>>(),
+                MAX_QUERY_BYTES,
+            )
+            .len();
+        assert_eq!(chunks.len() + 1, apart);
+        assert_eq!(
+            values_of(&chunks, "sys_id"),
+            ids.into_iter().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            values_of(&chunks, "user_name"),
+            names.into_iter().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn empty_lists_make_no_request() {
+        let none = std::collections::BTreeSet::new();
+        assert!(or_chunks(&[("sys_id", &none), ("name", &none)], MAX_QUERY_BYTES).is_empty());
+        let one = set(["Group".to_string()]);
+        assert_eq!(
+            or_chunks(&[("sys_id", &none), ("name", &one)], MAX_QUERY_BYTES),
+            ["nameINGroup"]
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! Property tests of the encoded-query handling in `preclone::query`: on any input (arbitrary
 //! text, and conditions built from the tokens that matter: `^`, `^NQ`, `^EQ`, `^OR`, `,`, line
 //! breaks, dot-walks) nothing panics, restriction keeps every `^NQ` group restricted and adds no
-//! group, splitting round-trips, and `IN` lists keep every value, in order, within the budget.
+//! group, splitting round-trips, and `IN` lists (one field, or several ORed into shared requests)
+//! keep every value, in order, within the budget.
 
 use preclone::query::{
-    encoded_len, fields, in_chunks, is_dot_walked, is_sys_id, restrict, split_nq, strip_eq,
+    encoded_len, fields, in_chunks, is_dot_walked, is_sys_id, or_chunks, restrict, split_nq,
+    strip_eq,
 };
 use proptest::prelude::*;
 
@@ -84,6 +86,7 @@ proptest! {
         let _ = fields(&c);
         let _ = is_dot_walked(&c);
         let _ = in_chunks(&field, &values, budget);
+        let _ = or_chunks(&[(field.as_str(), &values), ("name", &values)], budget);
     }
 
     #[test]
@@ -181,5 +184,65 @@ proptest! {
             prop_assert!(list.split(',').all(is_sys_id));
         }
         prop_assert_eq!(chunks.iter().map(|c| c.matches(',').count() + 1).sum::<usize>(), ids.len());
+    }
+
+    #[test]
+    fn or_chunks_keep_every_value_of_every_list_in_order_within_the_budget(
+        lists in prop::collection::vec(prop::collection::vec(safe_value(), 0..60), 0..4),
+        budget in 60usize..4000,
+    ) {
+        let names = ["sys_id", "user_name", "user.user_name", "name"];
+        let terms: Vec<(&str, &Vec<String>)> = names.iter().copied().zip(&lists).collect();
+        let chunks = or_chunks(&terms, budget);
+        // Each chunk is `<field>IN<list>` terms joined with `^OR`, the fields in the order given.
+        let mut back: Vec<(String, String)> = Vec::new();
+        for chunk in &chunks {
+            let mut values = 0;
+            for term in chunk.split("^OR") {
+                let field = names.iter().find(|f| term.starts_with(&format!("{f}IN")));
+                prop_assert!(field.is_some(), "{:?} in {:?} names no field", term, chunk);
+                let field = field.copied().unwrap_or_default();
+                for v in term[field.len() + 2..].split(',') {
+                    back.push((field.to_string(), v.to_string()));
+                    values += 1;
+                }
+            }
+            if encoded_len(chunk) > budget {
+                // Only a value that does not fit on its own may exceed the budget, alone.
+                prop_assert_eq!(values, 1, "an over-budget chunk holds several values: {:?}", chunk);
+            }
+        }
+        let expected: Vec<(String, String)> = terms
+            .iter()
+            .flat_map(|(f, vs)| vs.iter().map(move |v| (f.to_string(), v.clone())))
+            .collect();
+        prop_assert_eq!(back, expected);
+        // Greedy: no chunk had room for the first value of the next one (a `,` and the value
+        // when it continues the same list, else `^OR`, the field's `IN` and the value).
+        let field_of = |term: &str| names.iter().copied().find(|f| term.starts_with(&format!("{f}IN")));
+        for pair in chunks.windows(2) {
+            let last = pair[0].rsplit("^OR").next().and_then(field_of);
+            let next = pair[1].split("^OR").next().unwrap_or("");
+            let field = field_of(next).unwrap_or_default();
+            let first = next[field.len() + 2..].split(',').next().unwrap_or("");
+            let add = if last == Some(field) {
+                3 + encoded_len(first)
+            } else {
+                encoded_len("^OR") + encoded_len(&format!("{field}IN")) + encoded_len(first)
+            };
+            prop_assert!(
+                encoded_len(&pair[0]) + add > budget,
+                "{:?} had room for {:?}", pair[0], first
+            );
+        }
+    }
+
+    #[test]
+    fn in_chunks_is_or_chunks_of_one_list(
+        field in prop::sample::select(&["sys_id", "user", "name"][..]),
+        values in prop::collection::vec(safe_value(), 0..80),
+        budget in 0usize..4000,
+    ) {
+        prop_assert_eq!(in_chunks(field, &values, budget), or_chunks(&[(field, &values)], budget));
     }
 }

@@ -58,10 +58,10 @@ fn everything_readable_exits_0_with_the_whole_matrix() {
     let header = row(&out, "table");
     assert_eq!(header, ["table", "needed on", "dev", "prod"]);
     for need in NEEDS {
-        let cells = row(&out, need.table);
+        let cells = row(&out, need.name);
         assert_eq!(
             cells,
-            [need.table, need.needed_on, "readable", "readable"],
+            [need.name, need.scope.needed_on(), "readable", "readable"],
             "{}",
             out.stdout
         );

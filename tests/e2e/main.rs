@@ -13,4 +13,5 @@ mod doctor;
 mod faults;
 mod hostile;
 mod refusals;
+mod registry;
 mod sample_reports;

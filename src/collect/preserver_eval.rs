@@ -1,0 +1,254 @@
+//! The source's preservers on the user tables, evaluated by each target: which of its
+//! MID-related rows each condition matches (the condition restricted in every `^NQ` group to
+//! those rows), and how many rows of the whole table it matches.
+
+use super::reader::Reader;
+use super::rows::Keyed;
+use super::waves::{sys_ids, Gathered, Wave2};
+use super::{fact, Read};
+use crate::evidence::{Preserver, PreserverEval, Unreadable};
+use crate::query::{self, MAX_QUERY_BYTES};
+use crate::tables::{self, *};
+use futures::future::join_all;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The whole-table matches of each preserver on a user table, by position in the preservers
+/// (`None` for preservers on other tables).
+pub(super) type Counts = Vec<Option<Result<u64, Unreadable>>>;
+
+/// The matches of each preserver among some rows, by position (`None` where not evaluated).
+pub(super) type Matches = Vec<Option<Read<String>>>;
+
+/// The MID-related rows of one table on a target: the field and values that restrict a
+/// condition to them (`userIN<MID user ids>`), and the rows' own sys_ids.
+struct Related {
+    field: &'static str,
+    values: BTreeSet<String>,
+    rows: BTreeSet<String>,
+}
+
+impl Related {
+    fn new(field: &'static str, values: BTreeSet<String>, rows: BTreeSet<String>) -> Self {
+        Related {
+            field,
+            values,
+            rows,
+        }
+    }
+}
+
+/// How many rows of its whole table each preserver on a user table matches. Needs no
+/// MID-related row, so it goes out in wave 2.
+pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver]) -> Counts {
+    join_all(preservers.iter().map(|p| async move {
+        let t = tables::user_table(&p.table)?;
+        Some(inst.count(t, query::strip_eq(&p.condition)).await)
+    }))
+    .await
+}
+
+/// The sys_ids of the rows of `p`'s table `t` its condition matches among those whose `field`
+/// is in `values`: the condition restricted in every `^NQ` group to one `IN` chunk per request.
+/// No request when `values` is empty.
+async fn matched_rows(
+    inst: &Reader,
+    t: &Table,
+    p: &Preserver,
+    field: &str,
+    values: &BTreeSet<String>,
+) -> Read<String> {
+    let budget = MAX_QUERY_BYTES
+        .saturating_sub(query::encoded_len(&p.condition))
+        .max(200);
+    let chunks = query::or_chunks(&[(field, values)], budget);
+    let results = join_all(
+        chunks
+            .iter()
+            .map(|term| inst.ids(t, query::restrict(&p.condition, term))),
+    )
+    .await;
+    results.into_iter().try_fold(Vec::new(), |mut acc, r| {
+        acc.extend(r?);
+        Ok(acc)
+    })
+}
+
+/// Sorted, without duplicates.
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Whole-table matches of preserver `i`: from wave 2's [`count_all`], or asked now.
+async fn total(
+    inst: &Reader,
+    t: &Table,
+    p: &Preserver,
+    counts: &Counts,
+    i: usize,
+) -> Result<u64, Unreadable> {
+    match counts.get(i).cloned().flatten() {
+        Some(total) => total,
+        None => inst.count(t, query::strip_eq(&p.condition)).await,
+    }
+}
+
+/// Evaluates the preservers on the tables of `level` on this target, restricted to the
+/// MID-related rows; `counts` are their whole-table matches from [`count_all`].
+async fn evaluate(
+    inst: &Reader,
+    preservers: &[Preserver],
+    counts: &Counts,
+    level: &[&'static Table],
+    related: &BTreeMap<&str, Related>,
+) -> Vec<PreserverEval> {
+    let jobs = preservers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let t = tables::named(level, &p.table)?;
+            related.get(t.name).map(|r| (i, p, t, r))
+        })
+        .map(|(i, p, t, rel)| async move {
+            let (matched, total) = futures::join!(
+                matched_rows(inst, t, p, rel.field, &rel.values),
+                total(inst, t, p, counts, i)
+            );
+            let matched = matched
+                .map(|ids| sorted(ids.into_iter().filter(|id| rel.rows.contains(id)).collect()));
+            PreserverEval {
+                preserver: p.sys_id.clone(),
+                table: p.table.clone(),
+                matched: fact(matched),
+                table_matches: fact(total),
+                mid_related_rows: rel.rows.len() as u64,
+            }
+        });
+    join_all(jobs).await
+}
+
+/// The user-level preservers' matches among the rows of `users` (`sys_idIN` on sys_user,
+/// `userIN` on the other two).
+pub(super) async fn match_users(
+    inst: &Reader,
+    preservers: &[Preserver],
+    users: &BTreeSet<String>,
+) -> Matches {
+    join_all(preservers.iter().map(|p| async move {
+        let t = tables::named(USER_LEVEL, &p.table)?;
+        let field = if t.name == SYS_USER.name {
+            "sys_id"
+        } else {
+            "user"
+        };
+        Some(matched_rows(inst, t, p, field, users).await)
+    }))
+    .await
+}
+
+/// Each MID-related row of a table keyed by user, with the user it belongs to.
+fn owners<T: Keyed>(rows: &Read<T>, user: impl Fn(&T) -> &str) -> BTreeMap<String, String> {
+    rows.as_ref()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| (r.sys_id().to_string(), user(r).to_string()))
+                .filter(|(id, _)| query::is_sys_id(id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The evaluations of the user-level preservers on a target, from their matches among the
+/// holders of `mid_server` (asked in wave 2, before the users were read) and among the other
+/// MID users (wave 3): the same as restricting each condition to every MID user at once, as
+/// only rows of the MID users read in wave 2 count.
+pub(super) fn user_level_evals(
+    preservers: &[Preserver],
+    counts: &Counts,
+    early: Matches,
+    late: Matches,
+    w2: &Wave2,
+    user_ids: &BTreeSet<String>,
+) -> Vec<PreserverEval> {
+    let role_rows = owners(&w2.user_roles, |r| &r.user);
+    let member_rows = owners(&w2.memberships, |r| &r.user);
+    preservers
+        .iter()
+        .zip(counts.iter().cloned())
+        .zip(early.into_iter().zip(late))
+        .filter_map(|((p, total), (early, late))| {
+            let (early, late) = (early?, late?);
+            // The rows of the MID users, and the user each belongs to (none on sys_user).
+            let owner = if p.table == SYS_USER.name {
+                None
+            } else if p.table == SYS_USER_HAS_ROLE.name {
+                Some(&role_rows)
+            } else {
+                Some(&member_rows)
+            };
+            let mid_related_rows = owner.map_or(user_ids.len(), BTreeMap::len) as u64;
+            let keep = |id: &String| match owner {
+                None => user_ids.contains(id),
+                Some(rows) => rows.get(id).is_some_and(|u| user_ids.contains(u)),
+            };
+            let matched = early.and_then(|mut ids| {
+                ids.extend(late?);
+                Ok(sorted(ids.into_iter().filter(|id| keep(id)).collect()))
+            });
+            Some(PreserverEval {
+                preserver: p.sys_id.clone(),
+                table: p.table.clone(),
+                matched: fact(matched),
+                table_matches: fact(total.unwrap_or_else(|| {
+                    Err(Unreadable {
+                        table: p.table.clone(),
+                        reason: "the whole table's matches were not counted".to_string(),
+                    })
+                })),
+                mid_related_rows,
+            })
+        })
+        .collect()
+}
+
+/// Wave 4 on a target: the preservers on the group and role tables, restricted to the groups
+/// read, their role rows, and every role a row refers to (with the role containers).
+pub(super) async fn group_level_evals(
+    inst: &Reader,
+    preservers: &[Preserver],
+    counts: &Counts,
+    g: &Gathered,
+) -> Vec<PreserverEval> {
+    let gids: BTreeSet<String> = g
+        .groups
+        .as_ref()
+        .map(|g| g.iter().map(|g| g.sys_id.clone()).collect())
+        .unwrap_or_default();
+    let mut role_ids = sys_ids(&g.w2.user_roles, |r| &r.role);
+    role_ids.extend(sys_ids(&g.group_roles, |r| &r.role));
+    role_ids.extend(sys_ids(&g.contains, |r| &r.role));
+    role_ids.extend(sys_ids(&g.contains, |r| &r.contains));
+    if let Some(r) = g.w1.mid_role.get() {
+        role_ids.extend(r.iter().map(|r| r.sys_id.clone()));
+    }
+    let related = BTreeMap::from([
+        (
+            SYS_USER_GROUP.name,
+            Related::new("sys_id", gids.clone(), gids.clone()),
+        ),
+        (
+            SYS_GROUP_HAS_ROLE.name,
+            Related::new("group", gids, sys_ids(&g.group_roles, |r| &r.sys_id)),
+        ),
+        (
+            SYS_USER_ROLE.name,
+            Related::new("sys_id", role_ids.clone(), role_ids.clone()),
+        ),
+        (
+            SYS_USER_ROLE_CONTAINS.name,
+            Related::new("role", role_ids, sys_ids(&g.contains, |r| &r.sys_id)),
+        ),
+    ]);
+    evaluate(inst, preservers, counts, GROUP_LEVEL, &related).await
+}

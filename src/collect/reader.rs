@@ -1,0 +1,329 @@
+//! One instance being read: its client, the reads the waves make of it (each returning typed
+//! rows, or why the table could not be read), and how each table read went (the coverage).
+
+use super::rows::{self, IdRow, Keyed};
+use super::Read;
+use crate::client::{Client, ClientError, Rows, TableQuery};
+use crate::evidence::{TableRead, Unreadable};
+use crate::query::{self, MAX_QUERY_BYTES};
+use crate::tables::Table;
+use futures::future::join_all;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+pub(super) struct Reader {
+    pub(super) client: Client,
+    pub(super) name: String,
+    coverage: Mutex<BTreeMap<String, TableRead>>,
+}
+
+impl Reader {
+    pub(super) fn new(client: Client, name: String) -> Self {
+        Reader {
+            client,
+            name,
+            coverage: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// How each table read went, in table order (the map is keyed by table).
+    pub(super) fn tables_read(&self) -> Vec<TableRead> {
+        self.coverage
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn record(&self, t: &Table, requests: u64, rows: u64, hidden: u64, error: Option<String>) {
+        // An optional table's gaps stay in its fact: the coverage, whose gaps make a run
+        // incomplete, leaves them out.
+        let (hidden, error) = if t.optional {
+            (0, None)
+        } else {
+            (hidden, error)
+        };
+        let mut cov = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = cov.entry(t.name.to_string()).or_insert_with(|| TableRead {
+            table: t.name.to_string(),
+            requests: 0,
+            rows: 0,
+            hidden_rows: 0,
+            error: None,
+        });
+        entry.requests += requests;
+        entry.rows += rows;
+        entry.hidden_rows += hidden;
+        if entry.error.is_none() {
+            entry.error = error;
+        }
+    }
+
+    fn unreadable(&self, t: &Table, reason: String) -> Unreadable {
+        Unreadable {
+            table: t.name.to_string(),
+            reason,
+        }
+    }
+
+    /// A query that failed: unreadable, unless the release lacks a table that may be absent
+    /// (no rows then).
+    fn failed(&self, t: &Table, e: ClientError) -> Result<(), Unreadable> {
+        if t.may_be_absent && e.is_invalid_table() {
+            self.record(t, 1, 0, 0, None);
+            return Ok(());
+        }
+        let reason = e.short();
+        self.record(t, 1, 0, 0, Some(reason.clone()));
+        Err(self.unreadable(t, reason))
+    }
+
+    /// What a query's answer yields, typed. Rows hidden by ACLs make the read fail: what is
+    /// hidden could be the very row that matters.
+    fn answered<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        answer: Result<Rows, ClientError>,
+    ) -> Read<T> {
+        let rows = match answer {
+            Ok(rows) => rows,
+            Err(e) => return self.failed(t, e).map(|()| Vec::new()),
+        };
+        let hidden = rows.hidden();
+        self.record(t, rows.requests, rows.rows.len() as u64, hidden, None);
+        if hidden > 0 {
+            let announced = rows.announced.unwrap_or(0);
+            let reason = format!("{hidden} of {announced} rows hidden by ACLs");
+            return Err(self.unreadable(t, reason));
+        }
+        rows.rows
+            .into_iter()
+            .map(rows::parse::<T>)
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                let reason = format!("a row could not be read: {e}");
+                self.record(t, 0, 0, 0, Some(reason.clone()));
+                self.unreadable(t, reason)
+            })
+    }
+
+    async fn fetch<T: DeserializeOwned>(&self, t: &Table, q: String, fields: &[&str]) -> Read<T> {
+        let answer = self.client.fetch(&TableQuery::new(t.name, q, fields)).await;
+        self.answered(t, answer)
+    }
+
+    /// The first request to the instance, [`Table::probe`] of `t`: `Err` when its answer shows
+    /// the instance cannot be read at all (unreachable, credentials refused, not the API).
+    pub(super) async fn first_request<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+    ) -> Result<Read<T>, ClientError> {
+        let query = TableQuery::new(t.name, t.probe, t.fields);
+        match self.client.fetch(&query).await {
+            Err(e) if e.is_fatal_on_first_request() => Err(e),
+            answer => Ok(self.answered(t, answer)),
+        }
+    }
+
+    /// All rows of one query.
+    pub(super) async fn read<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        q: impl Into<String>,
+    ) -> Read<T> {
+        self.fetch(t, q.into(), t.fields).await
+    }
+
+    /// The rows the audit reads first ([`Table::probe`]).
+    pub(super) async fn initial<T: DeserializeOwned>(&self, t: &Table) -> Read<T> {
+        self.read(t, t.probe).await
+    }
+
+    /// Rows whose `field` is in `values`, in as many requests as 8 KB URLs need. No request when
+    /// `values` is empty.
+    pub(super) async fn read_in<T: DeserializeOwned + Keyed>(
+        &self,
+        t: &Table,
+        field: &str,
+        values: &BTreeSet<String>,
+    ) -> Read<T> {
+        self.read_any(t, &[(field, values)]).await
+    }
+
+    /// Rows matching any of `terms` (`<field>IN<values>`, joined with `^OR`), in as many
+    /// requests as 8 KB URLs need ([`query::or_chunks`]). No request when every list is empty.
+    pub(super) async fn read_any<T: DeserializeOwned + Keyed>(
+        &self,
+        t: &Table,
+        terms: &[(&str, &BTreeSet<String>)],
+    ) -> Read<T> {
+        let chunks = query::or_chunks(terms, MAX_QUERY_BYTES);
+        let results = join_all(chunks.into_iter().map(|q| self.read::<T>(t, q))).await;
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for r in results {
+            for row in r? {
+                let id = row.sys_id();
+                if id.is_empty() || seen.insert(id.to_string()) {
+                    out.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rows of users given by sys_id and by login name: `userIN` for ids and `user.user_nameIN`
+    /// for names safe in a list (ORed into the same requests where they fit), `user.user_name=`
+    /// one by one for names holding a comma. Groups by name are read the same way.
+    pub(super) async fn read_by_users<T: DeserializeOwned + Keyed>(
+        &self,
+        t: &Table,
+        id_field: &str,
+        name_field: &str,
+        ids: &BTreeSet<String>,
+        names: &BTreeSet<String>,
+    ) -> Read<T> {
+        let (listable, single): (BTreeSet<String>, BTreeSet<String>) =
+            names.iter().cloned().partition(|n| query::safe_in_list(n));
+        let single: Vec<String> = single
+            .into_iter()
+            .filter(|n| query::safe_equals(n))
+            .collect();
+        let terms = [(id_field, ids), (name_field, &listable)];
+        let (listed, one_by_one) = futures::join!(
+            self.read_any::<T>(t, &terms),
+            join_all(
+                single
+                    .iter()
+                    .map(|n| self.read::<T>(t, format!("{name_field}={n}")))
+            ),
+        );
+        let one_by_one = one_by_one
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(|rows| rows.into_iter().flatten().collect());
+        merge(listed, one_by_one)
+    }
+
+    /// The sys_ids of the rows one query matches (nothing else is asked for).
+    pub(super) async fn ids(&self, t: &Table, q: String) -> Read<String> {
+        let rows: Vec<IdRow> = self.fetch(t, q, &["sys_id"]).await?;
+        Ok(rows.into_iter().map(|r| r.sys_id).collect())
+    }
+
+    /// How many rows of `t` match `q` (none where a table that may be absent is).
+    pub(super) async fn count(&self, t: &Table, q: &str) -> Result<u64, Unreadable> {
+        match self.client.count(t.name, q).await {
+            Ok(n) => {
+                self.record(t, 1, 0, 0, None);
+                Ok(n)
+            }
+            Err(e) => self.failed(t, e).map(|()| 0),
+        }
+    }
+}
+
+/// `a` and the rows of `b` it lacks (by sys_id); unreadable when either is, `a`'s reason first.
+pub(super) fn merge<T: Keyed>(a: Read<T>, b: Read<T>) -> Read<T> {
+    let mut a = a?;
+    let mut seen: BTreeSet<String> = a.iter().map(|r| r.sys_id().to_string()).collect();
+    for r in b? {
+        if seen.insert(r.sys_id().to_string()) {
+            a.push(r);
+        }
+    }
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ServerMessage;
+    use crate::config::{Auth, ClientSettings, ResolvedInstance, Secret};
+    use crate::tables::ECC_AGENT;
+
+    fn reader() -> Reader {
+        let ri = ResolvedInstance {
+            name: "dev".into(),
+            url: "https://dev.example.invalid".into(),
+            production: None,
+            auth: Auth::Basic {
+                username: "audit".into(),
+                password: Secret::new("pw".into()),
+            },
+        };
+        let client = Client::new(&ri, &ClientSettings::default()).expect("client");
+        Reader::new(client, ri.name)
+    }
+
+    fn refused(status: u16, message: &str) -> ClientError {
+        let message = ServerMessage {
+            message: message.into(),
+            detail: None,
+        };
+        let (instance, table) = ("dev".to_string(), Some("ecc_agent".to_string()));
+        match status {
+            400 => ClientError::BadRequest {
+                instance,
+                table,
+                message,
+            },
+            _ => ClientError::Forbidden {
+                instance,
+                table,
+                message,
+            },
+        }
+    }
+
+    /// A table some releases lack, and one the audit is complete without.
+    const MAY_BE_ABSENT: Table = Table {
+        may_be_absent: true,
+        ..ECC_AGENT
+    };
+    const OPTIONAL: Table = Table {
+        optional: true,
+        ..ECC_AGENT
+    };
+
+    fn coverage(r: &Reader) -> (u64, u64, Option<String>) {
+        let c = r.tables_read().pop().expect("one table read");
+        (c.requests, c.hidden_rows, c.error)
+    }
+
+    #[test]
+    fn a_missing_table_that_may_be_absent_has_no_rows_and_no_gap() {
+        let r = reader();
+        let read =
+            r.answered::<IdRow>(&MAY_BE_ABSENT, Err(refused(400, "Invalid table ecc_agent")));
+        assert!(read.is_ok_and(|rows| rows.is_empty()));
+        assert_eq!(coverage(&r), (1, 0, None));
+        // Any other refusal is still unreadable, and so is a table every release has.
+        let r = reader();
+        let read = r.answered::<IdRow>(&MAY_BE_ABSENT, Err(refused(403, "no")));
+        assert!(read.is_err());
+        let r = reader();
+        let read = r.answered::<IdRow>(&ECC_AGENT, Err(refused(400, "Invalid table ecc_agent")));
+        assert!(read.is_err_and(|e| e.reason.contains("Invalid table")));
+        assert!(coverage(&r).2.is_some());
+    }
+
+    #[test]
+    fn an_optional_table_keeps_its_gaps_in_the_fact_not_the_coverage() {
+        let r = reader();
+        let read = r.answered::<IdRow>(&OPTIONAL, Err(refused(403, "no")));
+        assert!(read.is_err_and(|e| e.table == "ecc_agent"));
+        let hidden = Rows {
+            rows: vec![],
+            announced: Some(2),
+            requests: 1,
+        };
+        let read = r.answered::<IdRow>(&OPTIONAL, Ok(hidden.clone()));
+        assert!(read.is_err_and(|e| e.reason.contains("hidden by ACLs")));
+        assert_eq!(coverage(&r), (2, 0, None));
+        // A table the audit needs records both.
+        let r = reader();
+        let _ = r.answered::<IdRow>(&ECC_AGENT, Ok(hidden));
+        assert_eq!(coverage(&r), (1, 2, None));
+    }
+}

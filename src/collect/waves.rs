@@ -1,0 +1,444 @@
+//! The waves of one instance's reads (see [`super`]): what each wave asks, and what it hands to
+//! the next.
+
+use super::preserver_eval::{count_all, group_level_evals, match_users, user_level_evals, Matches};
+use super::reader::{merge, Reader};
+use super::rows::*;
+use super::{fact, fact_of, Read};
+use crate::client::ClientError;
+use crate::evidence::*;
+use crate::query;
+use crate::tables::*;
+use std::collections::BTreeSet;
+use tokio::sync::oneshot;
+
+/// The values of one field of `rows` that are sys_ids (none when the rows are unreadable).
+pub(super) fn sys_ids<T>(rows: &Read<T>, field: impl Fn(&T) -> &str) -> BTreeSet<String> {
+    rows.as_ref()
+        .map(|rows| {
+            rows.iter()
+                .map(&field)
+                .filter(|v| query::is_sys_id(v))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Wave 0: the first request tells whether we can reach and log in at all. Its answer is the
+/// `mid_server` role record.
+pub(super) async fn wave0_access(inst: &Reader) -> Result<Fact<Vec<Role>>, ClientError> {
+    let rows = inst.first_request::<RoleRow>(&SYS_USER_ROLE).await?;
+    Ok(fact_of(rows))
+}
+
+/// What wave 1 found on one instance.
+pub(super) struct Wave1 {
+    pub(super) mid_role: Fact<Vec<Role>>,
+    pub(super) holder_rows: Read<UserRoleRow>,
+    pub(super) agents: Fact<Vec<MidServer>>,
+    pub(super) configs: Fact<Vec<MidConfig>>,
+    contains: Read<ContainsRow>,
+    /// The source's clone data preservers (`None` on a target).
+    pub(super) preservers: Option<Fact<Vec<Preserver>>>,
+    /// A target's properties, read in this wave, which has room for them (`None` on the
+    /// source, whose wave 1 is full: it reads them after wave 2's reads).
+    extras: Option<Extras>,
+}
+
+impl Wave1 {
+    /// The MID Servers' logins (logged-in and configured).
+    pub(super) fn logins(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Some(a) = self.agents.get() {
+            out.extend(a.iter().map(|m| m.user_name.clone()));
+        }
+        if let Some(c) = self.configs.get() {
+            out.extend(c.iter().map(|c| c.value.clone()));
+        }
+        out.retain(|n| !n.is_empty());
+        out
+    }
+
+    fn holder_ids(&self) -> BTreeSet<String> {
+        sys_ids(&self.holder_rows, |r| &r.user)
+    }
+
+    pub(super) fn holder_names(&self) -> BTreeSet<String> {
+        self.holder_rows
+            .as_ref()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r.user_name.clone())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The holders' sys_ids whose login name (from the same row) is exactly one of `names`.
+    fn holders_named(&self, names: &BTreeSet<String>) -> BTreeSet<String> {
+        self.holder_rows
+            .as_ref()
+            .map(|rows| {
+                rows.iter()
+                    .filter(|r| names.contains(&r.user_name))
+                    .map(|r| r.user.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Wave 1: what the later waves start from.
+pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: bool) -> Wave1 {
+    let preservers = async {
+        if !is_source {
+            return None;
+        }
+        let rows = inst.initial::<PreserverRow>(&CLONE_DATA_PRESERVER).await;
+        Some(fact_of(rows))
+    };
+    let target_extras = async {
+        if is_source {
+            None
+        } else {
+            Some(extras(inst, false).await)
+        }
+    };
+    let (holder_rows, agents, configs, contains, preservers, extras) = futures::join!(
+        inst.initial(&SYS_USER_HAS_ROLE),
+        inst.initial::<AgentRow>(&ECC_AGENT),
+        inst.initial::<MidConfigRow>(&ECC_AGENT_CONFIG),
+        inst.initial(&SYS_USER_ROLE_CONTAINS),
+        preservers,
+        target_extras,
+    );
+    Wave1 {
+        mid_role,
+        holder_rows,
+        agents: fact_of(agents),
+        configs: fact_of(configs),
+        contains,
+        preservers,
+        extras,
+    }
+}
+
+/// Reads no later wave depends on: the properties and, on the source, the clone setup besides
+/// the preservers. They run beside waves 2 and 3, queued after wave 2's reads.
+pub(super) struct Extras {
+    pub(super) props: Read<PropertyRow>,
+    /// Profiles, their preservers, exclusions and clone requests (source only).
+    pub(super) clone: Option<CloneExtras>,
+}
+
+/// The source's clone setup besides the preservers.
+pub(super) struct CloneExtras {
+    pub(super) profiles: Fact<Vec<CloneProfile>>,
+    pub(super) profile_preservers: Fact<Vec<ProfilePreserver>>,
+    pub(super) excludes: Fact<Vec<String>>,
+    pub(super) clone_requests: Fact<Vec<CloneRequest>>,
+}
+
+async fn extras(inst: &Reader, is_source: bool) -> Extras {
+    let clone = async {
+        if !is_source {
+            return None;
+        }
+        let (profiles, links, excludes, requests) = futures::join!(
+            inst.initial::<CloneProfileRow>(&CLONE_PROFILE),
+            inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS),
+            inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE),
+            inst.initial::<CloneRequestRow>(&CLONE_INSTANCE),
+        );
+        Some(CloneExtras {
+            profiles: fact_of(profiles),
+            profile_preservers: fact_of(links),
+            excludes: fact(excludes.map(|rows| {
+                rows.into_iter()
+                    .map(|r| r.name)
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })),
+            clone_requests: fact_of(requests),
+        })
+    };
+    let (props, clone) = futures::join!(inst.initial(&SYS_PROPERTIES), clone);
+    Extras { props, clone }
+}
+
+/// What wave 2 found: users, their role rows and memberships.
+pub(super) struct Wave2 {
+    pub(super) users: Read<User>,
+    pub(super) unsafe_logins: Vec<UnsafeLogin>,
+    pub(super) user_roles: Read<UserRoleRow>,
+    pub(super) memberships: Read<MembershipRow>,
+}
+
+/// Wave 2: the users given by sys_id (the holders of `mid_server`) and by login (`names`), all
+/// their role rows and memberships.
+async fn wave2(inst: &Reader, w1: &Wave1, names: &BTreeSet<String>) -> Wave2 {
+    let mut unsafe_logins = Vec::new();
+    let mut queryable = BTreeSet::new();
+    for n in names {
+        if query::safe_equals(n) {
+            queryable.insert(n.clone());
+        } else {
+            unsafe_logins.push(UnsafeLogin {
+                user_name: n.clone(),
+                reason: format!(
+                    "the login {n:?} holds '^' or a line break and cannot be put into a query safely"
+                ),
+            });
+        }
+    }
+    // A holder whose own row names it by a login looked up by name is found by that lookup
+    // (with any other user of the same name): asking for its sys_id as well would only lengthen
+    // the lists.
+    let by_name = w1.holders_named(&queryable);
+    let ids: BTreeSet<String> = w1
+        .holder_ids()
+        .into_iter()
+        .filter(|id| !by_name.contains(id))
+        .collect();
+    let (user, login) = ("user", "user.user_name");
+    let (users, user_roles, memberships) = futures::join!(
+        inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", &ids, &queryable),
+        inst.read_by_users(&SYS_USER_HAS_ROLE, user, login, &ids, &queryable),
+        inst.read_by_users(&SYS_USER_GRMEMBER, user, login, &ids, &queryable),
+    );
+    Wave2 {
+        users: users.map(|rows| rows.into_iter().map(User::from).collect()),
+        unsafe_logins,
+        user_roles,
+        memberships,
+    }
+}
+
+/// Everything gathered on one instance across the waves.
+pub(super) struct Gathered {
+    pub(super) w1: Wave1,
+    pub(super) w2: Wave2,
+    pub(super) groups: Read<Group>,
+    pub(super) group_roles: Read<GroupRoleRow>,
+    pub(super) contains: Read<ContainsRow>,
+    pub(super) evals: Vec<PreserverEval>,
+}
+
+/// The groups of the memberships and their ancestors as far as the membership rows walk up
+/// (`group.parent...`), so that parents cost no wave of their own unless the tree is deeper.
+fn group_ids(w2: &Wave2) -> BTreeSet<String> {
+    w2.memberships
+        .as_ref()
+        .map(|rows| {
+            rows.iter()
+                .flat_map(|r| r.groups())
+                .filter(|g| query::is_sys_id(g))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn group_names(w2: &Wave2) -> BTreeSet<String> {
+    w2.memberships
+        .as_ref()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| r.group_name.clone())
+                .filter(|g| query::safe_equals(g))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The roles containing `mid_server`, followed up the hierarchy one level per request to a
+/// fixpoint, starting from wave 1's direct containers. Runs beside waves 2 and 3.
+async fn contains_chain(inst: &Reader, start: Read<ContainsRow>) -> Read<ContainsRow> {
+    let mut contains = start;
+    let mut asked: BTreeSet<String> = BTreeSet::new();
+    for _ in 0..11 {
+        let Ok(rows) = &contains else { break };
+        let known: BTreeSet<&str> = rows.iter().map(|r| r.contains.as_str()).collect();
+        let frontier: BTreeSet<String> = rows
+            .iter()
+            .map(|r| r.role.as_str())
+            .filter(|r| query::is_sys_id(r) && !known.contains(r) && !asked.contains(*r))
+            .map(str::to_string)
+            .collect();
+        if frontier.is_empty() {
+            break;
+        }
+        asked.extend(frontier.iter().cloned());
+        let before = rows.len();
+        let more = inst
+            .read_in(&SYS_USER_ROLE_CONTAINS, "contains", &frontier)
+            .await;
+        contains = merge(contains, more);
+        if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
+            break;
+        }
+    }
+    contains
+}
+
+/// Parents the membership rows did not reach, with their roles, to a fixpoint.
+async fn parent_groups(
+    inst: &Reader,
+    mut groups: Read<Group>,
+    mut group_roles: Read<GroupRoleRow>,
+) -> (Read<Group>, Read<GroupRoleRow>) {
+    for _ in 0..10 {
+        let Ok(gs) = &groups else { break };
+        let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
+        let missing: BTreeSet<String> = gs
+            .iter()
+            .map(|g| g.parent.clone())
+            .filter(|p| query::is_sys_id(p) && !have.contains(p.as_str()))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        let (more, more_roles) = futures::join!(
+            inst.read_in::<GroupRow>(&SYS_USER_GROUP, "sys_id", &missing),
+            inst.read_in(&SYS_GROUP_HAS_ROLE, "group", &missing),
+        );
+        groups = groups.and_then(|mut g| {
+            g.extend(more?.into_iter().map(Group::from));
+            Ok(g)
+        });
+        group_roles = merge(group_roles, more_roles);
+        if none_found(&groups, &missing) {
+            break;
+        }
+    }
+    (groups, group_roles)
+}
+
+/// Whether the last parent lookup found none of the missing groups (they do not exist or are
+/// hidden), so looping again would ask the same.
+fn none_found(groups: &Read<Group>, missing: &BTreeSet<String>) -> bool {
+    groups
+        .as_ref()
+        .map(|g| !g.iter().any(|g| missing.contains(&g.sys_id)))
+        .unwrap_or(true)
+}
+
+/// Wave 3: the groups `gids` and `gnames` (by name: names holding a comma one by one with
+/// `name=`) and their roles, parents the membership rows did not reach to a fixpoint, and on a
+/// target the user-level preservers' matches among the MID users that hold no `mid_server` row
+/// (`others`).
+async fn wave3(
+    inst: &Reader,
+    preservers: &[Preserver],
+    gids: &BTreeSet<String>,
+    gnames: &BTreeSet<String>,
+    others: &BTreeSet<String>,
+) -> (Read<Group>, Read<GroupRoleRow>, Matches) {
+    let (groups, group_roles, late) = futures::join!(
+        inst.read_by_users::<GroupRow>(&SYS_USER_GROUP, "sys_id", "name", gids, gnames),
+        inst.read_in(&SYS_GROUP_HAS_ROLE, "group", gids),
+        match_users(inst, preservers, others),
+    );
+    let groups = groups.map(|rows| rows.into_iter().map(Group::from).collect());
+    let (groups, group_roles) = parent_groups(inst, groups, group_roles).await;
+    (groups, group_roles, late)
+}
+
+/// The group ids (with the ancestors their rows walk to) and names a target's memberships
+/// refer to, which the source reads as well.
+pub(super) type TargetGroups = (BTreeSet<String>, BTreeSet<String>);
+
+/// What one instance needs from, and owes to, the others after wave 1.
+pub(super) enum Side<'a> {
+    /// The source also looks up every target's MID logins (the copies the clone will bring)
+    /// and, once each target has read its memberships, every group they refer to.
+    Source {
+        target_logins: &'a BTreeSet<String>,
+        from_targets: Vec<oneshot::Receiver<TargetGroups>>,
+    },
+    /// A target evaluates the source's preservers and tells the source its groups.
+    Target {
+        preservers: &'a [Preserver],
+        to_source: oneshot::Sender<TargetGroups>,
+    },
+}
+
+/// The rest of one instance's reads after wave 1 (see [`super`]): [`wave2`] with the reads
+/// that go out beside it (the roles containing `mid_server`, a target's preserver counts and
+/// holder matches, the source's extras), then [`wave3`] and, on a target, wave 4 (the
+/// group-level preservers), each as soon as what it needs has arrived. Parent groups deeper
+/// than the membership rows walk, and roles containing `mid_server` more than two levels up,
+/// add a wave each only when the data has them.
+pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (Gathered, Extras) {
+    let (target_logins, from_targets, preservers, to_source) = match side {
+        Side::Source {
+            target_logins,
+            from_targets,
+        } => (Some(target_logins), from_targets, &[][..], None),
+        Side::Target {
+            preservers,
+            to_source,
+        } => (None, Vec::new(), preservers, Some(to_source)),
+    };
+    let is_target = to_source.is_some();
+    let early_extras = w1.extras.take();
+    let mut names = w1.logins();
+    if let Some(t) = target_logins {
+        names.extend(t.iter().cloned());
+    }
+    let chain = contains_chain(inst, w1.contains.clone());
+    // Also in wave 2, on a target, beside what wave 3 waits for: the preservers' whole-table
+    // counts, and the user-level preservers evaluated for the holders of `mid_server` (known
+    // since wave 1); wave 3 adds the other MID users, if any.
+    let holders = w1.holder_ids();
+    let counts = count_all(inst, preservers);
+    let early = match_users(inst, preservers, &holders);
+    let main = async {
+        // Wave 2.
+        let w2 = wave2(inst, &w1, &names).await;
+        let mut gids = group_ids(&w2);
+        let mut gnames = BTreeSet::new();
+        if let Some(tx) = to_source {
+            // The source may have stopped waiting; nothing to do then.
+            let _ = tx.send((gids.clone(), group_names(&w2)));
+        }
+        for rx in from_targets {
+            // A target that could not send simply adds nothing.
+            if let Ok((ids, names)) = rx.await {
+                gids.extend(ids);
+                gnames.extend(names);
+            }
+        }
+        // Wave 3.
+        let user_ids = sys_ids(&w2.users, |u| &u.sys_id);
+        let others: BTreeSet<String> = user_ids.difference(&holders).cloned().collect();
+        let (groups, group_roles, late) = wave3(inst, preservers, &gids, &gnames, &others).await;
+        (w2, user_ids, late, groups, group_roles)
+    };
+    // The source's reads nothing depends on are polled last, so they queue behind wave 2's.
+    let x = async {
+        match early_extras {
+            Some(x) => x,
+            None => extras(inst, true).await,
+        }
+    };
+    let (contains, (w2, user_ids, late, groups, group_roles), counts, early, x) =
+        futures::join!(chain, main, counts, early, x);
+    let evals = user_level_evals(preservers, &counts, early, late, &w2, &user_ids);
+    let mut g = Gathered {
+        w1,
+        w2,
+        groups,
+        group_roles,
+        contains,
+        evals,
+    };
+    // Wave 4.
+    if is_target {
+        let more = group_level_evals(inst, preservers, &counts, &g).await;
+        g.evals.extend(more);
+    }
+    (g, x)
+}

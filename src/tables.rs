@@ -1,0 +1,301 @@
+//! Every table the audit reads, defined once: its fields, where it is read, the read `preclone
+//! doctor` probes, and how a release that lacks it or an ACL that hides it is taken. The
+//! collector asks for exactly these fields, and doctor probes exactly these tables, so the two
+//! cannot drift apart.
+
+/// On which instances a table is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every instance: the source and every target.
+    Every,
+    /// The source only (its clone setup).
+    Source,
+}
+
+impl Scope {
+    /// The `needed on` column of the doctor matrix.
+    pub fn needed_on(self) -> &'static str {
+        match self {
+            Scope::Every => "every instance",
+            Scope::Source => "source",
+        }
+    }
+}
+
+/// One table the audit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    pub name: &'static str,
+    /// `sysparm_fields` of every read of its rows (dot-walks included); nothing else is kept.
+    pub fields: &'static [&'static str],
+    pub scope: Scope,
+    /// The encoded query of the rows the audit reads first (empty for the whole table): the
+    /// audit's own first read where it has one, and what doctor probes.
+    pub probe: &'static str,
+    /// A release may lack the table: a 400 "Invalid table" answer means absent (no rows), not
+    /// unreadable.
+    pub may_be_absent: bool,
+    /// The audit is complete without it: its being unreadable is never an `error` (the fact
+    /// still says why it could not be read) and never fails doctor.
+    pub optional: bool,
+}
+
+/// A table read on every instance, present on every release and needed for a complete audit.
+const fn every(name: &'static str, fields: &'static [&'static str], probe: &'static str) -> Table {
+    Table {
+        name,
+        fields,
+        scope: Scope::Every,
+        probe,
+        may_be_absent: false,
+        optional: false,
+    }
+}
+
+/// A table read on the source only, present on every release and needed for a complete audit.
+const fn source(name: &'static str, fields: &'static [&'static str]) -> Table {
+    Table {
+        scope: Scope::Source,
+        ..every(name, fields, "")
+    }
+}
+
+/// Roles: the `mid_server` role record (the first read of all: it tells whether the instance can
+/// be read), and the roles preserver conditions are evaluated on.
+pub const SYS_USER_ROLE: Table = every(
+    "sys_user_role",
+    &["sys_id", "name", "elevated_privilege"],
+    "name=mid_server",
+);
+
+/// Role rows: the holders of `mid_server`, then every role row of the MID users.
+pub const SYS_USER_HAS_ROLE: Table = every(
+    "sys_user_has_role",
+    &[
+        "sys_id",
+        "user",
+        "user.user_name",
+        "role",
+        "role.name",
+        "role.elevated_privilege",
+        "inherited",
+        "state",
+    ],
+    "role.name=mid_server",
+);
+
+/// The MID users (by sys_id and by login).
+pub const SYS_USER: Table = every(
+    "sys_user",
+    &[
+        "sys_id",
+        "user_name",
+        "sys_class_name",
+        "active",
+        "locked_out",
+        "web_service_access_only",
+        "internal_integration_user",
+        "last_login_time",
+    ],
+    "roles=mid_server",
+);
+
+/// The MID users' memberships, with their group's name and ancestors (dot-walked).
+pub const SYS_USER_GRMEMBER: Table = every(
+    "sys_user_grmember",
+    &[
+        "sys_id",
+        "user",
+        "group",
+        "group.name",
+        "group.parent",
+        "group.parent.parent",
+        "group.parent.parent.parent",
+    ],
+    "user.roles=mid_server",
+);
+
+/// The groups of those memberships and their parents.
+pub const SYS_USER_GROUP: Table = every("sys_user_group", &["sys_id", "name", "parent"], "");
+
+/// Those groups' roles.
+pub const SYS_GROUP_HAS_ROLE: Table = every(
+    "sys_group_has_role",
+    &[
+        "sys_id",
+        "group",
+        "role",
+        "role.name",
+        "role.elevated_privilege",
+    ],
+    "",
+);
+
+/// The roles containing `mid_server`, followed up the hierarchy.
+pub const SYS_USER_ROLE_CONTAINS: Table = every(
+    "sys_user_role_contains",
+    &["sys_id", "role", "role.name", "contains", "contains.name"],
+    "contains.name=mid_server",
+);
+
+/// MID Servers.
+pub const ECC_AGENT: Table = every(
+    "ecc_agent",
+    &[
+        "sys_id",
+        "name",
+        "status",
+        "validated",
+        "user_name",
+        "host_name",
+        "version",
+        "last_refreshed",
+    ],
+    "",
+);
+
+/// The users MID Servers are configured to log in as.
+pub const ECC_AGENT_CONFIG: Table = every(
+    "ecc_agent_config",
+    &["sys_id", "ecc_agent", "value"],
+    "param_name=mid.instance.username",
+);
+
+/// The production flag and the build.
+pub const SYS_PROPERTIES: Table = every(
+    "sys_properties",
+    &["sys_id", "name", "value"],
+    "nameINglide.installation.production,glide.buildtag",
+);
+
+pub const CLONE_DATA_PRESERVER: Table = source(
+    "clone_data_preserver",
+    &[
+        "sys_id",
+        "name",
+        "table",
+        "condition",
+        "include_in_system_clone",
+        "theme",
+        "sys_created_on",
+    ],
+);
+
+pub const CLONE_PROFILE: Table = source("clone_profile", &["sys_id", "name", "default_profile"]);
+
+pub const CLONE_PROFILE_PRESERVERS: Table = source(
+    "clone_profile_preservers",
+    &["sys_id", "profile", "preserver"],
+);
+
+pub const CLONE_DATA_EXCLUDE: Table = source("clone_data_exclude", &["sys_id", "name"]);
+
+/// Clone requests, scheduled or past, with the instance record their target points to.
+pub const CLONE_INSTANCE: Table = source(
+    "clone_instance",
+    &[
+        "sys_id",
+        "target_instance",
+        "target_instance.instance_url",
+        "target_instance.instance_name",
+        "state",
+        "scheduled",
+        "profile",
+        "lock_settings",
+        "preserve_theme",
+        "sys_created_on",
+    ],
+);
+
+/// Every table the audit reads, in the order of the doctor matrix. The first is read alone
+/// first: it tells whether the instance can be read at all.
+pub const ALL: &[&Table] = &[
+    &SYS_USER_ROLE,
+    &SYS_USER_HAS_ROLE,
+    &SYS_USER,
+    &SYS_USER_GRMEMBER,
+    &SYS_USER_GROUP,
+    &SYS_GROUP_HAS_ROLE,
+    &SYS_USER_ROLE_CONTAINS,
+    &ECC_AGENT,
+    &ECC_AGENT_CONFIG,
+    &SYS_PROPERTIES,
+    &CLONE_DATA_PRESERVER,
+    &CLONE_PROFILE,
+    &CLONE_PROFILE_PRESERVERS,
+    &CLONE_DATA_EXCLUDE,
+    &CLONE_INSTANCE,
+];
+
+/// The user tables whose preservers a target evaluates in the wave that has the MID users'
+/// rows.
+pub const USER_LEVEL: &[&Table] = &[&SYS_USER, &SYS_USER_HAS_ROLE, &SYS_USER_GRMEMBER];
+
+/// The user tables whose preservers a target evaluates once the groups and roles are known.
+pub const GROUP_LEVEL: &[&Table] = &[
+    &SYS_USER_GROUP,
+    &SYS_GROUP_HAS_ROLE,
+    &SYS_USER_ROLE,
+    &SYS_USER_ROLE_CONTAINS,
+];
+
+/// The user tables a clone replaces (PRODUCT.md 2.1): [`USER_LEVEL`] and [`GROUP_LEVEL`].
+pub const USER_TABLES: [&str; 7] = [
+    SYS_USER.name,
+    SYS_USER_HAS_ROLE.name,
+    SYS_USER_GRMEMBER.name,
+    SYS_USER_GROUP.name,
+    SYS_GROUP_HAS_ROLE.name,
+    SYS_USER_ROLE.name,
+    SYS_USER_ROLE_CONTAINS.name,
+];
+
+/// The table of `set` named `name`.
+pub fn named(set: &[&'static Table], name: &str) -> Option<&'static Table> {
+    set.iter().copied().find(|t| t.name == name)
+}
+
+/// The user table named `name` ([`USER_LEVEL`] or [`GROUP_LEVEL`]).
+pub fn user_table(name: &str) -> Option<&'static Table> {
+    named(USER_LEVEL, name).or_else(|| named(GROUP_LEVEL, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_table_is_defined_once_and_reads_its_sys_id() {
+        let names: BTreeSet<&str> = ALL.iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), ALL.len());
+        for t in ALL {
+            assert_eq!(t.fields.first(), Some(&"sys_id"), "{}", t.name);
+            let fields: BTreeSet<&str> = t.fields.iter().copied().collect();
+            assert_eq!(
+                fields.len(),
+                t.fields.len(),
+                "{} names a field twice",
+                t.name
+            );
+        }
+        assert_eq!(ALL[0].name, "sys_user_role");
+    }
+
+    #[test]
+    fn the_user_tables_are_the_user_and_group_levels() {
+        let levels: BTreeSet<&str> = USER_LEVEL
+            .iter()
+            .chain(GROUP_LEVEL)
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(levels, USER_TABLES.into_iter().collect());
+        for t in USER_LEVEL.iter().chain(GROUP_LEVEL) {
+            assert!(named(ALL, t.name).is_some(), "{}", t.name);
+            assert_eq!(t.scope, Scope::Every);
+        }
+        assert_eq!(named(USER_LEVEL, "sys_user_group"), None);
+        assert_eq!(user_table("sys_user_group"), Some(&SYS_USER_GROUP));
+        assert_eq!(user_table("ecc_agent"), None);
+    }
+}
