@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod evidence;
+pub mod exit;
 pub mod finding;
 pub mod query;
 pub mod report;

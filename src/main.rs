@@ -10,28 +10,26 @@ use preclone::cli::{self, Cli, Command, ReportArgs};
 use preclone::collect::{self, RunMeta};
 use preclone::config::{ClientSettings, Config};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
+use preclone::exit::Exit;
 use preclone::finding::FailOn;
 use preclone::report::build::{self, BuildInput};
 use preclone::report::render::{self, ConsoleOptions, Format};
-use preclone::report::{self, Report};
+use preclone::report::{self, Report, Verdict};
 use preclone::waivers::{self, Waiver};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const EXIT_USAGE: u8 = 3;
-const EXIT_ACCESS: u8 = 4;
-
 /// A failure that ends the run with a documented exit code and one paragraph on stderr.
 #[derive(Debug)]
 struct Failure {
-    code: u8,
+    code: Exit,
     message: String,
 }
 
 fn usage(message: impl std::fmt::Display) -> Failure {
     Failure {
-        code: EXIT_USAGE,
+        code: Exit::Usage,
         message: message.to_string(),
     }
 }
@@ -46,9 +44,13 @@ fn main() -> ExitCode {
     }) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Pass
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return code.into();
         }
     };
     init_logging(cli.verbose);
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             eprintln!("preclone: {}", f.message);
-            ExitCode::from(f.code)
+            f.code.into()
         }
     }
 }
@@ -90,7 +92,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 for c in CATALOGUE {
                     out.push_str(&format!(
                         "{:<34} {:<9} {}\n",
-                        c.id,
+                        c.id.as_str(),
                         c.severity.as_str(),
                         c.title
                     ));
@@ -183,8 +185,7 @@ fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
 
 fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, Failure> {
     let Some(path) = path else { return Ok(None) };
-    let ids: Vec<&str> = CATALOGUE.iter().map(|c| c.id).collect();
-    waivers::load(path, &ids).map(Some).map_err(usage)
+    waivers::load(path).map(Some).map_err(usage)
 }
 
 /// Judges the evidence, applies waivers, builds the report, writes every output and returns the
@@ -215,8 +216,8 @@ fn finish(
     let mut report = report;
     if let Some(why) = access_failure {
         // Exit 4 outranks the gate: the reports say what was collected, marked incomplete.
-        report.gate.verdict = "incomplete".into();
-        report.gate.exit_code = EXIT_ACCESS;
+        report.gate.verdict = Verdict::Incomplete;
+        report.gate.exit_code = Exit::Access;
         report.gate.reason = why.to_string();
         report.summary.evidence_complete = false;
     }
@@ -226,18 +227,18 @@ fn finish(
         eprintln!(
             "preclone: {why} (exit {code}). Nothing after the first request was read; the reports written say so. Check the URL, the network and the credentials (`preclone doctor`)."
         );
-    } else if code != 0 {
+    } else if code != Exit::Pass {
         eprintln!(
             "preclone: {} (exit {code}). {}",
             report.gate.reason,
-            if code == build::EXIT_INCOMPLETE {
+            if code == Exit::Incomplete {
                 "Some tables could not be read: see Coverage, and run `preclone doctor`; --allow-incomplete accepts this."
             } else {
                 "See the findings above for what to fix, or waive accepted risks with --waivers."
             }
         );
     }
-    Ok(code)
+    Ok(code.code())
 }
 
 fn console_options() -> ConsoleOptions {
@@ -408,7 +409,7 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         ),
         Err(e) => {
             return Err(Failure {
-                code: EXIT_ACCESS,
+                code: Exit::Access,
                 message: format!("could not read {e}. Nothing was audited."),
             })
         }

@@ -2,7 +2,7 @@
 //! groups, exclusions, theme and profile rules, locked requests, child classes, hidden facts.
 
 use chrono::{TimeZone, Utc};
-use preclone::checks;
+use preclone::checks::{self, CheckId};
 use preclone::evidence::*;
 use preclone::finding::{CheckResult, Status};
 use std::collections::BTreeMap;
@@ -151,7 +151,9 @@ fn estate(role: u32) -> Evidence {
 fn status(results: &[CheckResult], check: &str, instance: &str, subject: &str) -> Status {
     let found: Vec<&CheckResult> = results
         .iter()
-        .filter(|r| r.check == check && r.instance == instance && r.subject.name == subject)
+        .filter(|r| {
+            r.check.as_str() == check && r.instance == instance && r.subject.name == subject
+        })
         .collect();
     assert_eq!(found.len(), 1, "{check} {instance} {subject}: {found:#?}");
     found[0].status
@@ -373,8 +375,8 @@ fn unreadable_facts_never_pass() {
         .iter()
         .filter(|r| {
             r.instance == "dev"
-                && r.check.starts_with("mid-")
-                && r.check != "mid-user-shared-by-mid-servers"
+                && r.check.as_str().starts_with("mid-")
+                && r.check != CheckId::MidUserSharedByMidServers
         })
         .collect();
     assert!(!dev_survival.is_empty());
@@ -384,7 +386,7 @@ fn unreadable_facts_never_pass() {
     );
     assert!(dev_survival
         .iter()
-        .any(|r| r.check == "mid-server-will-go-down" && r.status == Status::Error));
+        .any(|r| r.check == CheckId::MidServerWillGoDown && r.status == Status::Error));
     // Production unknown: the production checks end in error.
     let mut e = estate(MID);
     prod(&mut e).production = Production {
@@ -444,7 +446,7 @@ fn every_result_names_a_catalogued_check_and_fails_carry_a_remediation() {
     let e = preclone::demo::evidence(Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(), "t");
     let r = checks::run(&e);
     for res in &r {
-        assert!(checks::find(&res.check).is_some(), "{}", res.check);
+        assert_eq!(res.check.def().id, res.check);
         if res.status != Status::Pass {
             assert!(!res.remediation.is_empty(), "{res:#?}");
         }
@@ -579,7 +581,7 @@ fn a_membership_the_source_holds_with_the_same_sys_id_counts_as_kept() {
     );
     let lost = r
         .iter()
-        .find(|x| x.check == "mid-membership-not-preserved")
+        .find(|x| x.check == CheckId::MidMembershipNotPreserved)
         .unwrap();
     assert_eq!(lost.severity, preclone::finding::Severity::High);
     assert_eq!(

@@ -3,7 +3,7 @@
 //! targets.
 
 use super::survival::{is_mid_role_holder, used_by};
-use super::{instance_subject, table_subject, user_subject, Ev, Judge};
+use super::{instance_subject, table_subject, user_subject, CheckId, Ev, Judge};
 use crate::evidence::{Evidence, InstanceEvidence, ProductionOrigin, Unreadable, User};
 use crate::finding::{CheckResult, Severity, Subject};
 use crate::simulate::{self, World};
@@ -67,9 +67,9 @@ fn unknown_production(inst: &InstanceEvidence) -> Unreadable {
 fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let s = source.name.as_str();
     let checks = [
-        "prod-foreign-mid-user",
-        "prod-shared-mid-credential",
-        "mid-server-unvalidated",
+        CheckId::ProdForeignMidUser,
+        CheckId::ProdSharedMidCredential,
+        CheckId::MidServerUnvalidated,
     ];
     match source.production.resolve().0 {
         Some(false) => return,
@@ -108,8 +108,8 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
             (t.name.as_str(), used_by(t), names)
         })
         .collect();
-    let jf = Judge::new("prod-foreign-mid-user", s);
-    let js = Judge::new("prod-shared-mid-credential", s);
+    let jf = Judge::new(CheckId::ProdForeignMidUser, s);
+    let js = Judge::new(CheckId::ProdSharedMidCredential, s);
     for u in active_mid_users(source, &today) {
         // Targets whose MID Servers use this login, and non-production targets with the same active MID user.
         let mut users_of = Vec::new();
@@ -182,7 +182,7 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
 }
 
 fn unvalidated(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
-    let j = Judge::new("mid-server-unvalidated", &inst.name);
+    let j = Judge::new(CheckId::MidServerUnvalidated, &inst.name);
     match inst.mid_servers.as_result() {
         Ok(servers) => {
             for m in servers {
@@ -216,9 +216,9 @@ fn unvalidated(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
 fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let name = inst.name.as_str();
     let checks = [
-        "mid-user-interactive-login",
-        "mid-user-elevated-roles",
-        "mid-user-dormant",
+        CheckId::MidUserInteractiveLogin,
+        CheckId::MidUserElevatedRoles,
+        CheckId::MidUserDormant,
     ];
     let today = match World::today(inst) {
         Ok(w) => w,
@@ -241,9 +241,9 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
             World::after_clone(source, inst, &plan)
         });
 
-    let ji = Judge::new("mid-user-interactive-login", name);
-    let je = Judge::new("mid-user-elevated-roles", name);
-    let jd = Judge::new("mid-user-dormant", name);
+    let ji = Judge::new(CheckId::MidUserInteractiveLogin, name);
+    let je = Judge::new(CheckId::MidUserElevatedRoles, name);
+    let jd = Judge::new(CheckId::MidUserDormant, name);
     let used = used_by(inst);
     for u in &mid_users {
         let subject = user_subject(u);
@@ -381,7 +381,7 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 fn target_is_production(target: &InstanceEvidence, out: &mut Vec<CheckResult>) {
-    let j = Judge::new("target-is-production", &target.name);
+    let j = Judge::new(CheckId::TargetIsProduction, &target.name);
     let subject = instance_subject(target);
     match target.production.resolve() {
         (Some(true), origin) => {

@@ -7,7 +7,7 @@ mod exposure;
 mod preservers;
 mod survival;
 
-pub use catalogue::{find, CheckDef, Family, CATALOGUE};
+pub use catalogue::{find, CheckDef, CheckId, Family, CATALOGUE};
 pub(crate) use survival::{is_mid_role_holder, mid_server_logins, used_by};
 
 use crate::evidence::{Evidence, InstanceEvidence, Unreadable};
@@ -25,15 +25,15 @@ pub fn run(evidence: &Evidence) -> Vec<CheckResult> {
     out
 }
 
-/// Sorts results: status (fail, error, waived, pass), severity (highest first), instance, check,
-/// subject name, subject sys_id.
+/// Sorts results: status (fail, error, waived, pass), severity (highest first), instance, check
+/// id (alphabetically), subject name, subject sys_id.
 pub fn sort(results: &mut [CheckResult]) {
     results.sort_by(|a, b| {
         (
             a.status,
             std::cmp::Reverse(a.severity),
             &a.instance,
-            &a.check,
+            a.check.as_str(),
             &a.subject.name,
             &a.subject.sys_id,
         )
@@ -41,7 +41,7 @@ pub fn sort(results: &mut [CheckResult]) {
                 b.status,
                 std::cmp::Reverse(b.severity),
                 &b.instance,
-                &b.check,
+                b.check.as_str(),
                 &b.subject.name,
                 &b.subject.sys_id,
             ))
@@ -55,9 +55,11 @@ pub(crate) struct Judge<'a> {
 }
 
 impl<'a> Judge<'a> {
-    pub(crate) fn new(id: &str, instance: &'a str) -> Self {
-        let def = find(id).unwrap_or_else(|| panic!("check {id} is not in the catalogue"));
-        Judge { def, instance }
+    pub(crate) fn new(id: CheckId, instance: &'a str) -> Self {
+        Judge {
+            def: id.def(),
+            instance,
+        }
     }
 
     fn result(
@@ -70,7 +72,7 @@ impl<'a> Judge<'a> {
         evidence: BTreeMap<String, String>,
     ) -> CheckResult {
         CheckResult {
-            check: self.def.id.to_string(),
+            check: self.def.id,
             severity,
             status,
             instance: self.instance.to_string(),

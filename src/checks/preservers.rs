@@ -1,7 +1,7 @@
 //! Are the preservers right? Judged on the source (where preservers are defined) from what each
 //! target answered for their conditions.
 
-use super::{table_subject, Ev, Judge};
+use super::{table_subject, CheckId, Ev, Judge};
 use crate::evidence::{Evidence, Fact, Preserver, USER_TABLES};
 use crate::finding::{CheckResult, Subject};
 use crate::query;
@@ -18,7 +18,7 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     let plans = simulate::plans(evidence);
 
     // clone-excludes-user-tables
-    let j = Judge::new("clone-excludes-user-tables", s);
+    let j = Judge::new(CheckId::CloneExcludesUserTables, s);
     match clone.excludes.as_result() {
         Ok(excludes) => {
             for t in USER_TABLES {
@@ -40,10 +40,10 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
         Ok(p) => p,
         Err(e) => {
             for c in [
-                "preserver-missing",
-                "preserver-not-applied",
-                "preserver-overbroad",
-                "preserver-dot-walked",
+                CheckId::PreserverMissing,
+                CheckId::PreserverNotApplied,
+                CheckId::PreserverOverbroad,
+                CheckId::PreserverDotWalked,
             ] {
                 out.push(Judge::new(c, s).error(table_subject("clone_data_preserver"), &e));
             }
@@ -52,7 +52,7 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     };
 
     // preserver-dot-walked
-    let j = Judge::new("preserver-dot-walked", s);
+    let j = Judge::new(CheckId::PreserverDotWalked, s);
     for p in preservers
         .iter()
         .filter(|p| USER_TABLES.contains(&p.table.as_str()))
@@ -77,7 +77,7 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     }
 
     // preserver-missing
-    let j = Judge::new("preserver-missing", s);
+    let j = Judge::new(CheckId::PreserverMissing, s);
     for table in ["sys_user", "sys_user_has_role", "sys_user_grmember"] {
         let mut lacking = Vec::new();
         let mut undecided = None;
@@ -128,8 +128,8 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     }
 
     // preserver-not-applied and preserver-overbroad, for MID-related preservers
-    let jn = Judge::new("preserver-not-applied", s);
-    let jo = Judge::new("preserver-overbroad", s);
+    let jn = Judge::new(CheckId::PreserverNotApplied, s);
+    let jo = Judge::new(CheckId::PreserverOverbroad, s);
     for p in preservers
         .iter()
         .filter(|p| USER_TABLES.contains(&p.table.as_str()))

@@ -1,7 +1,7 @@
 //! Will the target's MID Servers still log in? Every check here reads the simulation of
 //! PRODUCT.md 2.1 (`crate::simulate`).
 
-use super::{table_subject, Ev, Judge};
+use super::{table_subject, CheckId, Ev, Judge};
 use crate::evidence::{Evidence, Fact, InstanceEvidence, MidServer, Unreadable, User};
 use crate::finding::{CheckResult, Severity, Subject};
 use crate::simulate::{self, ClonePlan, Grant, Origin, World};
@@ -89,16 +89,16 @@ struct Outcome {
 fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let t = target.name.as_str();
     let user_checks = [
-        "mid-user-not-preserved",
-        "mid-user-survives-by-source-copy",
-        "mid-user-name-collision",
-        "mid-role-not-preserved",
-        "mid-membership-not-preserved",
-        "mid-group-missing-in-source",
-        "mid-group-lacks-role-in-source",
-        "mid-role-id-differs",
+        CheckId::MidUserNotPreserved,
+        CheckId::MidUserSurvivesBySourceCopy,
+        CheckId::MidUserNameCollision,
+        CheckId::MidRoleNotPreserved,
+        CheckId::MidMembershipNotPreserved,
+        CheckId::MidGroupMissingInSource,
+        CheckId::MidGroupLacksRoleInSource,
+        CheckId::MidRoleIdDiffers,
     ];
-    let server_checks = ["mid-server-will-go-down", "mid-server-login-unknown"];
+    let server_checks = [CheckId::MidServerWillGoDown, CheckId::MidServerLoginUnknown];
 
     // Subjects: the MID Servers and the target's MID users.
     let servers = match target.mid_servers.as_result() {
@@ -124,7 +124,7 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
                 out.push(Judge::new(c, t).error(subject.clone(), &e));
             }
             if let Some(servers) = servers {
-                let j = Judge::new("mid-server-will-go-down", t);
+                let j = Judge::new(CheckId::MidServerWillGoDown, t);
                 for m in servers {
                     out.push(j.error(server_subject(m), &e));
                 }
@@ -147,7 +147,7 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
     }
 
     let mut outcomes: BTreeMap<String, Result<Outcome, Unreadable>> = BTreeMap::new();
-    let mut group_results: BTreeMap<(String, String), CheckResult> = BTreeMap::new();
+    let mut group_results: BTreeMap<(CheckId, String), CheckResult> = BTreeMap::new();
     for login in &logins {
         let records: Vec<&User> = users.iter().filter(|u| &u.user_name == login).collect();
         let post: Vec<(User, Origin)> = after
@@ -161,10 +161,10 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
         };
         if let Some(why) = undecidable_login(login, source, target, &records, &post) {
             for c in [
-                "mid-user-not-preserved",
-                "mid-user-survives-by-source-copy",
-                "mid-user-name-collision",
-                "mid-role-not-preserved",
+                CheckId::MidUserNotPreserved,
+                CheckId::MidUserSurvivesBySourceCopy,
+                CheckId::MidUserNameCollision,
+                CheckId::MidRoleNotPreserved,
             ] {
                 out.push(Judge::new(c, t).error(subject.clone(), &why));
             }
@@ -193,8 +193,8 @@ fn judge_target(source: &InstanceEvidence, target: &InstanceEvidence, out: &mut 
     role_ids(source, target, &today, &src_today, out);
 
     if let Some(servers) = servers {
-        let down = Judge::new("mid-server-will-go-down", t);
-        let unknown = Judge::new("mid-server-login-unknown", t);
+        let down = Judge::new(CheckId::MidServerWillGoDown, t);
+        let unknown = Judge::new(CheckId::MidServerLoginUnknown, t);
         // Without the configured users, a MID Server's next login is not known.
         if let Err(e) = target.mid_configs.as_result() {
             for m in servers {
@@ -371,7 +371,7 @@ fn judge_login(
         .with("applicable_sys_user_preservers", &applicable);
 
     // mid-user-not-preserved
-    let j = Judge::new("mid-user-not-preserved", t);
+    let j = Judge::new(CheckId::MidUserNotPreserved, t);
     let mut outcome = Outcome {
         user_lost: None,
         role_lost: None,
@@ -426,7 +426,7 @@ fn judge_login(
     ));
 
     // mid-user-survives-by-source-copy
-    let j = Judge::new("mid-user-survives-by-source-copy", t);
+    let j = Judge::new(CheckId::MidUserSurvivesBySourceCopy, t);
     if usable.iter().all(|(_, o)| *o == Origin::Source) {
         out.push(j.fail(
             fate.subject.clone(),
@@ -443,7 +443,7 @@ fn judge_login(
     }
 
     // mid-user-name-collision
-    let j = Judge::new("mid-user-name-collision", t);
+    let j = Judge::new(CheckId::MidUserNameCollision, t);
     if fate.post.len() > 1 {
         let ids: Vec<String> = fate
             .post
@@ -475,7 +475,7 @@ fn judge_login(
     }
 
     // mid-role-not-preserved
-    let j = Judge::new("mid-role-not-preserved", t);
+    let j = Judge::new(CheckId::MidRoleNotPreserved, t);
     let lacking: Vec<&&(User, Origin)> = usable
         .iter()
         .filter(|(u, _)| after.mid_grant(&u.sys_id).is_none())
@@ -541,7 +541,7 @@ fn judge_memberships(
     target: &InstanceEvidence,
     today: &World,
     after: &World,
-    group_results: &mut BTreeMap<(String, String), CheckResult>,
+    group_results: &mut BTreeMap<(CheckId, String), CheckResult>,
     out: &mut Vec<CheckResult>,
 ) {
     let t = target.name.as_str();
@@ -552,7 +552,7 @@ fn judge_memberships(
         if *origin != Origin::Target {
             continue;
         }
-        let j = Judge::new("mid-membership-not-preserved", t);
+        let j = Judge::new(CheckId::MidMembershipNotPreserved, t);
         let memberships: Vec<_> = today.memberships_of(&user.sys_id).collect();
         // A membership is kept when the same user is in the same group after the clone,
         // whether the preserver kept the target's row or the source holds the same row.
@@ -612,8 +612,8 @@ fn judge_memberships(
             let gname = today.group_name(&m.group);
             let via_today = today.group_mid_grant(&m.group, granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
-            let key = |c: &str| (c.to_string(), m.group.clone());
-            let jm = Judge::new("mid-group-missing-in-source", t);
+            let key = |c: CheckId| (c, m.group.clone());
+            let jm = Judge::new(CheckId::MidGroupMissingInSource, t);
             if !after.groups.contains_key(&m.group) {
                 let sev = if via_today.is_some() {
                     Severity::Critical
@@ -640,7 +640,7 @@ fn judge_memberships(
                 )
             });
             if via_today.is_some() {
-                let jl = Judge::new("mid-group-lacks-role-in-source", t);
+                let jl = Judge::new(CheckId::MidGroupLacksRoleInSource, t);
                 if after.group_mid_grant(&m.group, granting_after).is_none() {
                     group_results.insert(
                         key(jl.def.id),
@@ -674,7 +674,7 @@ fn role_ids(
     src: &World,
     out: &mut Vec<CheckResult>,
 ) {
-    let j = Judge::new("mid-role-id-differs", &target.name);
+    let j = Judge::new(CheckId::MidRoleIdDiffers, &target.name);
     let s = &source.name;
     let src_roles: BTreeMap<&str, &str> = src
         .roles
@@ -730,7 +730,7 @@ fn build_mismatch(
     target: &InstanceEvidence,
     out: &mut Vec<CheckResult>,
 ) {
-    let j = Judge::new("build-mismatch", &target.name);
+    let j = Judge::new(CheckId::BuildMismatch, &target.name);
     let subject = Subject::new("instance", "", &target.name);
     let read = |i: &InstanceEvidence| match &i.build_tag {
         Fact::Ok { value: Some(v) } if !v.trim().is_empty() => Ok(v.trim().to_string()),
@@ -756,7 +756,7 @@ fn build_mismatch(
 }
 
 fn shared_by_mid_servers(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
-    let j = Judge::new("mid-user-shared-by-mid-servers", &inst.name);
+    let j = Judge::new(CheckId::MidUserSharedByMidServers, &inst.name);
     if let Err(e) = inst
         .mid_servers
         .as_result()

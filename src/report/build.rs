@@ -2,17 +2,14 @@
 //! the CI gate (PRODUCT.md section 3, exit codes).
 
 use super::model::*;
+use crate::checks::CheckId;
 use crate::evidence::{Evidence, Fact, InstanceEvidence, InstanceRole, ProductionOrigin};
+use crate::exit::Exit;
 use crate::finding::{CheckResult, FailOn, Severity, Status};
 use crate::simulate::World;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-
-/// Exit codes of the gate.
-pub const EXIT_PASS: u8 = 0;
-pub const EXIT_GATE_FAILED: u8 = 1;
-pub const EXIT_INCOMPLETE: u8 = 2;
 
 /// The gate: 1 when an unwaived fail is at or above the threshold, else 2 when a check that
 /// could reach it ended in error (unless `allow_incomplete`), else 0.
@@ -30,35 +27,35 @@ pub fn gate(results: &[CheckResult], fail_on: FailOn, allow_incomplete: bool) ->
     let (verdict, exit_code, reason) = match threshold {
         // The gate is off: exit 0 whatever was found, but the verdict still tells what was found.
         None => (
-            if fails > 0 { "fail" } else if errors > 0 { "incomplete" } else { "pass" },
-            EXIT_PASS,
+            if fails > 0 { Verdict::Fail } else if errors > 0 { Verdict::Incomplete } else { Verdict::Pass },
+            Exit::Pass,
             format!("the gate is off (--fail-on never): {fails} unwaived failure(s), {errors} undecided result(s), exit 0"),
         ),
         Some(t) if fails > 0 => (
-            "fail",
-            EXIT_GATE_FAILED,
+            Verdict::Fail,
+            Exit::GateFailed,
             format!("{fails} unwaived failure(s) at or above {t}"),
         ),
         Some(t) if errors > 0 && !allow_incomplete => (
-            "incomplete",
-            EXIT_INCOMPLETE,
+            Verdict::Incomplete,
+            Exit::Incomplete,
             format!("evidence incomplete: {errors} check result(s) at or above {t} could not be decided"),
         ),
         Some(t) if errors > 0 => (
-            "pass",
-            EXIT_PASS,
+            Verdict::Pass,
+            Exit::Pass,
             format!("no failure at or above {t}; {errors} undecided result(s) allowed by --allow-incomplete"),
         ),
         Some(t) => (
-            "pass",
-            EXIT_PASS,
+            Verdict::Pass,
+            Exit::Pass,
             format!("nothing unwaived at or above {t}, and every such check was decided"),
         ),
     };
     Gate {
         fail_on,
         allow_incomplete,
-        verdict: verdict.into(),
+        verdict,
         exit_code,
         reason,
     }
@@ -75,17 +72,9 @@ fn info(inst: &InstanceEvidence) -> InstanceInfo {
     InstanceInfo {
         name: inst.name.clone(),
         url: inst.url.clone(),
-        role: match inst.role {
-            InstanceRole::Source => "source".into(),
-            InstanceRole::Target => "target".into(),
-        },
+        role: inst.role,
         production,
-        production_origin: match origin {
-            ProductionOrigin::Config => "config",
-            ProductionOrigin::Property => "property",
-            ProductionOrigin::Unknown => "unknown",
-        }
-        .into(),
+        production_origin: origin,
         build_tag: inst.build_tag.get().cloned().flatten(),
         audit_user: inst.audit_user.clone(),
     }
@@ -182,7 +171,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         .iter()
         .any(|r| r.status == Status::Error && threshold.is_none_or(|t| r.severity >= t));
     let checks = {
-        let mut ids: Vec<&str> = results.iter().map(|r| r.check.as_str()).collect();
+        let mut ids: Vec<CheckId> = results.iter().map(|r| r.check).collect();
         ids.sort();
         ids.dedup();
         ids.len()
@@ -190,7 +179,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
     let impact = results
         .iter()
         .filter(|r| {
-            r.check == "mid-server-will-go-down"
+            r.check == CheckId::MidServerWillGoDown
                 && matches!(r.status, Status::Fail | Status::Waived)
         })
         .map(|r| Impact {
@@ -219,13 +208,12 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
                 rows: t.rows,
                 hidden_rows: t.hidden_rows,
                 status: if t.error.is_some() {
-                    "unreadable"
+                    CoverageStatus::Unreadable
                 } else if t.hidden_rows > 0 {
-                    "hidden-rows"
+                    CoverageStatus::HiddenRows
                 } else {
-                    "ok"
-                }
-                .into(),
+                    CoverageStatus::Ok
+                },
                 error: t.error.clone(),
             });
         }
@@ -245,9 +233,9 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         source: evidence.source().map(info).unwrap_or_else(|| InstanceInfo {
             name: evidence.source.clone(),
             url: String::new(),
-            role: "source".into(),
+            role: InstanceRole::Source,
             production: None,
-            production_origin: "unknown".into(),
+            production_origin: ProductionOrigin::Unknown,
             build_tag: None,
             audit_user: None,
         }),

@@ -65,7 +65,7 @@ fn row(result: &CheckResult) -> [String; 13] {
         None => ("", "", ""),
     };
     [
-        result.check.clone(),
+        result.check.to_string(),
         result.severity.as_str().to_string(),
         result.status.as_str().to_string(),
         result.instance.clone(),

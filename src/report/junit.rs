@@ -137,7 +137,7 @@ fn testcase(out: &mut String, r: &CheckResult) {
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\"",
-        attr(&r.check),
+        attr(r.check.as_str()),
         attr(case_name(r))
     );
     match r.status {

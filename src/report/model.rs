@@ -1,9 +1,13 @@
 //! The one Report every format renders: plain serialisable data, built once per run.
 
+use crate::evidence::{InstanceRole, ProductionOrigin};
+use crate::exit::Exit;
 use crate::finding::{CheckResult, FailOn, Severity, Status};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub use crate::waivers::{WaiverState, WaiverStatus};
 
 /// Version of the JSON report's shape (`docs/report.schema.json`).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -19,13 +23,30 @@ pub struct Tool {
 pub struct InstanceInfo {
     pub name: String,
     pub url: String,
-    /// `source` or `target`.
-    pub role: String,
+    pub role: InstanceRole,
     pub production: Option<bool>,
-    /// `config`, `property` or `unknown`.
-    pub production_origin: String,
+    /// Where `production` came from: the config, the instance's property, or neither.
+    pub production_origin: ProductionOrigin,
     pub build_tag: Option<String>,
     pub audit_user: Option<String>,
+}
+
+/// What the gate concluded.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// The CI gate's outcome.
@@ -33,9 +54,8 @@ pub struct InstanceInfo {
 pub struct Gate {
     pub fail_on: FailOn,
     pub allow_incomplete: bool,
-    /// `pass`, `fail` or `incomplete`.
-    pub verdict: String,
-    pub exit_code: u8,
+    pub verdict: Verdict,
+    pub exit_code: Exit,
     /// One sentence: why this verdict.
     pub reason: String,
 }
@@ -127,6 +147,27 @@ pub struct InstanceInventory {
     pub error: Option<String>,
 }
 
+/// How one table was read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum CoverageStatus {
+    /// Read, every counted row arrived.
+    Ok,
+    /// Read, but fewer rows arrived than the instance counted.
+    HiddenRows,
+    /// Not read.
+    Unreadable,
+}
+
+impl CoverageStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// One table of one instance in the coverage section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoverageRow {
@@ -135,24 +176,8 @@ pub struct CoverageRow {
     pub requests: u64,
     pub rows: u64,
     pub hidden_rows: u64,
-    /// `ok`, `hidden-rows` or `unreadable`.
-    pub status: String,
+    pub status: CoverageStatus,
     pub error: Option<String>,
-}
-
-/// A waiver as loaded, and what became of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WaiverStatus {
-    pub check: String,
-    pub instance: String,
-    pub subject: String,
-    pub reason: String,
-    pub approver: String,
-    pub expires: String,
-    /// `active`, `expiring` (within 30 days), `expired` or `unused`.
-    pub state: String,
-    /// How many results it turned into `waived`.
-    pub applied: usize,
 }
 
 /// The whole report.

@@ -1,15 +1,26 @@
 //! Picking a report format, rendering the one [`Report`] in it, and writing report files atomically.
 
-use super::model::{CoverageRow, Report};
+use super::model::{CoverageRow, CoverageStatus, Report};
 use super::{console, csv, html, json, junit, markdown};
+use crate::checks::Family;
 use crate::finding::{CheckResult, Severity, Status};
 use chrono::{DateTime, Utc};
-use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Every format the one [`Report`] renders to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every format the one [`Report`] renders to; `--format` takes its kebab-case name.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Format {
     Console,
     Json,
@@ -46,32 +57,11 @@ impl Format {
     /// The format a `--format NAME` asks for: `console`, `json`, `csv`, `html`, `junit` or
     /// `markdown`.
     pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "console" => Some(Format::Console),
-            "json" => Some(Format::Json),
-            "csv" => Some(Format::Csv),
-            "html" => Some(Format::Html),
-            "junit" => Some(Format::Junit),
-            "markdown" => Some(Format::Markdown),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Console => "console",
-            Format::Json => "json",
-            Format::Csv => "csv",
-            Format::Html => "html",
-            Format::Junit => "junit",
-            Format::Markdown => "markdown",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -201,9 +191,9 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), RenderError> {
 
 // Helpers shared by the renderers, so every format says the same thing the same way.
 
-/// The verdict in capitals: `PASS`, `FAIL` or `INCOMPLETE` (or whatever the gate says, upper-cased).
+/// The verdict in capitals: `PASS`, `FAIL` or `INCOMPLETE`.
 pub(crate) fn verdict_label(report: &Report) -> String {
-    report.gate.verdict.to_uppercase()
+    report.gate.verdict.as_str().to_uppercase()
 }
 
 /// Unwaived failures by severity, most severe first, zero counts left out.
@@ -274,18 +264,10 @@ pub(crate) fn is_bidi_control(c: char) -> bool {
     )
 }
 
-/// Checks that say whether production is exposed (the console's and HTML's exposure section).
-pub(crate) fn is_exposure_check(check: &str) -> bool {
-    check.starts_with("prod-")
-        || [
-            "mid-user-interactive",
-            "mid-user-elevated",
-            "mid-user-dormant",
-            "mid-server-unvalidated",
-            "target-is-production",
-        ]
-        .iter()
-        .any(|p| check.starts_with(p))
+/// Results of the checks that say whether production is exposed (the console's and HTML's
+/// exposure section).
+pub(crate) fn is_exposure(result: &CheckResult) -> bool {
+    result.check.family() == Family::Exposure
 }
 
 /// Results with `status`, most severe first, otherwise in the report's order.
@@ -319,18 +301,18 @@ pub(crate) fn coverage_facts(report: &Report) -> CoverageFacts<'_> {
         tables_read: report
             .coverage
             .iter()
-            .filter(|c| c.status != "unreadable")
+            .filter(|c| c.status != CoverageStatus::Unreadable)
             .count(),
         instances: instances.len(),
         unreadable: report
             .coverage
             .iter()
-            .filter(|c| c.status == "unreadable")
+            .filter(|c| c.status == CoverageStatus::Unreadable)
             .collect(),
         hidden: report
             .coverage
             .iter()
-            .filter(|c| c.status != "unreadable" && c.hidden_rows > 0)
+            .filter(|c| c.status != CoverageStatus::Unreadable && c.hidden_rows > 0)
             .collect(),
     }
 }
