@@ -647,3 +647,99 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         Status::Fail
     );
 }
+
+/// A large estate for timing the checks phase: prod and three targets, each with `users` MID
+/// users (a direct grant and a group membership each) and one MID Server per ten users, every
+/// row kept by the preservers.
+fn big_estate(users: u32) -> Evidence {
+    let mut e = estate(MID);
+    let targets = ["dev", "test", "uat"];
+    let grows = |inst: &mut InstanceEvidence, base: u32| {
+        let group = base;
+        inst.groups = Fact::ok(vec![Group {
+            sys_id: id(group),
+            name: "MID Servers".into(),
+            parent: String::new(),
+        }]);
+        inst.group_roles = Fact::ok(vec![GroupRole {
+            sys_id: id(group + 1),
+            group: id(group),
+            role: id(MID),
+        }]);
+        let (mut us, mut grants, mut members, mut servers) = (vec![], vec![], vec![], vec![]);
+        for i in 0..users {
+            let u = base + 10 + i * 4;
+            let name = format!("mid.{i}");
+            us.push(user(u, &name));
+            grants.push(grant(u + 1, u, MID));
+            members.push(Membership {
+                sys_id: id(u + 2),
+                user: id(u),
+                group: id(group),
+            });
+            if i % 10 == 0 {
+                servers.push(server(u + 3, &format!("mid-{i}"), &name));
+            }
+        }
+        inst.preserver_evals = vec![
+            PreserverEval {
+                preserver: id(10),
+                table: "sys_user".into(),
+                matched: Fact::ok(us.iter().map(|u| u.sys_id.clone()).collect()),
+                table_matches: Fact::ok(u64::from(users)),
+                mid_related_rows: u64::from(users),
+            },
+            PreserverEval {
+                preserver: id(11),
+                table: "sys_user_has_role".into(),
+                matched: Fact::ok(grants.iter().map(|g| g.sys_id.clone()).collect()),
+                table_matches: Fact::ok(u64::from(users)),
+                mid_related_rows: u64::from(users),
+            },
+            PreserverEval {
+                preserver: id(12),
+                table: "sys_user_grmember".into(),
+                matched: Fact::ok(members.iter().map(|m| m.sys_id.clone()).collect()),
+                table_matches: Fact::ok(u64::from(users)),
+                mid_related_rows: u64::from(users),
+            },
+        ];
+        inst.users = Fact::ok(us);
+        inst.user_roles = Fact::ok(grants);
+        inst.memberships = Fact::ok(members);
+        inst.mid_servers = Fact::ok(servers);
+    };
+    grows(prod(&mut e), 1_000_000);
+    let dev_template = dev(&mut e).clone();
+    e.targets.clear();
+    for (n, name) in targets.iter().enumerate() {
+        let mut t = dev_template.clone();
+        t.name = name.to_string();
+        t.url = format!("https://{name}.service-now.com");
+        grows(&mut t, 2_000_000 * (n as u32 + 1));
+        e.instances.insert(name.to_string(), t);
+        e.targets.push(name.to_string());
+    }
+    e
+}
+
+/// Times the checks phase on [`big_estate`] with 2,000 MID users per instance. Not a test of
+/// speed (CI times nothing): `cargo test --release --test simulation -- --ignored --nocapture`
+/// prints the figures.
+#[test]
+#[ignore]
+fn time_the_checks_phase_on_a_big_estate() {
+    let e = big_estate(2_000);
+    let mut times = Vec::new();
+    let mut results = 0;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        results = checks::run(&e).len();
+        times.push(start.elapsed());
+    }
+    times.sort();
+    println!(
+        "checks phase, 4 instances x 2,000 MID users, {results} results: min {:?}, median {:?}",
+        times[0], times[2]
+    );
+}
