@@ -1,7 +1,7 @@
 //! Command-line types (clap derive). No I/O here.
 
 use crate::finding::FailOn;
-use crate::report::render::Format;
+use crate::report::Format;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 

@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod evidence;
 pub mod exit;
 pub mod finding;
+pub mod output;
 pub mod query;
 pub mod report;
 pub mod simulate;

@@ -12,9 +12,9 @@ use preclone::config::{ClientSettings, Config};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::exit::Exit;
 use preclone::finding::FailOn;
+use preclone::output::write_atomic;
 use preclone::report::build::{self, BuildInput};
-use preclone::report::render::{self, ConsoleOptions, Format};
-use preclone::report::{self, Report, Verdict};
+use preclone::report::{self, ConsoleOptions, Format, Report, Verdict};
 use preclone::waivers::{self, Waiver};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -139,7 +139,7 @@ fn init(path: &Path) -> Result<u8, Failure> {
             path.display()
         )));
     }
-    render::write_atomic(path, preclone::config::INIT_TEMPLATE).map_err(usage)?;
+    write_atomic(path, preclone::config::INIT_TEMPLATE).map_err(usage)?;
     eprintln!(
         "wrote {}: fill in your instances, export the *_env variables it names, then run `preclone doctor`",
         path.display()
@@ -257,11 +257,11 @@ fn console_options() -> ConsoleOptions {
 fn emit(report: &Report, args: &ReportArgs, outs: &[(PathBuf, Format)]) -> Result<(), Failure> {
     let console = console_options();
     for (path, format) in outs {
-        let text = render::render(report, *format, &console).map_err(usage)?;
-        render::write_atomic(path, &text).map_err(usage)?;
+        let text = report::render(report, *format, &console).map_err(usage)?;
+        write_atomic(path, &text).map_err(usage)?;
     }
     if !args.quiet {
-        let text = render::render(report, args.format.unwrap_or(Format::Console), &console)
+        let text = report::render(report, args.format.unwrap_or(Format::Console), &console)
             .map_err(usage)?;
         print_stdout(&text);
     }
@@ -271,7 +271,7 @@ fn emit(report: &Report, args: &ReportArgs, outs: &[(PathBuf, Format)]) -> Resul
 fn save_evidence(path: Option<&Path>, evidence: &Evidence) -> Result<(), Failure> {
     if let Some(p) = path {
         let text = serde_json::to_string_pretty(evidence).map_err(usage)?;
-        render::write_atomic(p, &text).map_err(usage)?;
+        write_atomic(p, &text).map_err(usage)?;
     }
     Ok(())
 }
@@ -474,8 +474,8 @@ fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {
     };
     let console = console_options();
     for (path, format) in &outs {
-        let text = render::render(&report, *format, &console).map_err(usage)?;
-        render::write_atomic(path, &text).map_err(usage)?;
+        let text = report::render(&report, *format, &console).map_err(usage)?;
+        write_atomic(path, &text).map_err(usage)?;
     }
     Ok(0)
 }

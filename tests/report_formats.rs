@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use preclone::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
-use preclone::report::render::{render, write_atomic, ConsoleOptions, Format, RenderError};
+use preclone::output::write_atomic;
 use preclone::report::{
-    console, csv as csv_report, html, json, junit, markdown, Counts, CoverageRow, Gate, Impact,
-    InstanceInfo, InstanceInventory, MidServerInventory, Report, Summary, Tool, UserInventory,
-    WaiverStatus, REPORT_SCHEMA_VERSION,
+    console, csv as csv_report, html, json, junit, markdown, render, ConsoleOptions, Counts,
+    CoverageRow, Format, Gate, Impact, InstanceInfo, InstanceInventory, MidServerInventory,
+    RenderError, Report, Summary, Tool, UserInventory, WaiverStatus, REPORT_SCHEMA_VERSION,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

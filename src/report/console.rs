@@ -4,10 +4,11 @@
 //! Every value from an instance passes through [`clean`] first, so a user name cannot move the
 //! cursor, recolour the terminal or reorder text (control and bidi characters are shown escaped).
 
+use super::format::ConsoleOptions;
 use super::model::{Report, Verdict};
-use super::render::{
+use super::text::{
     audit_text, coverage_facts, coverage_text, fails_text, gate_text, is_bidi_control, is_exposure,
-    time_text, totals_text, verdict_label, with_status, ConsoleOptions,
+    time_text, totals_text, verdict_label, with_status,
 };
 use crate::finding::{CheckResult, Severity, Status};
 use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};

@@ -5,13 +5,15 @@
 //! `.html`, so tera escapes every value; it never marks report data `safe`. The view structs
 //! below only reshape the [`Report`] (grouping, labels); they add no facts.
 
+use super::error::RenderError;
+use super::format::Format;
 use super::model::{
     Counts, CoverageRow, CoverageStatus, Impact, InstanceInfo, MidServerInventory, Report,
     UserInventory, Verdict, WaiverState, WaiverStatus,
 };
-use super::render::{
-    coverage_text, fails_text, gate_text, is_bidi_control, is_exposure, time_text, totals_text,
-    verdict_label, with_status, Format, RenderError,
+use super::text::{
+    coverage_text, fails_text, gate_text, instance_order, is_bidi_control, is_exposure, time_text,
+    totals_text, verdict_label, with_status,
 };
 use crate::evidence::{InstanceRole, ProductionOrigin};
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status};
@@ -306,28 +308,6 @@ struct Context<'a> {
     inventory: Vec<InventoryView<'a>>,
     waivers: Vec<WaiverView<'a>>,
     evidence_digest: &'a str,
-}
-
-/// Instance names in display order: the source, the targets, then others (sorted), each once.
-fn instance_order(report: &Report) -> Vec<&str> {
-    let mut order: Vec<&str> = Vec::new();
-    for name in std::iter::once(report.source.name.as_str())
-        .chain(report.targets.iter().map(|t| t.name.as_str()))
-    {
-        if !order.contains(&name) {
-            order.push(name);
-        }
-    }
-    let mut others: Vec<&str> = report
-        .results
-        .iter()
-        .map(|r| r.instance.as_str())
-        .filter(|i| !order.contains(i))
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    order.extend(others);
-    order
 }
 
 /// Failures, then errors, grouped by instance; most severe first within each status. The

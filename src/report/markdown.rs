@@ -5,7 +5,7 @@
 //! inert, `|` cannot split a table cell and a newline cannot end a table row.
 
 use super::model::{Report, Verdict};
-use super::render::{
+use super::text::{
     audit_text, coverage_text, fails_text, gate_text, time_text, totals_text, verdict_label,
     with_status,
 };
