@@ -138,7 +138,10 @@ impl Status {
 }
 
 /// What a result is about: a row (table + sys_id) and the name people know it by.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[schemars(deny_unknown_fields)]
 pub struct Subject {
     /// The table the subject lives in (`sys_user`, `ecc_agent`, `clone_data_preserver`, ...),
     /// or `instance` when the subject is an instance.
@@ -160,7 +163,8 @@ impl Subject {
 }
 
 /// The waiver that turned a `fail` into `waived`, as reports show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct AppliedWaiver {
     pub reason: String,
     pub approver: String,
@@ -169,7 +173,8 @@ pub struct AppliedWaiver {
 }
 
 /// One row of the verdict: a check judged on one subject of one instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CheckResult {
     /// The stable check id (kebab-case in JSON).
     pub check: CheckId,

@@ -18,14 +18,23 @@ const FIELDS: [&str; 6] = [
 
 /// What became of a waiver in a run.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum WaiverState {
-    /// It waived at least one failure and expires in more than [`EXPIRING_WITHIN_DAYS`] days.
+    /// It waived at least one failure and expires in more than 30 days.
     Active,
-    /// It waived at least one failure and expires within [`EXPIRING_WITHIN_DAYS`] days.
+    /// It waived at least one failure and expires within 30 days (`EXPIRING_WITHIN_DAYS`).
     Expiring,
     /// Its expiry day has passed: it waives nothing.
     Expired,
@@ -40,7 +49,8 @@ impl WaiverState {
 }
 
 /// A waiver as loaded, and what became of it (the report's waiver list).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct WaiverStatus {
     pub check: CheckId,
     pub instance: String,

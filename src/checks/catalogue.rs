@@ -4,9 +4,10 @@
 use crate::finding::Severity;
 use serde::{Deserialize, Serialize};
 
+// The variants are declared in catalogue order; a compile-time assertion below keeps CATALOGUE
+// in step.
 /// The stable id of a check, written kebab-case (`mid-user-not-preserved`) in every report,
-/// waiver file and `preclone explain`. Ids are never reused. The variants are declared in
-/// catalogue order (a compile-time assertion below keeps [`CATALOGUE`] in step).
+/// waiver file and `preclone explain`. Ids are never reused.
 #[derive(
     Debug,
     Clone,

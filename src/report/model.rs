@@ -9,23 +9,28 @@ use std::collections::BTreeMap;
 
 pub use crate::waivers::{WaiverState, WaiverStatus};
 
-/// Version of the JSON report's shape (`docs/report.schema.json`).
+/// Version of the JSON report's shape (`docs/report.schema.json`, written from [`report_schema`]).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
 /// An instance as the report header shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct InstanceInfo {
+    /// The name the user gave: config name or URL.
     pub name: String,
     pub url: String,
+    #[schemars(schema_with = "role_schema")]
     pub role: InstanceRole,
     pub production: Option<bool>,
     /// Where `production` came from: the config, the instance's property, or neither.
+    #[schemars(schema_with = "origin_schema")]
     pub production_origin: ProductionOrigin,
     pub build_tag: Option<String>,
     pub audit_user: Option<String>,
@@ -33,7 +38,16 @@ pub struct InstanceInfo {
 
 /// What the gate concluded.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -50,7 +64,8 @@ impl Verdict {
 }
 
 /// The CI gate's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Gate {
     pub fail_on: FailOn,
     pub allow_incomplete: bool,
@@ -61,7 +76,10 @@ pub struct Gate {
 }
 
 /// Counts of results by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[schemars(deny_unknown_fields)]
 pub struct Counts {
     pub pass: usize,
     pub fail: usize,
@@ -84,9 +102,11 @@ impl Counts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     /// Keyed by severity name (`critical` .. `info`); every severity is present.
+    #[schemars(schema_with = "by_severity_schema")]
     pub by_severity: BTreeMap<Severity, Counts>,
     pub totals: Counts,
     /// Number of distinct checks in the catalogue that were run.
@@ -99,7 +119,8 @@ pub struct Summary {
 }
 
 /// A MID Server of a target that will not log in after the clone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Impact {
     pub instance: String,
     pub mid_server: String,
@@ -111,7 +132,8 @@ pub struct Impact {
 }
 
 /// A MID user as the inventory lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct UserInventory {
     pub sys_id: String,
     pub user_name: String,
@@ -126,7 +148,8 @@ pub struct UserInventory {
     pub has_mid_role: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MidServerInventory {
     pub sys_id: String,
     pub name: String,
@@ -138,7 +161,8 @@ pub struct MidServerInventory {
     pub last_refreshed: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct InstanceInventory {
     pub instance: String,
     /// `None` when the table could not be read (with the reason in `error`).
@@ -149,7 +173,16 @@ pub struct InstanceInventory {
 
 /// How one table was read.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -169,7 +202,8 @@ impl CoverageStatus {
 }
 
 /// One table of one instance in the coverage section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CoverageRow {
     pub instance: String,
     pub table: String,
@@ -180,9 +214,14 @@ pub struct CoverageRow {
     pub error: Option<String>,
 }
 
-/// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What `preclone audit -o report.json` (or `--format json`) writes: the one Report every format
+/// renders. Optional values are written as null, never left out, except `waiver` on a result,
+/// which is present only when the result is waived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields, title = "preclone JSON report")]
 pub struct Report {
+    /// Version of this shape; a reader refuses any other.
+    #[schemars(schema_with = "schema_version_schema")]
     pub schema_version: u32,
     pub tool: Tool,
     pub run_id: String,
@@ -200,4 +239,52 @@ pub struct Report {
     pub waivers: Vec<WaiverStatus>,
     /// `sha256:<hex>` of the canonical evidence JSON.
     pub evidence_digest: String,
+}
+
+/// The JSON Schema of the report (`docs/report.schema.json` is this, written out).
+pub fn report_schema() -> schemars::Schema {
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<Report>();
+    schema.insert(
+        "$id".into(),
+        format!("urn:preclone:report:{REPORT_SCHEMA_VERSION}").into(),
+    );
+    schema
+}
+
+/// A schema allowing exactly these values, as serde writes them.
+fn one_of<T: Serialize>(values: &[T]) -> schemars::Schema {
+    let values: Vec<serde_json::Value> = values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect();
+    schemars::json_schema!({ "type": "string", "enum": values })
+}
+
+fn role_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(&[InstanceRole::Source, InstanceRole::Target])
+}
+
+fn origin_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(&[
+        ProductionOrigin::Config,
+        ProductionOrigin::Property,
+        ProductionOrigin::Unknown,
+    ])
+}
+
+fn by_severity_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = <BTreeMap<Severity, Counts> as schemars::JsonSchema>::json_schema(generator);
+    let every: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+    schema.insert("required".into(), every.into());
+    schema
+}
+
+fn schema_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Version of this shape; a reader refuses any other.",
+        "const": REPORT_SCHEMA_VERSION
+    })
 }
