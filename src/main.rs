@@ -13,8 +13,8 @@ use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::exit::Exit;
 use preclone::finding::FailOn;
 use preclone::output::write_atomic;
-use preclone::report::build::{self, BuildInput};
-use preclone::report::{self, ConsoleOptions, Format, Report, Verdict};
+use preclone::report::{self, ConsoleOptions, Format, Report};
+use preclone::verdict::{self, GateOptions};
 use preclone::waivers::{self, Waiver};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -195,32 +195,17 @@ fn finish(
     args: &ReportArgs,
     waivers: &[Waiver],
     fail_on: FailOn,
-    finished_at: DateTime<Utc>,
     outs: &[(PathBuf, Format)],
     access_failure: Option<&str>,
 ) -> Result<u8, Failure> {
-    let mut results = checks::run(evidence);
     // Waivers expire by the run's clock, so an old evidence file does not revive them.
     let (now, _, _) = clock()?;
-    let statuses = waivers::apply(&mut results, waivers, now);
-    let report = build::build(
-        evidence,
-        BuildInput {
-            results,
-            waivers: statuses,
-            fail_on,
-            allow_incomplete: args.allow_incomplete,
-            finished_at,
-        },
-    );
-    let mut report = report;
-    if let Some(why) = access_failure {
-        // Exit 4 outranks the gate: the reports say what was collected, marked incomplete.
-        report.gate.verdict = Verdict::Incomplete;
-        report.gate.exit_code = Exit::Access;
-        report.gate.reason = why.to_string();
-        report.summary.evidence_complete = false;
-    }
+    let gate = GateOptions {
+        fail_on,
+        allow_incomplete: args.allow_incomplete,
+        access_failure: access_failure.map(str::to_string),
+    };
+    let report = verdict::judge(evidence, waivers, gate, now);
     emit(&report, args, outs)?;
     let code = report.gate.exit_code;
     if let Some(why) = access_failure {
@@ -328,20 +313,16 @@ fn parse_evidence(text: &str, path: &Path) -> Result<Evidence, Failure> {
 fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
     let outs = outputs(&args.report.output)?;
     let waivers = load_waivers(args.report.waivers.as_deref())?.unwrap_or_default();
+    let config = Config::load(args.config.as_deref()).map_err(usage)?;
+    let fail_on = args
+        .report
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(FailOn::High);
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
-        let fail_on = args.report.fail_on.unwrap_or(FailOn::High);
-        return finish(
-            &evidence,
-            &args.report,
-            &waivers,
-            fail_on,
-            evidence.finished_at,
-            &outs,
-            None,
-        );
+        return finish(&evidence, &args.report, &waivers, fail_on, &outs, None);
     }
-    let config = Config::load(args.config.as_deref()).map_err(usage)?;
     let env = |k: &str| std::env::var(k).ok();
     let source_name = args.source.clone().unwrap_or_default();
     if args.targets.iter().any(|t| t == &source_name) {
@@ -356,11 +337,6 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         .map(|t| config.resolve(t, &env))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
-    let fail_on = args
-        .report
-        .fail_on
-        .or(config.fail_on)
-        .unwrap_or(FailOn::High);
     let defaults = ClientSettings::default();
     let settings = ClientSettings {
         timeout: args.timeout.or(config.timeout).unwrap_or(defaults.timeout),
@@ -418,13 +394,11 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         evidence.finished_at = started_at;
     }
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
-    let finished = evidence.finished_at;
     finish(
         &evidence,
         &args.report,
         &waivers,
         fail_on,
-        finished,
         &outs,
         access_failure.as_deref(),
     )
@@ -440,7 +414,7 @@ fn demo(args: cli::DemoArgs) -> Result<u8, Failure> {
     };
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
     let fail_on = args.report.fail_on.unwrap_or(FailOn::Never);
-    finish(&evidence, &args.report, &waivers, fail_on, now, &outs, None)
+    finish(&evidence, &args.report, &waivers, fail_on, &outs, None)
 }
 
 fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {
@@ -456,19 +430,13 @@ fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {
     let report = if value.get("instances").is_some() {
         let evidence = parse_evidence(&text, &args.file)?;
         let waivers = load_waivers(args.waivers.as_deref())?.unwrap_or_default();
-        let mut results = checks::run(&evidence);
         let (now, _, _) = clock()?;
-        let statuses = waivers::apply(&mut results, &waivers, now);
-        build::build(
-            &evidence,
-            BuildInput {
-                results,
-                waivers: statuses,
-                fail_on: args.fail_on.unwrap_or(FailOn::High),
-                allow_incomplete: false,
-                finished_at: evidence.finished_at,
-            },
-        )
+        let gate = GateOptions {
+            fail_on: args.fail_on.unwrap_or(FailOn::High),
+            allow_incomplete: false,
+            access_failure: None,
+        };
+        verdict::judge(&evidence, &waivers, gate, now)
     } else {
         report::json::parse(&text).map_err(usage)?
     };

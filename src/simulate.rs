@@ -3,7 +3,7 @@
 //! state of the tables. Pure functions of the evidence.
 
 use crate::evidence::{
-    CloneRequest, Evidence, Fact, Group, GroupRole, InstanceEvidence, Membership, Preserver, Role,
+    CloneRequest, Fact, Group, GroupRole, InstanceEvidence, Membership, Preserver, Role,
     RoleContains, Unreadable, User, UserRole, USER_TABLES,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -570,6 +570,16 @@ impl World {
         }
     }
 
+    /// Whether the user is a MID user in this state: it has a `sys_user_has_role` row (direct or
+    /// inherited) of `mid_server` or a role containing it, or holds it through a group.
+    pub fn is_mid_role_holder(&self, user: &User) -> bool {
+        let granting = self.mid_granting_roles();
+        let by_row = self
+            .roles_of(&user.sys_id)
+            .any(|r| granting.contains(&r.role));
+        by_row || self.mid_grant(&user.sys_id).is_some()
+    }
+
     /// Names of every role the user holds through non-inherited grants and its groups (with
     /// their ancestors), in this state.
     pub fn granted_role_names(&self, user_sys_id: &str) -> BTreeSet<String> {
@@ -588,16 +598,4 @@ impl World {
         }
         ids.iter().map(|id| self.role_name(id)).collect()
     }
-}
-
-/// The clone plans of every target, keyed by target name.
-pub fn plans(evidence: &Evidence) -> BTreeMap<String, Result<ClonePlan, Unreadable>> {
-    let mut out = BTreeMap::new();
-    let Some(source) = evidence.source() else {
-        return out;
-    };
-    for t in evidence.target_instances() {
-        out.insert(t.name.clone(), plan(source, t));
-    }
-    out
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-/// Every format the one [`Report`] renders to; `--format` takes its kebab-case name.
+/// Every format the one [`Report`](super::Report) renders to; `--format` takes its kebab-case name.
 #[derive(
     Debug,
     Clone,

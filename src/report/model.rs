@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::checks::{InstanceInventory, MidServerInventory, UserInventory};
 pub use crate::waivers::{WaiverState, WaiverStatus};
 
 /// Version of the JSON report's shape (`docs/report.schema.json`, written from [`report_schema`]).
@@ -129,46 +130,6 @@ pub struct Impact {
     pub because: String,
     /// `fail` or `waived`.
     pub result_status: Status,
-}
-
-/// A MID user as the inventory lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct UserInventory {
-    pub sys_id: String,
-    pub user_name: String,
-    pub sys_class_name: String,
-    pub active: Option<bool>,
-    pub locked_out: Option<bool>,
-    pub web_service_access_only: Option<bool>,
-    pub last_login_time: String,
-    /// Names of the MID Servers of this instance that log in as this user.
-    pub used_by: Vec<String>,
-    /// Whether the user holds `mid_server` effectively today.
-    pub has_mid_role: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct MidServerInventory {
-    pub sys_id: String,
-    pub name: String,
-    pub status: String,
-    pub validated: Option<bool>,
-    pub user_name: String,
-    pub host_name: String,
-    pub version: String,
-    pub last_refreshed: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct InstanceInventory {
-    pub instance: String,
-    /// `None` when the table could not be read (with the reason in `error`).
-    pub mid_users: Option<Vec<UserInventory>>,
-    pub mid_servers: Option<Vec<MidServerInventory>>,
-    pub error: Option<String>,
 }
 
 /// How one table was read.
