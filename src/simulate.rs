@@ -273,6 +273,8 @@ pub struct World {
 /// Keys of the rows of each user and group, so per-user questions do not scan whole tables.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Index {
+    /// sys_ids of the users with each user_name.
+    users: BTreeMap<String, Vec<String>>,
     user_roles: BTreeMap<String, Vec<String>>,
     memberships: BTreeMap<String, Vec<String>>,
     group_roles: BTreeMap<String, Vec<String>>,
@@ -394,6 +396,12 @@ impl World {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
             let mut ix = Index::default();
+            for (k, (u, _)) in &self.users {
+                ix.users
+                    .entry(u.user_name.clone())
+                    .or_default()
+                    .push(k.clone());
+            }
             for (k, (r, _)) in &self.user_roles {
                 ix.user_roles
                     .entry(r.user.clone())
@@ -454,10 +462,14 @@ impl World {
 
     /// The users with this user_name.
     pub fn users_named(&self, user_name: &str) -> Vec<(&User, Origin)> {
-        self.users
-            .values()
-            .filter(|(u, _)| u.user_name == user_name)
-            .map(|(u, o)| (u, *o))
+        let keys = self
+            .index()
+            .users
+            .get(user_name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| self.users.get(k).map(|(u, o)| (u, *o)))
             .collect()
     }
 

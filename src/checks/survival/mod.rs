@@ -122,10 +122,14 @@ fn judge_target(
         }
     }
 
+    let mut named: BTreeMap<&str, Vec<&User>> = BTreeMap::new();
+    for u in users {
+        named.entry(u.user_name.as_str()).or_default().push(u);
+    }
     let mut outcomes: BTreeMap<String, Result<Outcome, Unreadable>> = BTreeMap::new();
     let mut group_results: BTreeMap<(CheckId, String), CheckResult> = BTreeMap::new();
     for login in &logins {
-        let records: Vec<&User> = users.iter().filter(|u| &u.user_name == login).collect();
+        let records: Vec<&User> = named.get(login.as_str()).cloned().unwrap_or_default();
         let post: Vec<(User, Origin)> = after
             .users_named(login)
             .into_iter()
