@@ -1,32 +1,20 @@
 //! Severities, statuses and result rows: the vocabulary shared by checks, waivers and reports.
 
 use crate::checks::CheckId;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use strum::{Display, EnumString, IntoStaticStr};
 
 /// How bad a failing check is. Ordered from least to most severe so `>=` reads naturally.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-)]
+#[derive(Serialize, Deserialize, JsonSchema, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "lowercase")]
 #[strum(
     serialize_all = "lowercase",
     parse_err_ty = String,
     parse_err_fn = unknown_severity
 )]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
     Low,
@@ -56,18 +44,7 @@ impl Severity {
 
 /// The `--fail-on` threshold: a severity, or `never`.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    clap::ValueEnum,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
+    Serialize, Deserialize, JsonSchema, clap::ValueEnum, IntoStaticStr, EnumString, Display,
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(
@@ -75,6 +52,7 @@ impl Severity {
     parse_err_ty = String,
     parse_err_fn = unknown_fail_on
 )]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     Critical,
     High,
@@ -107,23 +85,10 @@ impl FailOn {
 }
 
 /// The outcome of one check on one subject.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
+#[derive(Serialize, Deserialize, JsonSchema, IntoStaticStr, Display)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     Fail,
     Error,
@@ -138,9 +103,7 @@ impl Status {
 }
 
 /// What a result is about: a row (table + sys_id) and the name people know it by.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Subject {
     /// The table the subject lives in (`sys_user`, `ecc_agent`, `clone_data_preserver`, ...),
@@ -163,7 +126,7 @@ impl Subject {
 }
 
 /// The waiver that turned a `fail` into `waived`, as reports show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct AppliedWaiver {
     pub reason: String,
@@ -173,7 +136,7 @@ pub struct AppliedWaiver {
 }
 
 /// One row of the verdict: a check judged on one subject of one instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct CheckResult {
     /// The stable check id (kebab-case in JSON).

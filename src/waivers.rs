@@ -5,9 +5,11 @@ use crate::checks::CheckId;
 use crate::config::{line_column, one_line};
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use strum::{Display, IntoStaticStr};
 
 /// A matched waiver that expires within this many days is reported as `expiring`.
 pub const EXPIRING_WITHIN_DAYS: i64 = 30;
@@ -18,16 +20,7 @@ const FIELDS: [&str; 6] = [
 
 /// What became of a waiver in a run.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -49,7 +42,7 @@ impl WaiverState {
 }
 
 /// A waiver as loaded, and what became of it (the report's waiver list).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct WaiverStatus {
     pub check: CheckId,

@@ -2,7 +2,9 @@
 //! what to do. `preclone checks` and `preclone explain` print it.
 
 use crate::finding::Severity;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumCount, EnumIter, EnumString, IntoStaticStr};
 
 // The variants are declared in catalogue order; a compile-time assertion below keeps CATALOGUE
 // in step.
@@ -19,12 +21,12 @@ use serde::{Deserialize, Serialize};
     Ord,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::EnumIter,
-    strum::EnumCount,
-    strum::Display,
+    JsonSchema,
+    IntoStaticStr,
+    EnumString,
+    EnumIter,
+    EnumCount,
+    Display,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]

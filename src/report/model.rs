@@ -4,8 +4,10 @@ use crate::evidence::{InstanceRole, ProductionOrigin};
 use crate::exit::Exit;
 use crate::finding::{CheckResult, FailOn, Severity, Status};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use strum::{Display, IntoStaticStr};
 
 pub use crate::checks::{InstanceInventory, MidServerInventory, UserInventory};
 pub use crate::waivers::{WaiverState, WaiverStatus};
@@ -13,7 +15,7 @@ pub use crate::waivers::{WaiverState, WaiverStatus};
 /// Version of the JSON report's shape (`docs/report.schema.json`, written from [`report_schema`]).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Tool {
     pub name: String,
@@ -21,7 +23,7 @@ pub struct Tool {
 }
 
 /// An instance as the report header shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct InstanceInfo {
     /// The name the user gave: config name or URL.
@@ -39,16 +41,7 @@ pub struct InstanceInfo {
 
 /// What the gate concluded.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -65,7 +58,7 @@ impl Verdict {
 }
 
 /// The CI gate's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Gate {
     pub fail_on: FailOn,
@@ -77,9 +70,7 @@ pub struct Gate {
 }
 
 /// Counts of results by status.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Counts {
     pub pass: usize,
@@ -103,7 +94,7 @@ impl Counts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Summary {
     /// Keyed by severity name (`critical` .. `info`); every severity is present.
@@ -120,7 +111,7 @@ pub struct Summary {
 }
 
 /// A MID Server of a target that will not log in after the clone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Impact {
     pub instance: String,
@@ -134,16 +125,7 @@ pub struct Impact {
 
 /// How one table was read.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -163,7 +145,7 @@ impl CoverageStatus {
 }
 
 /// One table of one instance in the coverage section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct CoverageRow {
     pub instance: String,
@@ -178,7 +160,7 @@ pub struct CoverageRow {
 /// What `preclone audit -o report.json` (or `--format json`) writes: the one Report every format
 /// renders. Optional values are written as null, never left out, except `waiver` on a result,
 /// which is present only when the result is waived.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields, title = "preclone JSON report")]
 pub struct Report {
     /// Version of this shape; a reader refuses any other.

@@ -158,6 +158,26 @@ pub fn status(results: &[CheckResult], check: &str, instance: &str, subject: &st
     found[0].status
 }
 
+/// Group "MIDs" (60), its grant of mid_server (62) and mid.dev's membership of it (63).
+pub fn mid_group() -> (Group, GroupRole, Membership) {
+    let group = Group {
+        sys_id: id(60),
+        name: "MIDs".into(),
+        parent: String::new(),
+    };
+    let grant = GroupRole {
+        sys_id: id(62),
+        group: id(60),
+        role: id(MID),
+    };
+    let membership = Membership {
+        sys_id: id(63),
+        user: id(100),
+        group: id(60),
+    };
+    (group, grant, membership)
+}
+
 pub fn dev(e: &mut Evidence) -> &mut InstanceEvidence {
     e.instances.get_mut("dev").unwrap()
 }

@@ -374,21 +374,7 @@ fn a_login_that_could_not_be_looked_up_on_the_source_is_undecided() {
 #[test]
 fn a_membership_the_source_holds_with_the_same_sys_id_counts_as_kept() {
     let mut e = estate(MID);
-    let g = Group {
-        sys_id: id(60),
-        name: "MIDs".into(),
-        parent: String::new(),
-    };
-    let gr = GroupRole {
-        sys_id: id(62),
-        group: id(60),
-        role: id(MID),
-    };
-    let m = Membership {
-        sys_id: id(63),
-        user: id(100),
-        group: id(60),
-    };
+    let (g, gr, m) = mid_group();
     let d = dev(&mut e);
     d.user_roles = Fact::ok(vec![]);
     d.memberships = Fact::ok(vec![m.clone()]);

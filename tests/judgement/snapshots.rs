@@ -39,24 +39,12 @@ fn snapshot_a_mid_server_that_goes_down() {
 #[test]
 fn snapshot_a_group_that_grants_nothing_in_the_source() {
     let mut e = estate(MID);
-    let g = Group {
-        sys_id: id(60),
-        name: "MIDs".into(),
-        parent: String::new(),
-    };
+    let (g, gr, m) = mid_group();
     let d = dev(&mut e);
     d.user_roles = Fact::ok(vec![]);
-    d.memberships = Fact::ok(vec![Membership {
-        sys_id: id(63),
-        user: id(100),
-        group: id(60),
-    }]);
+    d.memberships = Fact::ok(vec![m]);
     d.groups = Fact::ok(vec![g.clone()]);
-    d.group_roles = Fact::ok(vec![GroupRole {
-        sys_id: id(62),
-        group: id(60),
-        role: id(MID),
-    }]);
+    d.group_roles = Fact::ok(vec![gr]);
     d.preserver_evals = vec![
         eval(10, "sys_user", &[100], 1),
         eval(11, "sys_user_has_role", &[], 0),
