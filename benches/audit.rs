@@ -594,7 +594,7 @@ fn run_audit(args: &[String]) -> Result<(), String> {
             figures.client_requests = evidence.requests;
             if mode == "preclone" {
                 let judged = Instant::now();
-                let results = checks::run(&evidence);
+                let results = checks::run(&evidence).results;
                 figures.judge_ms = Some(judged.elapsed().as_secs_f64() * 1000.0);
                 figures.errors =
                     results.iter().filter(|r| r.status == Status::Error).count() as u64;

@@ -4,6 +4,7 @@
 //! over-broad and a dot-walked one, non-production MID users kept in production, a table of
 //! prod with rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
 
+use crate::checks::CheckId;
 use crate::evidence::*;
 use crate::waivers::Waiver;
 use chrono::{DateTime, Duration, Utc};
@@ -434,7 +435,7 @@ pub fn waivers(now: DateTime<Utc>) -> Vec<Waiver> {
     let day = |d: i64| (now + Duration::days(d)).date_naive();
     vec![
         Waiver {
-            check: "prod-shared-mid-credential".into(),
+            check: CheckId::ProdSharedMidCredential,
             instance: "prod".into(),
             subject: "mid.test".into(),
             reason: "Shared by design until CHG0031337 splits the test MID cluster".into(),
@@ -443,7 +444,7 @@ pub fn waivers(now: DateTime<Utc>) -> Vec<Waiver> {
             line: 1,
         },
         Waiver {
-            check: "mid-user-name-collision".into(),
+            check: CheckId::MidUserNameCollision,
             instance: "test".into(),
             subject: "mid.test".into(),
             reason: "The prod copy of mid.test is removed in RITM0042001 before the clone".into(),
@@ -452,7 +453,7 @@ pub fn waivers(now: DateTime<Utc>) -> Vec<Waiver> {
             line: 9,
         },
         Waiver {
-            check: "mid-user-interactive-login".into(),
+            check: CheckId::MidUserInteractiveLogin,
             instance: "dev".into(),
             subject: "mid.dev".into(),
             reason: "Temporary UI access while the MID host is rebuilt".into(),

@@ -1,13 +1,20 @@
 //! Severities, statuses and result rows: the vocabulary shared by checks, waivers and reports.
 
+use crate::checks::CheckId;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
+use strum::{Display, EnumString, IntoStaticStr};
 
 /// How bad a failing check is. Ordered from least to most severe so `>=` reads naturally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonSchema, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    parse_err_ty = String,
+    parse_err_fn = unknown_severity
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
     Low,
@@ -16,7 +23,12 @@ pub enum Severity {
     Critical,
 }
 
+fn unknown_severity(s: &str) -> String {
+    format!("unknown severity {s:?}: use critical, high, medium, low or info")
+}
+
 impl Severity {
+    /// Most severe first, as reports list them.
     pub const ALL: [Severity; 5] = [
         Severity::Critical,
         Severity::High,
@@ -26,41 +38,21 @@ impl Severity {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "info" => Ok(Severity::Info),
-            "low" => Ok(Severity::Low),
-            "medium" => Ok(Severity::Medium),
-            "high" => Ok(Severity::High),
-            "critical" => Ok(Severity::Critical),
-            other => Err(format!(
-                "unknown severity {other:?}: use critical, high, medium, low or info"
-            )),
-        }
+        self.into()
     }
 }
 
 /// The `--fail-on` threshold: a severity, or `never`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Serialize, Deserialize, JsonSchema, clap::ValueEnum, IntoStaticStr, EnumString, Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    parse_err_ty = String,
+    parse_err_fn = unknown_fail_on
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     Critical,
     High,
@@ -68,6 +60,10 @@ pub enum FailOn {
     Low,
     Info,
     Never,
+}
+
+fn unknown_fail_on(s: &str) -> String {
+    format!("unknown fail-on level {s:?}: use critical, high, medium, low, info or never")
 }
 
 impl FailOn {
@@ -84,43 +80,15 @@ impl FailOn {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            FailOn::Critical => "critical",
-            FailOn::High => "high",
-            FailOn::Medium => "medium",
-            FailOn::Low => "low",
-            FailOn::Info => "info",
-            FailOn::Never => "never",
-        }
-    }
-}
-
-impl fmt::Display for FailOn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FailOn {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "critical" => Ok(FailOn::Critical),
-            "high" => Ok(FailOn::High),
-            "medium" => Ok(FailOn::Medium),
-            "low" => Ok(FailOn::Low),
-            "info" => Ok(FailOn::Info),
-            "never" => Ok(FailOn::Never),
-            other => Err(format!(
-                "unknown fail-on level {other:?}: use critical, high, medium, low, info or never"
-            )),
-        }
+        self.into()
     }
 }
 
 /// The outcome of one check on one subject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonSchema, IntoStaticStr, Display)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     Fail,
     Error,
@@ -130,23 +98,13 @@ pub enum Status {
 
 impl Status {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Error => "error",
-            Status::Waived => "waived",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// What a result is about: a row (table + sys_id) and the name people know it by.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Subject {
     /// The table the subject lives in (`sys_user`, `ecc_agent`, `clone_data_preserver`, ...),
     /// or `instance` when the subject is an instance.
@@ -168,7 +126,8 @@ impl Subject {
 }
 
 /// The waiver that turned a `fail` into `waived`, as reports show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct AppliedWaiver {
     pub reason: String,
     pub approver: String,
@@ -177,10 +136,11 @@ pub struct AppliedWaiver {
 }
 
 /// One row of the verdict: a check judged on one subject of one instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CheckResult {
-    /// The stable check id (kebab-case).
-    pub check: String,
+    /// The stable check id (kebab-case in JSON).
+    pub check: CheckId,
     pub severity: Severity,
     pub status: Status,
     /// The instance name the user gave (config name or URL).

@@ -10,29 +10,27 @@ use preclone::cli::{self, Cli, Command, ReportArgs};
 use preclone::collect::{self, RunMeta};
 use preclone::config::{ClientSettings, Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
+use preclone::exit::Exit;
 use preclone::finding::FailOn;
+use preclone::output::write_atomic;
 use preclone::preflight::check_writable;
-use preclone::report::build::{self, BuildInput};
-use preclone::report::render::{self, ConsoleOptions, Format};
-use preclone::report::{self, Report};
+use preclone::report::{self, ConsoleOptions, Format, Report};
+use preclone::verdict::{self, GateOptions};
 use preclone::waivers::{self, Waiver};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const EXIT_USAGE: u8 = 3;
-const EXIT_ACCESS: u8 = 4;
-
 /// A failure that ends the run with a documented exit code and one paragraph on stderr.
 #[derive(Debug)]
 struct Failure {
-    code: u8,
+    code: Exit,
     message: String,
 }
 
 fn usage(message: impl std::fmt::Display) -> Failure {
     Failure {
-        code: EXIT_USAGE,
+        code: Exit::Usage,
         message: message.to_string(),
     }
 }
@@ -47,9 +45,13 @@ fn main() -> ExitCode {
     }) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Pass
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return code.into();
         }
     };
     init_logging(cli.verbose);
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             eprintln!("preclone: {}", f.message);
-            ExitCode::from(f.code)
+            f.code.into()
         }
     }
 }
@@ -91,7 +93,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 for c in CATALOGUE {
                     out.push_str(&format!(
                         "{:<34} {:<9} {}\n",
-                        c.id,
+                        c.id.as_str(),
                         c.severity.as_str(),
                         c.title
                     ));
@@ -138,7 +140,7 @@ fn init(path: &Path) -> Result<u8, Failure> {
             path.display()
         )));
     }
-    render::write_atomic(path, preclone::config::INIT_TEMPLATE).map_err(usage)?;
+    write_atomic(path, preclone::config::INIT_TEMPLATE).map_err(usage)?;
     eprintln!(
         "wrote {}: fill in your instances, export the *_env variables it names, then run `preclone doctor`",
         path.display()
@@ -185,8 +187,7 @@ fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
 
 fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, Failure> {
     let Some(path) = path else { return Ok(None) };
-    let ids: Vec<&str> = CATALOGUE.iter().map(|c| c.id).collect();
-    waivers::load(path, &ids).map(Some).map_err(usage)
+    waivers::load(path).map(Some).map_err(usage)
 }
 
 /// Judges the evidence, applies waivers, builds the report, writes every output and returns the
@@ -196,50 +197,35 @@ fn finish(
     args: &ReportArgs,
     waivers: &[Waiver],
     fail_on: FailOn,
-    finished_at: DateTime<Utc>,
     outs: &[(PathBuf, Format)],
     access_failure: Option<&str>,
 ) -> Result<u8, Failure> {
-    let mut results = checks::run(evidence);
     // Waivers expire by the run's clock, so an old evidence file does not revive them.
     let (now, _, _) = clock()?;
-    let statuses = waivers::apply(&mut results, waivers, now);
-    let report = build::build(
-        evidence,
-        BuildInput {
-            results,
-            waivers: statuses,
-            fail_on,
-            allow_incomplete: args.allow_incomplete,
-            finished_at,
-        },
-    );
-    let mut report = report;
-    if let Some(why) = access_failure {
-        // Exit 4 outranks the gate: the reports say what was collected, marked incomplete.
-        report.gate.verdict = "incomplete".into();
-        report.gate.exit_code = EXIT_ACCESS;
-        report.gate.reason = why.to_string();
-        report.summary.evidence_complete = false;
-    }
+    let gate = GateOptions {
+        fail_on,
+        allow_incomplete: args.allow_incomplete,
+        access_failure: access_failure.map(str::to_string),
+    };
+    let report = verdict::judge(evidence, waivers, gate, now);
     emit(&report, args, outs)?;
     let code = report.gate.exit_code;
     if let Some(why) = access_failure {
         eprintln!(
             "preclone: {why} (exit {code}). Nothing after the first request was read; the reports written say so. Check the URL, the network and the credentials (`preclone doctor`)."
         );
-    } else if code != 0 {
+    } else if code != Exit::Pass {
         eprintln!(
             "preclone: {} (exit {code}). {}",
             report.gate.reason,
-            if code == build::EXIT_INCOMPLETE {
+            if code == Exit::Incomplete {
                 "Some tables could not be read: see Coverage, and run `preclone doctor`; --allow-incomplete accepts this."
             } else {
                 "See the findings above for what to fix, or waive accepted risks with --waivers."
             }
         );
     }
-    Ok(code)
+    Ok(code.code())
 }
 
 fn console_options() -> ConsoleOptions {
@@ -258,11 +244,11 @@ fn console_options() -> ConsoleOptions {
 fn emit(report: &Report, args: &ReportArgs, outs: &[(PathBuf, Format)]) -> Result<(), Failure> {
     let console = console_options();
     for (path, format) in outs {
-        let text = render::render(report, *format, &console).map_err(usage)?;
-        render::write_atomic(path, &text).map_err(usage)?;
+        let text = report::render(report, *format, &console).map_err(usage)?;
+        write_atomic(path, &text).map_err(usage)?;
     }
     if !args.quiet {
-        let text = render::render(report, args.format.unwrap_or(Format::Console), &console)
+        let text = report::render(report, args.format.unwrap_or(Format::Console), &console)
             .map_err(usage)?;
         print_stdout(&text);
     }
@@ -272,7 +258,7 @@ fn emit(report: &Report, args: &ReportArgs, outs: &[(PathBuf, Format)]) -> Resul
 fn save_evidence(path: Option<&Path>, evidence: &Evidence) -> Result<(), Failure> {
     if let Some(p) = path {
         let text = serde_json::to_string_pretty(evidence).map_err(usage)?;
-        render::write_atomic(p, &text).map_err(usage)?;
+        write_atomic(p, &text).map_err(usage)?;
     }
     Ok(())
 }
@@ -332,30 +318,21 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         check_writable("--save-evidence", path).map_err(usage)?;
     }
     let waivers = load_waivers(args.report.waivers.as_deref())?.unwrap_or_default();
-    if let Some(path) = &args.evidence {
-        let evidence = read_evidence(path)?;
-        let fail_on = args.report.fail_on.unwrap_or(FailOn::High);
-        return finish(
-            &evidence,
-            &args.report,
-            &waivers,
-            fail_on,
-            evidence.finished_at,
-            &outs,
-            None,
-        );
-    }
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
-    let env = |k: &str| std::env::var(k).ok();
-    let source_name = args.source.clone().unwrap_or_default();
-    let RunInstances { source, targets } = config
-        .resolve_run(&source_name, &args.targets, &env)
-        .map_err(usage)?;
     let fail_on = args
         .report
         .fail_on
         .or(config.fail_on)
         .unwrap_or(FailOn::High);
+    if let Some(path) = &args.evidence {
+        let evidence = read_evidence(path)?;
+        return finish(&evidence, &args.report, &waivers, fail_on, &outs, None);
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let source_name = args.source.clone().unwrap_or_default();
+    let RunInstances { source, targets } = config
+        .resolve_run(&source_name, &args.targets, &env)
+        .map_err(usage)?;
     let defaults = ClientSettings::default();
     let settings = ClientSettings {
         timeout: args.timeout.or(config.timeout).unwrap_or(defaults.timeout),
@@ -404,7 +381,7 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         ),
         Err(e) => {
             return Err(Failure {
-                code: EXIT_ACCESS,
+                code: Exit::Access,
                 message: format!("could not read {e}. Nothing was audited."),
             })
         }
@@ -413,13 +390,11 @@ fn audit(args: cli::AuditArgs) -> Result<u8, Failure> {
         evidence.finished_at = started_at;
     }
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
-    let finished = evidence.finished_at;
     finish(
         &evidence,
         &args.report,
         &waivers,
         fail_on,
-        finished,
         &outs,
         access_failure.as_deref(),
     )
@@ -438,7 +413,7 @@ fn demo(args: cli::DemoArgs) -> Result<u8, Failure> {
     };
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
     let fail_on = args.report.fail_on.unwrap_or(FailOn::Never);
-    finish(&evidence, &args.report, &waivers, fail_on, now, &outs, None)
+    finish(&evidence, &args.report, &waivers, fail_on, &outs, None)
 }
 
 fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {
@@ -454,26 +429,20 @@ fn render_cmd(args: cli::RenderArgs) -> Result<u8, Failure> {
     let report = if value.get("instances").is_some() {
         let evidence = parse_evidence(&text, &args.file)?;
         let waivers = load_waivers(args.waivers.as_deref())?.unwrap_or_default();
-        let mut results = checks::run(&evidence);
         let (now, _, _) = clock()?;
-        let statuses = waivers::apply(&mut results, &waivers, now);
-        build::build(
-            &evidence,
-            BuildInput {
-                results,
-                waivers: statuses,
-                fail_on: args.fail_on.unwrap_or(FailOn::High),
-                allow_incomplete: false,
-                finished_at: evidence.finished_at,
-            },
-        )
+        let gate = GateOptions {
+            fail_on: args.fail_on.unwrap_or(FailOn::High),
+            allow_incomplete: false,
+            access_failure: None,
+        };
+        verdict::judge(&evidence, &waivers, gate, now)
     } else {
         report::json::parse(&text).map_err(usage)?
     };
     let console = console_options();
     for (path, format) in &outs {
-        let text = render::render(&report, *format, &console).map_err(usage)?;
-        render::write_atomic(path, &text).map_err(usage)?;
+        let text = report::render(&report, *format, &console).map_err(usage)?;
+        write_atomic(path, &text).map_err(usage)?;
     }
     Ok(0)
 }

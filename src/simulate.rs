@@ -3,7 +3,7 @@
 //! state of the tables. Pure functions of the evidence.
 
 use crate::evidence::{
-    CloneRequest, Evidence, Fact, Group, GroupRole, InstanceEvidence, Membership, Preserver, Role,
+    CloneRequest, Fact, Group, GroupRole, InstanceEvidence, Membership, Preserver, Role,
     RoleContains, Unreadable, User, UserRole, USER_TABLES,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -273,6 +273,8 @@ pub struct World {
 /// Keys of the rows of each user and group, so per-user questions do not scan whole tables.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Index {
+    /// sys_ids of the users with each user_name.
+    users: BTreeMap<String, Vec<String>>,
     user_roles: BTreeMap<String, Vec<String>>,
     memberships: BTreeMap<String, Vec<String>>,
     group_roles: BTreeMap<String, Vec<String>>,
@@ -394,6 +396,12 @@ impl World {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
             let mut ix = Index::default();
+            for (k, (u, _)) in &self.users {
+                ix.users
+                    .entry(u.user_name.clone())
+                    .or_default()
+                    .push(k.clone());
+            }
             for (k, (r, _)) in &self.user_roles {
                 ix.user_roles
                     .entry(r.user.clone())
@@ -454,10 +462,14 @@ impl World {
 
     /// The users with this user_name.
     pub fn users_named(&self, user_name: &str) -> Vec<(&User, Origin)> {
-        self.users
-            .values()
-            .filter(|(u, _)| u.user_name == user_name)
-            .map(|(u, o)| (u, *o))
+        let keys = self
+            .index()
+            .users
+            .get(user_name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| self.users.get(k).map(|(u, o)| (u, *o)))
             .collect()
     }
 
@@ -570,6 +582,16 @@ impl World {
         }
     }
 
+    /// Whether the user is a MID user in this state: it has a `sys_user_has_role` row (direct or
+    /// inherited) of `mid_server` or a role containing it, or holds it through a group.
+    pub fn is_mid_role_holder(&self, user: &User) -> bool {
+        let granting = self.mid_granting_roles();
+        let by_row = self
+            .roles_of(&user.sys_id)
+            .any(|r| granting.contains(&r.role));
+        by_row || self.mid_grant(&user.sys_id).is_some()
+    }
+
     /// Names of every role the user holds through non-inherited grants and its groups (with
     /// their ancestors), in this state.
     pub fn granted_role_names(&self, user_sys_id: &str) -> BTreeSet<String> {
@@ -588,16 +610,4 @@ impl World {
         }
         ids.iter().map(|id| self.role_name(id)).collect()
     }
-}
-
-/// The clone plans of every target, keyed by target name.
-pub fn plans(evidence: &Evidence) -> BTreeMap<String, Result<ClonePlan, Unreadable>> {
-    let mut out = BTreeMap::new();
-    let Some(source) = evidence.source() else {
-        return out;
-    };
-    for t in evidence.target_instances() {
-        out.insert(t.name.clone(), plan(source, t));
-    }
-    out
 }

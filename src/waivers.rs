@@ -1,18 +1,16 @@
 //! Waivers: accepted risks from a `--waivers` TOML file. Load and validate them (every problem at
 //! once, each with the file and line), then apply them to the results of a run.
 
+use crate::checks::CheckId;
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
-use crate::report::WaiverStatus;
 use crate::toml_check::{self, line_column, type_name};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use strum::{Display, IntoStaticStr};
 
-/// Check id of the result an expired waiver produces.
-pub const WAIVER_EXPIRED: &str = "waiver-expired";
-/// Check id of the result a waiver that matches no failing result produces.
-pub const WAIVER_UNUSED: &str = "waiver-unused";
 /// A matched waiver that expires within this many days is reported as `expiring`.
 pub const EXPIRING_WITHIN_DAYS: i64 = 30;
 
@@ -20,10 +18,48 @@ const FIELDS: [&str; 6] = [
     "check", "instance", "subject", "reason", "approver", "expires",
 ];
 
+/// What became of a waiver in a run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum WaiverState {
+    /// It waived at least one failure and expires in more than 30 days.
+    Active,
+    /// It waived at least one failure and expires within 30 days (`EXPIRING_WITHIN_DAYS`).
+    Expiring,
+    /// Its expiry day has passed: it waives nothing.
+    Expired,
+    /// It matched no failing result.
+    Unused,
+}
+
+impl WaiverState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A waiver as loaded, and what became of it (the report's waiver list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WaiverStatus {
+    pub check: CheckId,
+    pub instance: String,
+    pub subject: String,
+    pub reason: String,
+    pub approver: String,
+    pub expires: String,
+    pub state: WaiverState,
+    /// How many results it turned into `waived`.
+    pub applied: usize,
+}
+
 /// One `[[waiver]]` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Waiver {
-    pub check: String,
+    pub check: CheckId,
     pub instance: String,
     /// Exact subject name or sys_id.
     pub subject: String,
@@ -89,12 +125,12 @@ pub enum WaiverError {
 }
 
 /// Reads and validates a waiver file.
-pub fn load(path: &Path, known_checks: &[&str]) -> Result<Vec<Waiver>, WaiverError> {
+pub fn load(path: &Path) -> Result<Vec<Waiver>, WaiverError> {
     let text = std::fs::read_to_string(path).map_err(|source| WaiverError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&text, path, known_checks)
+    parse(&text, path)
 }
 
 /// The `[[waiver]]` entries with their positions, read beside the plain parse.
@@ -123,7 +159,6 @@ fn parse_one(
     table: &toml::Table,
     line: usize,
     where_: &str,
-    known_checks: &[&str],
     problems: &mut Vec<String>,
 ) -> Option<Waiver> {
     let before = problems.len();
@@ -161,13 +196,15 @@ fn parse_one(
     let reason = text_field("reason");
     let approver = text_field("approver");
 
-    if let Some(check) = &check {
-        if !known_checks.contains(&check.as_str()) {
+    let check = check.and_then(|check| match check.parse::<CheckId>() {
+        Ok(id) => Some(id),
+        Err(_) => {
             problems.push(format!(
                 "{where_}: unknown check id {check:?} (run `preclone checks` for the list)"
             ));
+            None
         }
-    }
+    });
 
     let expires = match table.get("expires") {
         None => {
@@ -228,7 +265,7 @@ fn parse_one(
 
 /// Parses and validates the text of a waiver file; `path` is used in messages. Every problem is
 /// reported at once, each with the file and the line of its `[[waiver]]` header.
-pub fn parse(text: &str, path: &Path, known_checks: &[&str]) -> Result<Vec<Waiver>, WaiverError> {
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Waiver>, WaiverError> {
     let file = path.display().to_string();
     let doc = toml_check::parse_table(text).map_err(|e| WaiverError::Syntax {
         path: path.to_path_buf(),
@@ -275,14 +312,14 @@ pub fn parse(text: &str, path: &Path, known_checks: &[&str]) -> Result<Vec<Waive
     };
 
     let mut waivers = Vec::new();
-    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut seen: HashMap<(CheckId, String, String), usize> = HashMap::new();
     for (index, (line, table)) in entries.iter().enumerate() {
         let where_ = format!("{file}:{line}: waiver {}", index + 1);
-        let Some(waiver) = parse_one(table, *line, &where_, known_checks, &mut problems) else {
+        let Some(waiver) = parse_one(table, *line, &where_, &mut problems) else {
             continue;
         };
         let key = (
-            waiver.check.clone(),
+            waiver.check,
             waiver.instance.clone(),
             waiver.subject.clone(),
         );
@@ -290,7 +327,9 @@ pub fn parse(text: &str, path: &Path, known_checks: &[&str]) -> Result<Vec<Waive
             problems.push(format!(
                 "{where_}: duplicate of the waiver at line {first} (same check {:?}, instance {:?} \
                  and subject {:?}); keep one",
-                waiver.check, waiver.instance, waiver.subject
+                waiver.check.as_str(),
+                waiver.instance,
+                waiver.subject
             ));
             continue;
         }
@@ -310,7 +349,7 @@ pub fn parse(text: &str, path: &Path, known_checks: &[&str]) -> Result<Vec<Waive
 
 fn waiver_evidence(waiver: &Waiver) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("check".to_string(), waiver.check.clone()),
+        ("check".to_string(), waiver.check.to_string()),
         ("subject".to_string(), waiver.subject.clone()),
         ("expires".to_string(), waiver.expires_text()),
         ("approver".to_string(), waiver.approver.clone()),
@@ -320,13 +359,13 @@ fn waiver_evidence(waiver: &Waiver) -> BTreeMap<String, String> {
 
 fn waiver_result(
     waiver: &Waiver,
-    check: &str,
+    check: CheckId,
     severity: Severity,
     message: String,
     remediation: &str,
 ) -> CheckResult {
     CheckResult {
-        check: check.to_string(),
+        check,
         severity,
         status: Status::Fail,
         instance: waiver.instance.clone(),
@@ -363,21 +402,21 @@ pub fn apply(
     let mut statuses = Vec::with_capacity(waivers.len());
     let mut added = Vec::new();
     for waiver in waivers {
-        let status = |state: &str, applied: usize| WaiverStatus {
-            check: waiver.check.clone(),
+        let status = |state: WaiverState, applied: usize| WaiverStatus {
+            check: waiver.check,
             instance: waiver.instance.clone(),
             subject: waiver.subject.clone(),
             reason: waiver.reason.clone(),
             approver: waiver.approver.clone(),
             expires: waiver.expires_text(),
-            state: state.to_string(),
+            state,
             applied,
         };
 
         if waiver.is_expired(now) {
             added.push(waiver_result(
                 waiver,
-                WAIVER_EXPIRED,
+                CheckId::WaiverExpired,
                 Severity::Medium,
                 format!(
                     "the waiver of {} for {} (approved by {}) expired on {}, so the finding is \
@@ -389,7 +428,7 @@ pub fn apply(
                 ),
                 "renew or remove the waiver",
             ));
-            statuses.push(status("expired", 0));
+            statuses.push(status(WaiverState::Expired, 0));
             continue;
         }
 
@@ -426,7 +465,7 @@ pub fn apply(
             };
             added.push(waiver_result(
                 waiver,
-                WAIVER_UNUSED,
+                CheckId::WaiverUnused,
                 Severity::Low,
                 format!(
                     "the waiver of {} for {} on {} (approved by {}, expires {}) matches no failing \
@@ -440,15 +479,15 @@ pub fn apply(
                 "remove the waiver if the finding is fixed, or correct its check, instance or \
                  subject (matching is exact and case-sensitive, on the subject's name or sys_id)",
             ));
-            statuses.push(status("unused", 0));
+            statuses.push(status(WaiverState::Unused, 0));
             continue;
         }
 
         let days_left = (waiver.expires - today).num_days();
         let state = if days_left <= EXPIRING_WITHIN_DAYS {
-            "expiring"
+            WaiverState::Expiring
         } else {
-            "active"
+            WaiverState::Active
         };
         statuses.push(status(state, applied));
     }

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use preclone::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
-use preclone::report::render::{render, write_atomic, ConsoleOptions, Format, RenderError};
+use preclone::output::write_atomic;
 use preclone::report::{
-    console, csv as csv_report, html, json, junit, markdown, Counts, CoverageRow, Gate, Impact,
-    InstanceInfo, InstanceInventory, MidServerInventory, Report, Summary, Tool, UserInventory,
-    WaiverStatus, REPORT_SCHEMA_VERSION,
+    console, csv as csv_report, html, json, junit, markdown, render, ConsoleOptions, Counts,
+    CoverageRow, Format, Gate, Impact, InstanceInfo, InstanceInventory, MidServerInventory,
+    RenderError, Report, Summary, Tool, UserInventory, WaiverStatus, REPORT_SCHEMA_VERSION,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +42,11 @@ const HOSTILE_NAMES: [&str; 10] = [
     PIPE_USER,
 ];
 
+/// A report word (`"mid-user-not-preserved"`, `"target"`, `"hidden-rows"` ...) as its enum.
+fn word<T: serde::de::DeserializeOwned>(s: &str) -> T {
+    serde_json::from_value(Value::from(s)).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+}
+
 fn time(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .expect("test timestamp")
@@ -60,7 +65,7 @@ fn result(
     evidence: &[(&str, &str)],
 ) -> CheckResult {
     CheckResult {
-        check: check.to_string(),
+        check: word(check),
         severity,
         status,
         instance: instance.to_string(),
@@ -95,9 +100,9 @@ fn instance(
     InstanceInfo {
         name: name.to_string(),
         url: url.to_string(),
-        role: role.to_string(),
+        role: word(role),
         production,
-        production_origin: origin.to_string(),
+        production_origin: word(origin),
         build_tag: build_tag.map(str::to_string),
         audit_user: Some("preclone.audit".to_string()),
     }
@@ -156,7 +161,7 @@ fn coverage(
         requests: 2,
         rows,
         hidden_rows: hidden,
-        status: status.to_string(),
+        status: word(status),
         error: error.map(str::to_string),
     }
 }
@@ -173,13 +178,13 @@ fn waiver(
     applied: usize,
 ) -> WaiverStatus {
     WaiverStatus {
-        check: check.to_string(),
+        check: word(check),
         instance: instance.to_string(),
         subject: subject.to_string(),
         reason: reason.to_string(),
         approver: approver.to_string(),
         expires: expires.to_string(),
-        state: state.to_string(),
+        state: word(state),
         applied,
     }
 }
@@ -525,8 +530,8 @@ fn canonical() -> Report {
         gate: Gate {
             fail_on: preclone::finding::FailOn::High,
             allow_incomplete: false,
-            verdict: "fail".to_string(),
-            exit_code: 1,
+            verdict: word("fail"),
+            exit_code: preclone::exit::Exit::GateFailed,
             reason: "6 unwaived failures at or above high".to_string(),
         },
         summary: Summary {
@@ -969,10 +974,30 @@ fn fixture_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/canonical_report.json")
 }
 
+fn schema_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json")
+}
+
 fn schema() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
-    let text = std::fs::read_to_string(&path).expect("docs/report.schema.json");
+    let text = std::fs::read_to_string(schema_path()).expect("docs/report.schema.json");
     serde_json::from_str(&text).expect("the schema is JSON")
+}
+
+/// `docs/report.schema.json` is the schema generated from the report model, written out. After a
+/// deliberate change of the model: `PRECLONE_UPDATE_SAMPLES=1 cargo test --test report_formats`.
+#[test]
+fn the_schema_file_is_generated_from_the_model() {
+    let generated = serde_json::to_string_pretty(&preclone::report::report_schema())
+        .expect("the schema serialises")
+        + "\n";
+    if std::env::var_os("PRECLONE_UPDATE_SAMPLES").is_some() {
+        std::fs::write(schema_path(), &generated).expect("write docs/report.schema.json");
+    }
+    let file = std::fs::read_to_string(schema_path()).expect("docs/report.schema.json");
+    assert!(
+        file == generated,
+        "docs/report.schema.json is stale: run `PRECLONE_UPDATE_SAMPLES=1 cargo test --test report_formats` and review the diff"
+    );
 }
 
 /// The checked-in fixture is exactly today's JSON of the canonical report. To refresh it after a
@@ -989,129 +1014,38 @@ fn fixture_is_the_canonical_report() {
     assert_eq!(json::parse(&fixture).expect("fixture parses"), canonical());
 }
 
-/// A deliberately small JSON Schema checker for the keywords docs/report.schema.json uses. It
-/// refuses any keyword it does not know, so the schema cannot silently outgrow it.
-fn check(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
-    let Some(obj) = schema.as_object() else {
-        errors.push(format!("{at}: schema is not an object"));
-        return;
-    };
-    for (key, rule) in obj {
-        match key.as_str() {
-            "$schema" | "$id" | "title" | "description" | "format" | "$defs" | "$comment" => {}
-            "$ref" => {
-                let name = rule
-                    .as_str()
-                    .and_then(|r| r.strip_prefix("#/$defs/"))
-                    .unwrap_or_else(|| panic!("unsupported $ref {rule}"));
-                let target = root["$defs"]
-                    .get(name)
-                    .unwrap_or_else(|| panic!("$ref to missing #/$defs/{name}"));
-                check(root, target, value, at, errors);
-            }
-            "type" => {
-                let types: Vec<&str> = match rule {
-                    Value::String(t) => vec![t.as_str()],
-                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                    _ => panic!("bad type {rule}"),
-                };
-                let ok = types.iter().any(|t| match *t {
-                    "object" => value.is_object(),
-                    "array" => value.is_array(),
-                    "string" => value.is_string(),
-                    "boolean" => value.is_boolean(),
-                    "null" => value.is_null(),
-                    "integer" => value.is_u64() || value.is_i64(),
-                    "number" => value.is_number(),
-                    other => panic!("unknown type {other}"),
-                });
-                if !ok {
-                    errors.push(format!("{at}: {value} is not of type {rule}"));
-                }
-            }
-            "const" => {
-                if value != rule {
-                    errors.push(format!("{at}: {value} is not {rule}"));
-                }
-            }
-            "enum" => {
-                let allowed = rule.as_array().expect("enum is an array");
-                if !allowed.contains(value) {
-                    errors.push(format!("{at}: {value} is not one of {rule}"));
-                }
-            }
-            "minimum" | "maximum" => {
-                if let (Some(v), Some(limit)) = (value.as_f64(), rule.as_f64()) {
-                    if (key == "minimum" && v < limit) || (key == "maximum" && v > limit) {
-                        errors.push(format!("{at}: {v} is outside {key} {limit}"));
-                    }
-                }
-            }
-            "required" => {
-                if let Some(o) = value.as_object() {
-                    for name in rule.as_array().expect("required is an array") {
-                        let name = name.as_str().expect("required names are strings");
-                        if !o.contains_key(name) {
-                            errors.push(format!("{at}: missing required {name:?}"));
-                        }
-                    }
-                }
-            }
-            "properties" => {
-                if let Some(o) = value.as_object() {
-                    for (name, sub) in rule.as_object().expect("properties is an object") {
-                        if let Some(v) = o.get(name) {
-                            check(root, sub, v, &format!("{at}.{name}"), errors);
-                        }
-                    }
-                }
-            }
-            "additionalProperties" => {
-                if let Some(o) = value.as_object() {
-                    let known: BTreeSet<&str> = obj
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .map(|p| p.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    for (name, v) in o.iter().filter(|(k, _)| !known.contains(k.as_str())) {
-                        match rule {
-                            Value::Bool(false) => {
-                                errors.push(format!("{at}: unexpected property {name:?}"))
-                            }
-                            Value::Bool(true) => {}
-                            sub => check(root, sub, v, &format!("{at}.{name}"), errors),
-                        }
-                    }
-                }
-            }
-            "items" => {
-                if let Some(items) = value.as_array() {
-                    for (i, v) in items.iter().enumerate() {
-                        check(root, rule, v, &format!("{at}[{i}]"), errors);
-                    }
-                }
-            }
-            other => panic!("the schema uses {other:?}, which this checker does not implement"),
-        }
-    }
-}
-
+/// Every way `value` breaks the schema, each as `<JSON pointer>: <what>`.
 fn schema_errors(value: &Value) -> Vec<String> {
-    let schema = schema();
-    let mut errors = Vec::new();
-    check(&schema, &schema, value, "$", &mut errors);
-    errors
+    let validator =
+        jsonschema::validator_for(&schema()).expect("the schema is a valid JSON Schema");
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
 }
 
 #[test]
-fn fixture_matches_the_schema() {
+fn fixture_and_sample_report_match_the_schema() {
+    for path in [
+        fixture_path(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-reports/report.json"),
+    ] {
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("report")).expect("JSON");
+        assert_eq!(
+            schema_errors(&report),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+    }
+
+    // The schema requires exactly the keys the report writes, and a result's `waiver` only
+    // when the result is waived.
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture_path()).expect("tests/fixtures/canonical_report.json"),
     )
     .expect("fixture is JSON");
-    assert_eq!(schema_errors(&fixture), Vec::<String>::new());
-
-    // The schema's required lists name exactly the keys the report writes.
     let schema = schema();
     let names = |v: &Value| -> BTreeSet<String> {
         v.as_array()
@@ -1124,53 +1058,38 @@ fn fixture_matches_the_schema() {
         v.as_object().expect("object").keys().cloned().collect()
     };
     assert_eq!(names(&schema["required"]), keys(&fixture));
-    let result_required = names(&schema["$defs"]["result"]["required"]);
-    let result_properties = keys(&schema["$defs"]["result"]["properties"]);
-    for (i, r) in fixture["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .enumerate()
-    {
-        let k = keys(r);
-        assert!(
-            k.is_superset(&result_required),
-            "result {i} lacks a required key"
-        );
-        assert!(
-            k.is_subset(&result_properties),
-            "result {i} has a key the schema lacks"
-        );
-        assert_eq!(
-            k.contains("waiver"),
-            r["status"] == "waived",
-            "result {i}: waiver present exactly when waived"
-        );
-    }
+    let result = &schema["$defs"]["CheckResult"];
+    let mut result_keys = names(&result["required"]);
+    result_keys.insert("waiver".into());
+    assert_eq!(result_keys, keys(&result["properties"]));
+    assert!(!names(&result["required"]).contains("waiver"));
 }
 
 #[test]
-fn schema_checker_catches_a_bad_report() {
+fn the_schema_catches_a_bad_report() {
     let mut v: Value = serde_json::from_str(&json::render(&canonical())).expect("json");
     v["results"][0]["severity"] = Value::from("urgent");
-    v["results"][1]
+    v["results"][1]["check"] = Value::from("no-such-check");
+    v["results"][2]
         .as_object_mut()
         .expect("object")
         .remove("remediation");
     v["summary"]["surprise"] = Value::from(1);
     v["gate"]["exit_code"] = Value::from(300);
-    let errors = schema_errors(&v);
-    let joined = errors.join("\n");
-    assert!(joined.contains("$.results[0].severity"), "{joined}");
-    assert!(
-        joined.contains("missing required \"remediation\""),
-        "{joined}"
-    );
-    assert!(
-        joined.contains("unexpected property \"surprise\""),
-        "{joined}"
-    );
-    assert!(joined.contains("$.gate.exit_code"), "{joined}");
+    v["gate"]["verdict"] = Value::from("maybe");
+    v["coverage"][0]["status"] = Value::from("partly");
+    let joined = schema_errors(&v).join("\n");
+    for expected in [
+        "/results/0/severity",
+        "/results/1/check",
+        "\"remediation\" is a required property",
+        "surprise",
+        "/gate/exit_code",
+        "/gate/verdict",
+        "/coverage/0/status",
+    ] {
+        assert!(joined.contains(expected), "{expected} in:\n{joined}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1216,7 +1135,7 @@ fn csv_parses_back_with_hostile_names_intact_and_no_formula_cells() {
                 "formula-shaped cell {cell:?}"
             );
         }
-        assert_eq!(unneutralise(&row[0]), result.check);
+        assert_eq!(unneutralise(&row[0]), result.check.as_str());
         assert_eq!(&row[2], result.status.as_str());
         assert_eq!(
             unneutralise(&row[6]),
@@ -1483,7 +1402,6 @@ fn junit_survives_anything_an_instance_can_hold() {
     for x in &mut r.results {
         x.subject.name = nasty.to_string();
         x.message = nasty.to_string();
-        x.check = nasty.to_string();
         x.evidence.insert(nasty.to_string(), nasty.to_string());
     }
     r.source.name = nasty.to_string();

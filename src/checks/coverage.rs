@@ -1,13 +1,13 @@
 //! Could we see everything? Every table read, per instance: unreadable, or rows hidden by ACLs.
 
-use super::{Ev, Judge};
+use super::{CheckId, Ev, Judge};
 use crate::evidence::Evidence;
 use crate::finding::{CheckResult, Subject};
 
 pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     for inst in evidence.instances.values() {
-        let ju = Judge::new("table-unreadable", &inst.name);
-        let jh = Judge::new("rows-hidden-by-acl", &inst.name);
+        let ju = Judge::new(CheckId::TableUnreadable, &inst.name);
+        let jh = Judge::new(CheckId::RowsHiddenByAcl, &inst.name);
         for read in &inst.coverage {
             let subject = Subject::new("sys_db_object", "", &read.table);
             let ev = Ev::new()

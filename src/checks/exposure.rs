@@ -2,11 +2,10 @@
 //! over-privileged MID users, dormant ones, unvalidated production MID Servers, production
 //! targets.
 
-use super::survival::{is_mid_role_holder, used_by};
-use super::{instance_subject, table_subject, user_subject, Ev, Judge};
-use crate::evidence::{Evidence, InstanceEvidence, ProductionOrigin, Unreadable, User};
+use super::{instance_subject, table_subject, user_subject, CheckId, Ctx, Ev, Judge};
+use crate::evidence::{InstanceEvidence, ProductionOrigin, Unreadable, User};
 use crate::finding::{CheckResult, Severity, Subject};
-use crate::simulate::{self, World};
+use crate::simulate::World;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// active MID users or why they could not be read.
 type TargetLogins<'a> = (
     &'a str,
-    BTreeMap<String, Vec<String>>,
+    &'a BTreeMap<String, Vec<String>>,
     Option<Result<BTreeSet<String>, Unreadable>>,
 );
 
@@ -22,28 +21,29 @@ const ELEVATED: [&str; 2] = ["admin", "security_admin"];
 const DORMANT_DAYS: i64 = 90;
 
 /// The active MID users of an instance: holders of mid_server and the logins of its MID Servers.
-pub(crate) fn active_mid_users<'a>(inst: &'a InstanceEvidence, today: &World) -> Vec<&'a User> {
-    let used = used_by(inst);
+fn active_mid_users<'a>(ctx: &Ctx, inst: &'a InstanceEvidence, today: &World) -> Vec<&'a User> {
+    let used = ctx.used_by(inst);
     inst.users
         .get()
         .map(|us| {
             us.iter()
                 .filter(|u| {
                     u.active == Some(true)
-                        && (is_mid_role_holder(today, u) || used.contains_key(&u.user_name))
+                        && (today.is_mid_role_holder(u) || used.contains_key(&u.user_name))
                 })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
+pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
+    let evidence = ctx.evidence;
     let Some(source) = evidence.source() else {
         return;
     };
-    production_source(evidence, source, out);
+    production_source(ctx, source, out);
     for inst in evidence.instances.values() {
-        per_instance(evidence, inst, out);
+        per_instance(ctx, inst, out);
     }
     for target in evidence.target_instances() {
         target_is_production(target, out);
@@ -64,12 +64,12 @@ fn unknown_production(inst: &InstanceEvidence) -> Unreadable {
     }
 }
 
-fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut Vec<CheckResult>) {
+fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let s = source.name.as_str();
     let checks = [
-        "prod-foreign-mid-user",
-        "prod-shared-mid-credential",
-        "mid-server-unvalidated",
+        CheckId::ProdForeignMidUser,
+        CheckId::ProdSharedMidCredential,
+        CheckId::MidServerUnvalidated,
     ];
     match source.production.resolve().0 {
         Some(false) => return,
@@ -82,7 +82,7 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
         }
         Some(true) => {}
     }
-    let today = match World::today(source) {
+    let today = match ctx.today(source) {
         Ok(w) => w,
         Err(e) => {
             for c in checks {
@@ -91,26 +91,27 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
             return;
         }
     };
-    let used_here = used_by(source);
+    let used_here = ctx.used_by(source);
     // Per target, once: the logins its MID Servers use, and (non-production targets) the names
     // of its active MID users, or why they could not be read.
-    let targets: Vec<TargetLogins> = evidence
+    let targets: Vec<TargetLogins> = ctx
+        .evidence
         .target_instances()
         .map(|t| {
             let names = (t.production.resolve().0 != Some(true)).then(|| {
-                World::today(t).map(|tt| {
-                    active_mid_users(t, &tt)
+                ctx.today(t).map(|tt| {
+                    active_mid_users(ctx, t, tt)
                         .into_iter()
                         .map(|x| x.user_name.clone())
                         .collect()
                 })
             });
-            (t.name.as_str(), used_by(t), names)
+            (t.name.as_str(), ctx.used_by(t), names)
         })
         .collect();
-    let jf = Judge::new("prod-foreign-mid-user", s);
-    let js = Judge::new("prod-shared-mid-credential", s);
-    for u in active_mid_users(source, &today) {
+    let jf = Judge::new(CheckId::ProdForeignMidUser, s);
+    let js = Judge::new(CheckId::ProdSharedMidCredential, s);
+    for u in active_mid_users(ctx, source, today) {
         // Targets whose MID Servers use this login, and non-production targets with the same active MID user.
         let mut users_of = Vec::new();
         let mut shared = Vec::new();
@@ -182,7 +183,7 @@ fn production_source(evidence: &Evidence, source: &InstanceEvidence, out: &mut V
 }
 
 fn unvalidated(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
-    let j = Judge::new("mid-server-unvalidated", &inst.name);
+    let j = Judge::new(CheckId::MidServerUnvalidated, &inst.name);
     match inst.mid_servers.as_result() {
         Ok(servers) => {
             for m in servers {
@@ -213,14 +214,15 @@ fn unvalidated(inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     }
 }
 
-fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
+fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) {
+    let evidence = ctx.evidence;
     let name = inst.name.as_str();
     let checks = [
-        "mid-user-interactive-login",
-        "mid-user-elevated-roles",
-        "mid-user-dormant",
+        CheckId::MidUserInteractiveLogin,
+        CheckId::MidUserElevatedRoles,
+        CheckId::MidUserDormant,
     ];
-    let today = match World::today(inst) {
+    let today = match ctx.today(inst) {
         Ok(w) => w,
         Err(e) => {
             for c in checks {
@@ -230,21 +232,15 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
         }
     };
     let production = inst.production.resolve().0;
-    let mid_users = active_mid_users(inst, &today);
+    let mid_users = active_mid_users(ctx, inst, today);
 
     // After the clone (targets only): the simulated roles of kept users.
-    let after: Option<Result<World, Unreadable>> = evidence
-        .source()
-        .filter(|s| s.name != inst.name)
-        .map(|source| {
-            let plan = simulate::plan(source, inst)?;
-            World::after_clone(source, inst, &plan)
-        });
+    let after: Option<Result<&World, &Unreadable>> = ctx.after(&inst.name);
 
-    let ji = Judge::new("mid-user-interactive-login", name);
-    let je = Judge::new("mid-user-elevated-roles", name);
-    let jd = Judge::new("mid-user-dormant", name);
-    let used = used_by(inst);
+    let ji = Judge::new(CheckId::MidUserInteractiveLogin, name);
+    let je = Judge::new(CheckId::MidUserElevatedRoles, name);
+    let jd = Judge::new(CheckId::MidUserDormant, name);
+    let used = ctx.used_by(inst);
     for u in &mid_users {
         let subject = user_subject(u);
         // Interactive login.
@@ -291,7 +287,7 @@ fn per_instance(evidence: &Evidence, inst: &InstanceEvidence, out: &mut Vec<Chec
         };
         let mut elevated: Vec<String> = held
             .iter()
-            .filter(|n| is_elevated(n, &today))
+            .filter(|n| is_elevated(n, today))
             .cloned()
             .collect();
         if let Some(Ok(a)) = &after {
@@ -381,7 +377,7 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 fn target_is_production(target: &InstanceEvidence, out: &mut Vec<CheckResult>) {
-    let j = Judge::new("target-is-production", &target.name);
+    let j = Judge::new(CheckId::TargetIsProduction, &target.name);
     let subject = instance_subject(target);
     match target.production.resolve() {
         (Some(true), origin) => {

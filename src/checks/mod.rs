@@ -1,39 +1,76 @@
-//! The check catalogue and the pure judging of evidence. One file per family; [`run`] judges a
-//! whole evidence document and returns every result, passes included, sorted.
+//! The check catalogue and the pure judging of evidence. One file (or folder) per family; [`run`]
+//! builds the [`Ctx`] once and judges a whole evidence document: every result, passes included,
+//! the MID Servers that will go down, and the inventory.
 
 mod catalogue;
 mod coverage;
+mod ctx;
 mod exposure;
+mod facts;
+mod inventory;
 mod preservers;
 mod survival;
 
-pub use catalogue::{find, CheckDef, Family, CATALOGUE};
-pub(crate) use survival::{is_mid_role_holder, mid_server_logins, used_by};
+pub use catalogue::{find, CheckDef, CheckId, Family, CATALOGUE};
+pub use ctx::{Ctx, RequestKey, SimulatedClone};
+pub use inventory::{InstanceInventory, MidServerInventory, UserInventory};
 
 use crate::evidence::{Evidence, InstanceEvidence, Unreadable};
 use crate::finding::{CheckResult, Severity, Status, Subject};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Judges the evidence: every check of the catalogue on every subject it applies to.
-pub fn run(evidence: &Evidence) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    survival::judge(evidence, &mut out);
-    preservers::judge(evidence, &mut out);
-    exposure::judge(evidence, &mut out);
-    coverage::judge(evidence, &mut out);
-    sort(&mut out);
-    out
+/// Everything the judging of one evidence document found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judgement {
+    /// Every check on every subject it applies to, in the order judged (see [`sort`]).
+    pub results: Vec<CheckResult>,
+    /// The MID users and MID Servers of the source, then of each target.
+    pub inventory: Vec<InstanceInventory>,
+    /// The MID Servers that will go down, one per failing `mid-server-will-go-down` result.
+    pub impact: Vec<ServerImpact>,
 }
 
-/// Sorts results: status (fail, error, waived, pass), severity (highest first), instance, check,
-/// subject name, subject sys_id.
+/// A MID Server of a target that will not log in after the clone, as `mid-server-will-go-down`
+/// found it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerImpact {
+    pub instance: String,
+    /// The MID Server: the subject of its `mid-server-will-go-down` result.
+    pub mid_server: Subject,
+    /// Its status today (`Up`, `Down` ...).
+    pub status: String,
+    /// The login that will fail.
+    pub user_name: String,
+    /// Why: `user not kept: ...` or `role lost: ...`.
+    pub because: String,
+}
+
+/// Judges the evidence: every check of the catalogue on every subject it applies to.
+pub fn run(evidence: &Evidence) -> Judgement {
+    let ctx = Ctx::new(evidence);
+    let mut results = Vec::new();
+    let mut impact = Vec::new();
+    survival::judge(&ctx, &mut results, &mut impact);
+    preservers::judge(&ctx, &mut results);
+    exposure::judge(&ctx, &mut results);
+    coverage::judge(evidence, &mut results);
+    Judgement {
+        results,
+        inventory: inventory::inventory(&ctx),
+        impact,
+    }
+}
+
+/// Sorts results: status (fail, error, waived, pass), severity (highest first), instance, check
+/// id (alphabetically), subject name, subject sys_id.
 pub fn sort(results: &mut [CheckResult]) {
     results.sort_by(|a, b| {
         (
             a.status,
             std::cmp::Reverse(a.severity),
             &a.instance,
-            &a.check,
+            a.check.as_str(),
             &a.subject.name,
             &a.subject.sys_id,
         )
@@ -41,7 +78,7 @@ pub fn sort(results: &mut [CheckResult]) {
                 b.status,
                 std::cmp::Reverse(b.severity),
                 &b.instance,
-                &b.check,
+                b.check.as_str(),
                 &b.subject.name,
                 &b.subject.sys_id,
             ))
@@ -55,9 +92,11 @@ pub(crate) struct Judge<'a> {
 }
 
 impl<'a> Judge<'a> {
-    pub(crate) fn new(id: &str, instance: &'a str) -> Self {
-        let def = find(id).unwrap_or_else(|| panic!("check {id} is not in the catalogue"));
-        Judge { def, instance }
+    pub(crate) fn new(id: CheckId, instance: &'a str) -> Self {
+        Judge {
+            def: id.def(),
+            instance,
+        }
     }
 
     fn result(
@@ -70,7 +109,7 @@ impl<'a> Judge<'a> {
         evidence: BTreeMap<String, String>,
     ) -> CheckResult {
         CheckResult {
-            check: self.def.id.to_string(),
+            check: self.def.id,
             severity,
             status,
             instance: self.instance.to_string(),

@@ -1,13 +1,14 @@
 //! Are the preservers right? Judged on the source (where preservers are defined) from what each
 //! target answered for their conditions.
 
-use super::{table_subject, Ev, Judge};
-use crate::evidence::{Evidence, Fact, Preserver, USER_TABLES};
+use super::{table_subject, CheckId, Ctx, Ev, Judge};
+use crate::evidence::{Fact, Preserver, USER_TABLES};
 use crate::finding::{CheckResult, Subject};
 use crate::query;
-use crate::simulate::{self, excluded_by, World};
+use crate::simulate::excluded_by;
 
-pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
+pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
+    let evidence = ctx.evidence;
     let Some(source) = evidence.source() else {
         return;
     };
@@ -15,10 +16,9 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     let Some(clone) = &source.clone else {
         return;
     };
-    let plans = simulate::plans(evidence);
 
     // clone-excludes-user-tables
-    let j = Judge::new("clone-excludes-user-tables", s);
+    let j = Judge::new(CheckId::CloneExcludesUserTables, s);
     match clone.excludes.as_result() {
         Ok(excludes) => {
             for t in USER_TABLES {
@@ -40,10 +40,10 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
         Ok(p) => p,
         Err(e) => {
             for c in [
-                "preserver-missing",
-                "preserver-not-applied",
-                "preserver-overbroad",
-                "preserver-dot-walked",
+                CheckId::PreserverMissing,
+                CheckId::PreserverNotApplied,
+                CheckId::PreserverOverbroad,
+                CheckId::PreserverDotWalked,
             ] {
                 out.push(Judge::new(c, s).error(table_subject("clone_data_preserver"), &e));
             }
@@ -52,7 +52,7 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     };
 
     // preserver-dot-walked
-    let j = Judge::new("preserver-dot-walked", s);
+    let j = Judge::new(CheckId::PreserverDotWalked, s);
     for p in preservers
         .iter()
         .filter(|p| USER_TABLES.contains(&p.table.as_str()))
@@ -77,25 +77,24 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     }
 
     // preserver-missing
-    let j = Judge::new("preserver-missing", s);
+    let j = Judge::new(CheckId::PreserverMissing, s);
     for table in ["sys_user", "sys_user_has_role", "sys_user_grmember"] {
         let mut lacking = Vec::new();
         let mut undecided = None;
         for target in evidence.target_instances() {
-            let has_mid_users = match World::today(target) {
+            let has_mid_users = match ctx.today(target) {
                 Ok(today) => {
                     target.users.get().is_some_and(|us| {
-                        us.iter().any(|u| {
-                            u.active == Some(true) && super::survival::is_mid_role_holder(&today, u)
-                        })
-                    }) || !super::survival::used_by(target).is_empty()
+                        us.iter()
+                            .any(|u| u.active == Some(true) && today.is_mid_role_holder(u))
+                    }) || !ctx.used_by(target).is_empty()
                 }
                 Err(e) => {
                     undecided = Some(e);
                     continue;
                 }
             };
-            match plans.get(&target.name) {
+            match ctx.plan(&target.name) {
                 Some(Ok(plan))
                     if has_mid_users && plan.applicable_on(preservers, table).is_empty() =>
                 {
@@ -128,8 +127,8 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
     }
 
     // preserver-not-applied and preserver-overbroad, for MID-related preservers
-    let jn = Judge::new("preserver-not-applied", s);
-    let jo = Judge::new("preserver-overbroad", s);
+    let jn = Judge::new(CheckId::PreserverNotApplied, s);
+    let jo = Judge::new(CheckId::PreserverOverbroad, s);
     for p in preservers
         .iter()
         .filter(|p| USER_TABLES.contains(&p.table.as_str()))
@@ -195,7 +194,7 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
         let mut skipped = Vec::new();
         let mut plan_error = None;
         for target in evidence.target_instances() {
-            match plans.get(&target.name) {
+            match ctx.plan(&target.name) {
                 Some(Ok(plan)) => {
                     if let Some(why) = plan.not_applied.get(&p.sys_id) {
                         skipped.push(format!("{}: {why}", target.name));

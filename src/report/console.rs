@@ -4,10 +4,11 @@
 //! Every value from an instance passes through [`clean`] first, so a user name cannot move the
 //! cursor, recolour the terminal or reorder text (control and bidi characters are shown escaped).
 
-use super::model::Report;
-use super::render::{
-    audit_text, coverage_facts, coverage_text, fails_text, gate_text, is_bidi_control,
-    is_exposure_check, time_text, totals_text, verdict_label, with_status, ConsoleOptions,
+use super::format::ConsoleOptions;
+use super::model::{Report, Verdict};
+use super::text::{
+    audit_text, coverage_facts, coverage_text, fails_text, gate_text, is_bidi_control, is_exposure,
+    time_text, totals_text, verdict_label, with_status,
 };
 use crate::finding::{CheckResult, Severity, Status};
 use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
@@ -65,10 +66,10 @@ impl Painter {
 
     fn verdict(&self, report: &Report) -> String {
         let label = verdict_label(report);
-        let codes = match report.gate.verdict.as_str() {
-            "pass" => "1;32",
-            "fail" => "1;31",
-            _ => "1;33",
+        let codes = match report.gate.verdict {
+            Verdict::Pass => "1;32",
+            Verdict::Fail => "1;31",
+            Verdict::Incomplete => "1;33",
         };
         self.ansi(codes, &line(&label))
     }
@@ -162,7 +163,7 @@ fn findings_table(p: &Painter, results: &[&CheckResult]) -> Table {
             Cell::new(line(&r.instance)),
             Cell::new(format!(
                 "{} · {}\n{}",
-                line(&r.check),
+                line(r.check.as_str()),
                 subject(r),
                 text(&r.message)
             )),
@@ -283,7 +284,7 @@ fn waived(out: &mut String, p: &Painter, report: &Report) {
         t.add_row(vec![
             p.severity_cell(r.severity),
             Cell::new(line(&r.instance)),
-            Cell::new(format!("{} · {}", line(&r.check), subject(r))),
+            Cell::new(format!("{} · {}", line(r.check.as_str()), subject(r))),
             Cell::new(why),
         ]);
     }
@@ -295,11 +296,11 @@ fn exposure(out: &mut String, p: &Painter, report: &Report) {
     let title = p.heading("Production exposure");
     let fails: Vec<&CheckResult> = with_status(report, Status::Fail)
         .into_iter()
-        .filter(|r| is_exposure_check(&r.check))
+        .filter(|r| is_exposure(r))
         .collect();
     let undecided = with_status(report, Status::Error)
         .into_iter()
-        .filter(|r| is_exposure_check(&r.check))
+        .filter(|r| is_exposure(r))
         .count();
     let undecided_note = if undecided > 0 {
         format!(", but {undecided} not decided (see above)")
@@ -317,7 +318,7 @@ fn exposure(out: &mut String, p: &Painter, report: &Report) {
             t.add_row(vec![
                 p.severity_cell(r.severity),
                 Cell::new(line(&r.instance)),
-                Cell::new(format!("{} · {}", line(&r.check), subject(r))),
+                Cell::new(format!("{} · {}", line(r.check.as_str()), subject(r))),
             ]);
         }
         emit(out, t, 1);

@@ -7,8 +7,9 @@
 //! Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return
 //! before one) as a formula; instance data is attacker-reachable, so such cells get a leading `'`.
 
+use super::error::RenderError;
+use super::format::Format;
 use super::model::Report;
-use super::render::{Format, RenderError};
 use crate::finding::CheckResult;
 
 /// The header row, in order. Changing it is a breaking change of the CSV format.
@@ -65,7 +66,7 @@ fn row(result: &CheckResult) -> [String; 13] {
         None => ("", "", ""),
     };
     [
-        result.check.clone(),
+        result.check.to_string(),
         result.severity.as_str().to_string(),
         result.status.as_str().to_string(),
         result.instance.clone(),

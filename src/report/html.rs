@@ -5,14 +5,17 @@
 //! `.html`, so tera escapes every value; it never marks report data `safe`. The view structs
 //! below only reshape the [`Report`] (grouping, labels); they add no facts.
 
+use super::error::RenderError;
+use super::format::Format;
 use super::model::{
-    Counts, CoverageRow, Impact, InstanceInfo, MidServerInventory, Report, UserInventory,
-    WaiverStatus,
+    Counts, CoverageRow, CoverageStatus, Impact, InstanceInfo, MidServerInventory, Report,
+    UserInventory, Verdict, WaiverState, WaiverStatus,
 };
-use super::render::{
-    coverage_text, fails_text, gate_text, is_bidi_control, is_exposure_check, time_text,
-    totals_text, verdict_label, with_status, Format, RenderError,
+use super::text::{
+    coverage_text, fails_text, gate_text, instance_order, is_bidi_control, is_exposure, time_text,
+    totals_text, verdict_label, with_status,
 };
+use crate::evidence::{InstanceRole, ProductionOrigin};
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -29,7 +32,7 @@ struct Kv<'a> {
 
 #[derive(Serialize)]
 struct ResultView<'a> {
-    check: &'a str,
+    check: &'static str,
     severity: &'static str,
     status: &'static str,
     instance: &'a str,
@@ -47,7 +50,7 @@ struct ResultView<'a> {
 impl<'a> ResultView<'a> {
     fn new(r: &'a CheckResult) -> Self {
         ResultView {
-            check: &r.check,
+            check: r.check.as_str(),
             severity: r.severity.as_str(),
             status: r.status.as_str(),
             instance: &r.instance,
@@ -72,7 +75,7 @@ impl<'a> ResultView<'a> {
         self.waiver_state = waivers
             .iter()
             .find(|w| {
-                w.check == self.check
+                w.check.as_str() == self.check
                     && w.instance == self.instance
                     && (w.subject == self.subject_name
                         || (!self.subject_sys_id.is_empty() && w.subject == self.subject_sys_id))
@@ -86,9 +89,9 @@ impl<'a> ResultView<'a> {
 struct InstanceView<'a> {
     name: &'a str,
     url: &'a str,
-    role: &'a str,
+    role: InstanceRole,
     production: &'static str,
-    production_origin: &'a str,
+    production_origin: ProductionOrigin,
     build_tag: &'a str,
     audit_user: &'a str,
 }
@@ -106,9 +109,9 @@ impl<'a> InstanceView<'a> {
         InstanceView {
             name: &i.name,
             url: &i.url,
-            role: &i.role,
+            role: i.role,
             production: yes_no(i.production),
-            production_origin: &i.production_origin,
+            production_origin: i.production_origin,
             build_tag: i.build_tag.as_deref().unwrap_or("not readable"),
             audit_user: i.audit_user.as_deref().unwrap_or("-"),
         }
@@ -154,7 +157,7 @@ fn coverage_summary(rows: &[CoverageRow]) -> Vec<CoverageSummary<'_>> {
         };
         let s = &mut out[idx];
         s.tables += 1;
-        if c.status == "unreadable" {
+        if c.status == CoverageStatus::Unreadable {
             s.unreadable += 1;
         } else if c.hidden_rows > 0 {
             s.hidden += 1;
@@ -180,7 +183,7 @@ struct PassSubject<'a> {
 
 #[derive(Serialize)]
 struct PassGroup<'a> {
-    check: &'a str,
+    check: &'static str,
     count: usize,
     subjects: Vec<PassSubject<'a>>,
 }
@@ -251,13 +254,13 @@ struct InventoryView<'a> {
 
 #[derive(Serialize)]
 struct WaiverView<'a> {
-    check: &'a str,
+    check: &'static str,
     instance: &'a str,
     subject: &'a str,
     reason: &'a str,
     approver: &'a str,
     expires: &'a str,
-    state: &'a str,
+    state: &'static str,
     /// A CSS class from a fixed set, never the raw state.
     state_class: &'static str,
     applied: usize,
@@ -307,28 +310,6 @@ struct Context<'a> {
     evidence_digest: &'a str,
 }
 
-/// Instance names in display order: the source, the targets, then others (sorted), each once.
-fn instance_order(report: &Report) -> Vec<&str> {
-    let mut order: Vec<&str> = Vec::new();
-    for name in std::iter::once(report.source.name.as_str())
-        .chain(report.targets.iter().map(|t| t.name.as_str()))
-    {
-        if !order.contains(&name) {
-            order.push(name);
-        }
-    }
-    let mut others: Vec<&str> = report
-        .results
-        .iter()
-        .map(|r| r.instance.as_str())
-        .filter(|i| !order.contains(i))
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    order.extend(others);
-    order
-}
-
 /// Failures, then errors, grouped by instance; most severe first within each status. The
 /// instance with the most severe failure comes first (then the source, the targets, the rest), so
 /// the page opens on what blocks the clone.
@@ -358,12 +339,15 @@ fn finding_groups(report: &Report) -> Vec<Group<'_>> {
 
 /// Passing results counted per check, with their subjects for the collapsed list.
 fn pass_groups(report: &Report) -> Vec<PassGroup<'_>> {
-    let mut by_check: BTreeMap<&str, Vec<PassSubject>> = BTreeMap::new();
+    let mut by_check: BTreeMap<&'static str, Vec<PassSubject>> = BTreeMap::new();
     for r in report.results.iter().filter(|r| r.status == Status::Pass) {
-        by_check.entry(&r.check).or_default().push(PassSubject {
-            instance: &r.instance,
-            name: &r.subject.name,
-        });
+        by_check
+            .entry(r.check.as_str())
+            .or_default()
+            .push(PassSubject {
+                instance: &r.instance,
+                name: &r.subject.name,
+            });
     }
     by_check
         .into_iter()
@@ -375,21 +359,20 @@ fn pass_groups(report: &Report) -> Vec<PassGroup<'_>> {
         .collect()
 }
 
-fn state_class(state: &str) -> &'static str {
+fn state_class(state: WaiverState) -> &'static str {
     match state {
-        "active" => "state-active",
-        "expiring" => "state-expiring",
-        "expired" => "state-expired",
-        "unused" => "state-unused",
-        _ => "state-other",
+        WaiverState::Active => "state-active",
+        WaiverState::Expiring => "state-expiring",
+        WaiverState::Expired => "state-expired",
+        WaiverState::Unused => "state-unused",
     }
 }
 
 fn context(report: &Report) -> Context<'_> {
-    let verdict_class = match report.gate.verdict.as_str() {
-        "pass" => "pass",
-        "fail" => "fail",
-        _ => "incomplete",
+    let verdict_class = match report.gate.verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Incomplete => "incomplete",
     };
     let finding_groups = finding_groups(report);
     let finding_count = finding_groups.iter().map(|g| g.results.len()).sum();
@@ -411,7 +394,7 @@ fn context(report: &Report) -> Context<'_> {
         gate_reason: &report.gate.reason,
         fail_on: report.gate.fail_on.as_str(),
         allow_incomplete: report.gate.allow_incomplete,
-        exit_code: report.gate.exit_code,
+        exit_code: report.gate.exit_code.code(),
         evidence_complete: report.summary.evidence_complete,
         source_name: &report.source.name,
         target_names: report
@@ -444,19 +427,19 @@ fn context(report: &Report) -> Context<'_> {
         coverage_gaps: report
             .coverage
             .iter()
-            .filter(|c| c.status != "ok" || c.hidden_rows > 0)
+            .filter(|c| c.status != CoverageStatus::Ok || c.hidden_rows > 0)
             .collect(),
         impact: &report.impact,
         finding_groups,
         finding_count,
         exposure: with_status(report, Status::Fail)
             .into_iter()
-            .filter(|r| is_exposure_check(&r.check))
+            .filter(|r| is_exposure(r))
             .map(ResultView::new)
             .collect(),
         exposure_undecided: with_status(report, Status::Error)
             .into_iter()
-            .filter(|r| is_exposure_check(&r.check))
+            .filter(|r| is_exposure(r))
             .count(),
         waived: with_status(report, Status::Waived)
             .into_iter()
@@ -484,14 +467,14 @@ fn context(report: &Report) -> Context<'_> {
             .waivers
             .iter()
             .map(|w| WaiverView {
-                check: &w.check,
+                check: w.check.as_str(),
                 instance: &w.instance,
                 subject: &w.subject,
                 reason: &w.reason,
                 approver: &w.approver,
                 expires: &w.expires,
-                state: &w.state,
-                state_class: state_class(&w.state),
+                state: w.state.as_str(),
+                state_class: state_class(w.state),
                 applied: w.applied,
             })
             .collect(),

@@ -3,8 +3,8 @@
 //! Output is deterministic: the model holds only `Vec`s (already sorted) and `BTreeMap`s, and
 //! serde_json writes struct fields in declaration order.
 
+use super::error::RenderError;
 use super::model::{Report, REPORT_SCHEMA_VERSION};
-use super::render::RenderError;
 
 /// The report as pretty JSON with a trailing newline.
 pub fn render(report: &Report) -> String {

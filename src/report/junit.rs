@@ -7,6 +7,7 @@
 //! become references. The result is well-formed whatever the instances hold.
 
 use super::model::Report;
+use super::text::instance_order;
 use crate::finding::{CheckResult, Status};
 use std::fmt::Write;
 
@@ -110,34 +111,11 @@ impl Totals {
     }
 }
 
-/// Instance names in suite order: the source, the targets, then any other instance a result
-/// names (sorted), each once.
-fn instance_order(report: &Report) -> Vec<&str> {
-    let mut order: Vec<&str> = Vec::new();
-    let named = std::iter::once(report.source.name.as_str())
-        .chain(report.targets.iter().map(|t| t.name.as_str()));
-    for name in named {
-        if !order.contains(&name) {
-            order.push(name);
-        }
-    }
-    let mut others: Vec<&str> = report
-        .results
-        .iter()
-        .map(|r| r.instance.as_str())
-        .filter(|i| !order.contains(i))
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    order.extend(others);
-    order
-}
-
 fn testcase(out: &mut String, r: &CheckResult) {
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\"",
-        attr(&r.check),
+        attr(r.check.as_str()),
         attr(case_name(r))
     );
     match r.status {

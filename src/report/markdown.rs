@@ -4,8 +4,8 @@
 //! Every value from the report is escaped by [`cell`]: Markdown and HTML metacharacters become
 //! inert, `|` cannot split a table cell and a newline cannot end a table row.
 
-use super::model::Report;
-use super::render::{
+use super::model::{Report, Verdict};
+use super::text::{
     audit_text, coverage_text, fails_text, gate_text, time_text, totals_text, verdict_label,
     with_status,
 };
@@ -57,10 +57,10 @@ fn subject(r: &CheckResult) -> &str {
 /// The Markdown summary.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let mark = match report.gate.verdict.as_str() {
-        "pass" => "✅",
-        "fail" => "❌",
-        _ => "⚠️",
+    let mark = match report.gate.verdict {
+        Verdict::Pass => "✅",
+        Verdict::Fail => "❌",
+        Verdict::Incomplete => "⚠️",
     };
     let _ = writeln!(
         out,
@@ -107,7 +107,7 @@ pub fn render(report: &Report) -> String {
                 r.severity,
                 r.status,
                 cell(&r.instance),
-                cell(&r.check),
+                cell(r.check.as_str()),
                 cell(subject(r)),
                 cell(&r.remediation)
             );

@@ -1,13 +1,37 @@
 //! Reports: the one [`Report`] model and its renderers.
+//!
+//! The modules form layers: `model`, `format`, `error` and `text` are leaves; each renderer
+//! (`console`, `csv`, `html`, `json`, `junit`, `markdown`) imports only those; [`render`] here is
+//! the one place that names every renderer. `build` makes the [`Report`] from judged results.
 
 pub mod build;
 pub mod console;
 pub mod csv;
+mod error;
+mod format;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
-pub mod render;
+mod text;
 
+pub use error::RenderError;
+pub use format::{ConsoleOptions, Format};
 pub use model::*;
+
+/// Renders `report` in `format`. Only the console format reads `console`.
+pub fn render(
+    report: &Report,
+    format: Format,
+    console: &ConsoleOptions,
+) -> Result<String, RenderError> {
+    match format {
+        Format::Console => Ok(console::render(report, console)),
+        Format::Json => Ok(json::render(report)),
+        Format::Csv => csv::render(report),
+        Format::Html => html::render(report),
+        Format::Junit => Ok(junit::render(report)),
+        Format::Markdown => Ok(markdown::render(report)),
+    }
+}

@@ -1,47 +1,77 @@
 //! The one Report every format renders: plain serialisable data, built once per run.
 
+use crate::evidence::{InstanceRole, ProductionOrigin};
+use crate::exit::Exit;
 use crate::finding::{CheckResult, FailOn, Severity, Status};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use strum::{Display, IntoStaticStr};
 
-/// Version of the JSON report's shape (`docs/report.schema.json`).
+pub use crate::checks::{InstanceInventory, MidServerInventory, UserInventory};
+pub use crate::waivers::{WaiverState, WaiverStatus};
+
+/// Version of the JSON report's shape (`docs/report.schema.json`, written from [`report_schema`]).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
 /// An instance as the report header shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct InstanceInfo {
+    /// The name the user gave: config name or URL.
     pub name: String,
     pub url: String,
-    /// `source` or `target`.
-    pub role: String,
+    #[schemars(schema_with = "role_schema")]
+    pub role: InstanceRole,
     pub production: Option<bool>,
-    /// `config`, `property` or `unknown`.
-    pub production_origin: String,
+    /// Where `production` came from: the config, the instance's property, or neither.
+    #[schemars(schema_with = "origin_schema")]
+    pub production_origin: ProductionOrigin,
     pub build_tag: Option<String>,
     pub audit_user: Option<String>,
 }
 
+/// What the gate concluded.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// The CI gate's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Gate {
     pub fail_on: FailOn,
     pub allow_incomplete: bool,
-    /// `pass`, `fail` or `incomplete`.
-    pub verdict: String,
-    pub exit_code: u8,
+    pub verdict: Verdict,
+    pub exit_code: Exit,
     /// One sentence: why this verdict.
     pub reason: String,
 }
 
 /// Counts of results by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Counts {
     pub pass: usize,
     pub fail: usize,
@@ -64,9 +94,11 @@ impl Counts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     /// Keyed by severity name (`critical` .. `info`); every severity is present.
+    #[schemars(schema_with = "by_severity_schema")]
     pub by_severity: BTreeMap<Severity, Counts>,
     pub totals: Counts,
     /// Number of distinct checks in the catalogue that were run.
@@ -79,7 +111,8 @@ pub struct Summary {
 }
 
 /// A MID Server of a target that will not log in after the clone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Impact {
     pub instance: String,
     pub mid_server: String,
@@ -90,74 +123,48 @@ pub struct Impact {
     pub result_status: Status,
 }
 
-/// A MID user as the inventory lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserInventory {
-    pub sys_id: String,
-    pub user_name: String,
-    pub sys_class_name: String,
-    pub active: Option<bool>,
-    pub locked_out: Option<bool>,
-    pub web_service_access_only: Option<bool>,
-    pub last_login_time: String,
-    /// Names of the MID Servers of this instance that log in as this user.
-    pub used_by: Vec<String>,
-    /// Whether the user holds `mid_server` effectively today.
-    pub has_mid_role: bool,
+/// How one table was read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum CoverageStatus {
+    /// Read, every counted row arrived.
+    Ok,
+    /// Read, but fewer rows arrived than the instance counted.
+    HiddenRows,
+    /// Not read.
+    Unreadable,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MidServerInventory {
-    pub sys_id: String,
-    pub name: String,
-    pub status: String,
-    pub validated: Option<bool>,
-    pub user_name: String,
-    pub host_name: String,
-    pub version: String,
-    pub last_refreshed: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceInventory {
-    pub instance: String,
-    /// `None` when the table could not be read (with the reason in `error`).
-    pub mid_users: Option<Vec<UserInventory>>,
-    pub mid_servers: Option<Vec<MidServerInventory>>,
-    pub error: Option<String>,
+impl CoverageStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// One table of one instance in the coverage section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CoverageRow {
     pub instance: String,
     pub table: String,
     pub requests: u64,
     pub rows: u64,
     pub hidden_rows: u64,
-    /// `ok`, `hidden-rows` or `unreadable`.
-    pub status: String,
+    pub status: CoverageStatus,
     pub error: Option<String>,
 }
 
-/// A waiver as loaded, and what became of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WaiverStatus {
-    pub check: String,
-    pub instance: String,
-    pub subject: String,
-    pub reason: String,
-    pub approver: String,
-    pub expires: String,
-    /// `active`, `expiring` (within 30 days), `expired` or `unused`.
-    pub state: String,
-    /// How many results it turned into `waived`.
-    pub applied: usize,
-}
-
-/// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What `preclone audit -o report.json` (or `--format json`) writes: the one Report every format
+/// renders. Optional values are written as null, never left out, except `waiver` on a result,
+/// which is present only when the result is waived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "preclone JSON report")]
 pub struct Report {
+    /// Version of this shape; a reader refuses any other.
+    #[schemars(schema_with = "schema_version_schema")]
     pub schema_version: u32,
     pub tool: Tool,
     pub run_id: String,
@@ -175,4 +182,52 @@ pub struct Report {
     pub waivers: Vec<WaiverStatus>,
     /// `sha256:<hex>` of the canonical evidence JSON.
     pub evidence_digest: String,
+}
+
+/// The JSON Schema of the report (`docs/report.schema.json` is this, written out).
+pub fn report_schema() -> schemars::Schema {
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<Report>();
+    schema.insert(
+        "$id".into(),
+        format!("urn:preclone:report:{REPORT_SCHEMA_VERSION}").into(),
+    );
+    schema
+}
+
+/// A schema allowing exactly these values, as serde writes them.
+fn one_of<T: Serialize>(values: &[T]) -> schemars::Schema {
+    let values: Vec<serde_json::Value> = values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect();
+    schemars::json_schema!({ "type": "string", "enum": values })
+}
+
+fn role_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(&[InstanceRole::Source, InstanceRole::Target])
+}
+
+fn origin_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(&[
+        ProductionOrigin::Config,
+        ProductionOrigin::Property,
+        ProductionOrigin::Unknown,
+    ])
+}
+
+fn by_severity_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = <BTreeMap<Severity, Counts> as schemars::JsonSchema>::json_schema(generator);
+    let every: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+    schema.insert("required".into(), every.into());
+    schema
+}
+
+fn schema_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Version of this shape; a reader refuses any other.",
+        "const": REPORT_SCHEMA_VERSION
+    })
 }

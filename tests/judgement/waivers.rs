@@ -1,19 +1,14 @@
 //! Waiver files: validation with file and line, and how waivers change the results of a run.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use preclone::checks::CheckId;
 use preclone::finding::{CheckResult, Severity, Status, Subject};
-use preclone::waivers::{self, Waiver, WaiverError};
+use preclone::waivers::{self, Waiver, WaiverError, WaiverState};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const CHECKS: &[&str] = &[
-    "prod-shared-mid-credential",
-    "mid-user-not-preserved",
-    "mid-user-dormant",
-];
-
 fn parse(text: &str) -> Result<Vec<Waiver>, WaiverError> {
-    waivers::parse(text, Path::new("waivers.toml"), CHECKS)
+    waivers::parse(text, Path::new("waivers.toml"))
 }
 
 fn problems(text: &str) -> Vec<String> {
@@ -25,7 +20,7 @@ fn problems(text: &str) -> Vec<String> {
 
 fn result(check: &str, status: Status, instance: &str, sys_id: &str, name: &str) -> CheckResult {
     CheckResult {
-        check: check.to_string(),
+        check: check.parse().expect("a catalogued check id"),
         severity: Severity::Medium,
         status,
         instance: instance.to_string(),
@@ -39,7 +34,7 @@ fn result(check: &str, status: Status, instance: &str, sys_id: &str, name: &str)
 
 fn waiver(check: &str, instance: &str, subject: &str, expires: &str) -> Waiver {
     Waiver {
-        check: check.to_string(),
+        check: check.parse().expect("a catalogued check id"),
         instance: instance.to_string(),
         subject: subject.to_string(),
         reason: "accepted until CHG0031337".to_string(),
@@ -80,7 +75,7 @@ fn example_file_parses_with_lines_and_both_date_forms() {
     assert_eq!(
         loaded[0],
         Waiver {
-            check: "prod-shared-mid-credential".into(),
+            check: CheckId::ProdSharedMidCredential,
             instance: "prod".into(),
             subject: "mid.shared".into(),
             reason: "Shared by design until CHG0031337 splits the MID cluster".into(),
@@ -106,9 +101,9 @@ fn load_reads_the_file_and_names_it_on_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("w.toml");
     std::fs::write(&file, EXAMPLE).expect("write");
-    assert_eq!(waivers::load(&file, CHECKS).expect("loads").len(), 2);
+    assert_eq!(waivers::load(&file).expect("loads").len(), 2);
     let missing = dir.path().join("absent.toml");
-    let err = waivers::load(&missing, CHECKS).expect_err("missing");
+    let err = waivers::load(&missing).expect_err("missing");
     assert!(matches!(err, WaiverError::Read { .. }));
     assert!(err.to_string().contains("absent.toml"));
 }
@@ -267,7 +262,7 @@ fn valid_waiver_turns_fail_into_waived() {
     assert_eq!(results[1].status, Status::Fail, "other subject untouched");
     assert_eq!(results[1].waiver, None);
     assert_eq!(statuses.len(), 1);
-    assert_eq!(statuses[0].state, "active");
+    assert_eq!(statuses[0].state, WaiverState::Active);
     assert_eq!(statuses[0].applied, 1);
     assert_eq!(statuses[0].expires, "2027-03-31");
 }
@@ -286,10 +281,10 @@ fn waiver_never_touches_error_or_pass_results() {
     );
     assert_eq!(results[..2], before[..], "error and pass results unchanged");
     // It waived nothing, so it is reported as unused.
-    assert_eq!(statuses[0].state, "unused");
+    assert_eq!(statuses[0].state, WaiverState::Unused);
     assert_eq!(statuses[0].applied, 0);
     assert_eq!(results.len(), 3);
-    assert_eq!(results[2].check, "waiver-unused");
+    assert_eq!(results[2].check, CheckId::WaiverUnused);
 }
 
 #[test]
@@ -308,12 +303,12 @@ fn waiver_holds_through_the_end_of_its_day_utc() {
     let mut last_second = fresh();
     let statuses = waivers::apply(&mut last_second, &w, at(2027, 3, 31, 23, 59, 59));
     assert_eq!(last_second[0].status, Status::Waived);
-    assert_eq!(statuses[0].state, "expiring");
+    assert_eq!(statuses[0].state, WaiverState::Expiring);
 
     let mut next_day = fresh();
     let statuses = waivers::apply(&mut next_day, &w, at(2027, 4, 1, 0, 0, 0));
     assert_eq!(next_day[0].status, Status::Fail);
-    assert_eq!(statuses[0].state, "expired");
+    assert_eq!(statuses[0].state, WaiverState::Expired);
 }
 
 #[test]
@@ -334,7 +329,7 @@ fn expired_waiver_does_not_apply_and_yields_waiver_expired() {
     assert_eq!(results[0].waiver, None);
     assert_eq!(results.len(), 2);
     let expired = &results[1];
-    assert_eq!(expired.check, "waiver-expired");
+    assert_eq!(expired.check, CheckId::WaiverExpired);
     assert_eq!(expired.severity, Severity::Medium);
     assert_eq!(expired.status, Status::Fail);
     assert_eq!(expired.instance, "dev");
@@ -358,7 +353,7 @@ fn expired_waiver_does_not_apply_and_yields_waiver_expired() {
     ] {
         assert_eq!(expired.evidence.get(key).map(String::as_str), Some(value));
     }
-    assert_eq!(statuses[0].state, "expired");
+    assert_eq!(statuses[0].state, WaiverState::Expired);
     assert_eq!(statuses[0].applied, 0);
 }
 
@@ -383,12 +378,12 @@ fn waiver_matching_nothing_yields_waiver_unused() {
     );
     assert_eq!(results.len(), 2);
     let unused = &results[1];
-    assert_eq!(unused.check, "waiver-unused");
+    assert_eq!(unused.check, CheckId::WaiverUnused);
     assert_eq!(unused.severity, Severity::Low);
     assert_eq!(unused.status, Status::Fail);
     assert_eq!(unused.instance, "test");
     assert_eq!(unused.subject.name, "mid-user-dormant / mid.old");
-    assert_eq!(statuses[0].state, "unused");
+    assert_eq!(statuses[0].state, WaiverState::Unused);
 }
 
 #[test]
@@ -413,7 +408,7 @@ fn matching_by_sys_id_works() {
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].status, Status::Waived);
     assert_eq!(statuses[0].applied, 1);
-    assert_eq!(statuses[0].state, "active");
+    assert_eq!(statuses[0].state, WaiverState::Active);
 }
 
 #[test]
@@ -450,8 +445,8 @@ fn matching_is_case_sensitive() {
         at(2027, 1, 1, 0, 0, 0),
     );
     assert_eq!(results[0].status, Status::Fail);
-    assert_eq!(statuses[0].state, "unused");
-    assert_eq!(statuses[1].state, "unused");
+    assert_eq!(statuses[0].state, WaiverState::Unused);
+    assert_eq!(statuses[1].state, WaiverState::Unused);
     assert_eq!(results.len(), 3);
 }
 
@@ -467,7 +462,7 @@ fn expiring_within_thirty_days_is_reported_as_expiring() {
     )];
     assert_eq!(
         waivers::apply(&mut results, &w, at(2027, 1, 1, 0, 0, 0))[0].state,
-        "expiring"
+        WaiverState::Expiring
     );
     let mut results = vec![result(
         "mid-user-dormant",
@@ -478,7 +473,7 @@ fn expiring_within_thirty_days_is_reported_as_expiring() {
     )];
     assert_eq!(
         waivers::apply(&mut results, &w, at(2026, 12, 31, 0, 0, 0))[0].state,
-        "active"
+        WaiverState::Active
     );
 }
 

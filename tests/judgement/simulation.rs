@@ -1,177 +1,15 @@
 //! The clone simulation and the checks, on evidence built by hand: contained roles, parent
 //! groups, exclusions, theme and profile rules, locked requests, child classes, hidden facts.
 
+use super::estate::*;
 use chrono::{TimeZone, Utc};
-use preclone::checks;
+use preclone::checks::{self, CheckId};
 use preclone::evidence::*;
 use preclone::finding::{CheckResult, Status};
-use std::collections::BTreeMap;
-
-fn id(n: u32) -> String {
-    format!("{n:032x}")
-}
-
-const MID: u32 = 1;
-const WRAPPER: u32 = 2; // a role that contains mid_server
-
-fn user(n: u32, name: &str) -> User {
-    User {
-        sys_id: id(n),
-        user_name: name.into(),
-        sys_class_name: "sys_user".into(),
-        active: Some(true),
-        locked_out: Some(false),
-        web_service_access_only: Some(true),
-        internal_integration_user: Some(false),
-        last_login_time: "2026-11-20 10:00:00".into(),
-    }
-}
-
-fn grant(n: u32, user: u32, role: u32) -> UserRole {
-    UserRole {
-        sys_id: id(n),
-        user: id(user),
-        role: id(role),
-        inherited: false,
-        state: "active".into(),
-    }
-}
-
-fn preserver(n: u32, name: &str, table: &str, condition: &str) -> Preserver {
-    Preserver {
-        sys_id: id(n),
-        name: name.into(),
-        table: table.into(),
-        condition: condition.into(),
-        include_in_system_clone: Some(true),
-        theme: Some(false),
-        created_on: "2025-01-01 00:00:00".into(),
-    }
-}
-
-fn instance(name: &str, role: InstanceRole, production: bool) -> InstanceEvidence {
-    InstanceEvidence {
-        name: name.into(),
-        url: format!("https://{name}.service-now.com"),
-        role,
-        audit_user: None,
-        production: Production {
-            config: Some(production),
-            property: Fact::ok(None),
-        },
-        build_tag: Fact::ok(Some("b1".into())),
-        mid_role: Fact::ok(vec![Role {
-            sys_id: id(MID),
-            name: "mid_server".into(),
-            elevated_privilege: Some(false),
-        }]),
-        role_contains: Fact::ok(vec![]),
-        roles: Fact::ok(vec![Role {
-            sys_id: id(WRAPPER),
-            name: "mid_wrapper".into(),
-            elevated_privilege: Some(false),
-        }]),
-        users: Fact::ok(vec![]),
-        unsafe_logins: vec![],
-        user_roles: Fact::ok(vec![]),
-        memberships: Fact::ok(vec![]),
-        groups: Fact::ok(vec![]),
-        group_roles: Fact::ok(vec![]),
-        mid_servers: Fact::ok(vec![]),
-        mid_configs: Fact::ok(vec![]),
-        clone: None,
-        preserver_evals: vec![],
-        coverage: vec![],
-    }
-}
-
-fn server(n: u32, name: &str, login: &str) -> MidServer {
-    MidServer {
-        sys_id: id(n),
-        name: name.into(),
-        status: "Up".into(),
-        validated: Some(true),
-        user_name: login.into(),
-        host_name: "h".into(),
-        version: "v".into(),
-        last_refreshed: String::new(),
-    }
-}
-
-fn eval(p: u32, table: &str, matched: &[u32], total: u64) -> PreserverEval {
-    PreserverEval {
-        preserver: id(p),
-        table: table.into(),
-        matched: Fact::ok(matched.iter().map(|m| id(*m)).collect()),
-        table_matches: Fact::ok(total),
-        mid_related_rows: matched.len() as u64,
-    }
-}
-
-/// prod (no MID users of its own) and dev, where mid.dev (100) holds `role` through grant 101
-/// and its MID Server logs in as it; the sys_user and sys_user_has_role preservers match it.
-fn estate(role: u32) -> Evidence {
-    let mut prod = instance("prod", InstanceRole::Source, true);
-    prod.clone = Some(CloneSetup {
-        preservers: Fact::ok(vec![
-            preserver(10, "users", "sys_user", "roles=mid_server"),
-            preserver(11, "grants", "sys_user_has_role", "userIN..."),
-            preserver(12, "members", "sys_user_grmember", "userIN..."),
-        ]),
-        profiles: Fact::ok(vec![]),
-        profile_preservers: Fact::ok(vec![]),
-        excludes: Fact::ok(vec![]),
-        clone_requests: Fact::ok(vec![]),
-    });
-    let mut dev = instance("dev", InstanceRole::Target, false);
-    dev.users = Fact::ok(vec![user(100, "mid.dev")]);
-    dev.user_roles = Fact::ok(vec![grant(101, 100, role)]);
-    dev.mid_servers = Fact::ok(vec![server(102, "mid-dev-01", "mid.dev")]);
-    dev.preserver_evals = vec![
-        eval(10, "sys_user", &[100], 1),
-        eval(11, "sys_user_has_role", &[101], 1),
-        eval(12, "sys_user_grmember", &[], 0),
-    ];
-    let mut instances = BTreeMap::new();
-    instances.insert("prod".to_string(), prod);
-    instances.insert("dev".to_string(), dev);
-    Evidence {
-        schema_version: EVIDENCE_SCHEMA_VERSION,
-        tool_version: "test".into(),
-        run_id: "t".into(),
-        started_at: Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
-        finished_at: Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap(),
-        source: "prod".into(),
-        targets: vec!["dev".into()],
-        instances,
-        requests: 0,
-    }
-}
-
-fn status(results: &[CheckResult], check: &str, instance: &str, subject: &str) -> Status {
-    let found: Vec<&CheckResult> = results
-        .iter()
-        .filter(|r| r.check == check && r.instance == instance && r.subject.name == subject)
-        .collect();
-    assert_eq!(found.len(), 1, "{check} {instance} {subject}: {found:#?}");
-    found[0].status
-}
-
-fn dev(e: &mut Evidence) -> &mut InstanceEvidence {
-    e.instances.get_mut("dev").unwrap()
-}
-
-fn prod(e: &mut Evidence) -> &mut InstanceEvidence {
-    e.instances.get_mut("prod").unwrap()
-}
-
-fn clone_setup(e: &mut Evidence) -> &mut CloneSetup {
-    prod(e).clone.as_mut().unwrap()
-}
 
 #[test]
 fn the_mid_user_and_its_grant_kept_by_preservers_survive() {
-    let r = checks::run(&estate(MID));
+    let r = checks::run(&estate(MID)).results;
     assert_eq!(
         status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
         Status::Pass
@@ -197,14 +35,14 @@ fn a_role_that_contains_mid_server_counts_only_when_the_source_keeps_the_contain
     };
     dev(&mut e).role_contains = Fact::ok(vec![contains.clone()]);
     // The source lacks the containment: after the clone mid_wrapper grants nothing.
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
         Status::Fail
     );
     // With the same containment in the source, the grant survives.
     prod(&mut e).role_contains = Fact::ok(vec![contains]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
         Status::Pass
@@ -244,7 +82,7 @@ fn a_parent_groups_role_reaches_the_member() {
     let p = prod(&mut e);
     p.groups = Fact::ok(vec![parent, child]);
     p.group_roles = Fact::ok(vec![gr]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
         Status::Pass
@@ -255,7 +93,7 @@ fn a_parent_groups_role_reaches_the_member() {
     );
     // Without the parent's role in the source, the group grants nothing after the clone.
     prod(&mut e).group_roles = Fact::ok(vec![]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-role-not-preserved", "dev", "mid.dev"),
         Status::Fail
@@ -270,7 +108,7 @@ fn a_parent_groups_role_reaches_the_member() {
 fn an_excluded_user_table_removes_the_source_copy_and_is_reported() {
     let mut e = estate(MID);
     clone_setup(&mut e).excludes = Fact::ok(vec!["sys_user_has*".into()]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(
             &r,
@@ -297,7 +135,7 @@ fn a_child_class_is_not_kept_by_a_sys_user_preserver() {
     let mut u = user(100, "mid.dev");
     u.sys_class_name = "u_mid_account".into();
     dev(&mut e).users = Fact::ok(vec![u]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
         Status::Fail
@@ -315,7 +153,7 @@ fn switched_off_theme_and_late_preservers_do_not_apply() {
     if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
         value[0].include_in_system_clone = Some(false);
     }
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "users"),
         Status::Fail
@@ -329,7 +167,7 @@ fn switched_off_theme_and_late_preservers_do_not_apply() {
     if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
         value[0].theme = Some(true);
     }
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "users"),
         Status::Fail
@@ -349,7 +187,7 @@ fn switched_off_theme_and_late_preservers_do_not_apply() {
     if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
         value[1].created_on = "2026-11-10 00:00:00".into();
     }
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "grants"),
         Status::Fail
@@ -368,13 +206,13 @@ fn switched_off_theme_and_late_preservers_do_not_apply() {
 fn unreadable_facts_never_pass() {
     let mut e = estate(MID);
     dev(&mut e).memberships = Fact::error("sys_user_grmember", "403 Forbidden");
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     let dev_survival: Vec<&CheckResult> = r
         .iter()
         .filter(|r| {
             r.instance == "dev"
-                && r.check.starts_with("mid-")
-                && r.check != "mid-user-shared-by-mid-servers"
+                && r.check.as_str().starts_with("mid-")
+                && r.check != CheckId::MidUserSharedByMidServers
         })
         .collect();
     assert!(!dev_survival.is_empty());
@@ -384,7 +222,7 @@ fn unreadable_facts_never_pass() {
     );
     assert!(dev_survival
         .iter()
-        .any(|r| r.check == "mid-server-will-go-down" && r.status == Status::Error));
+        .any(|r| r.check == CheckId::MidServerWillGoDown && r.status == Status::Error));
     // Production unknown: the production checks end in error.
     let mut e = estate(MID);
     prod(&mut e).production = Production {
@@ -393,7 +231,7 @@ fn unreadable_facts_never_pass() {
     };
     prod(&mut e).users = Fact::ok(vec![user(200, "mid.prod")]);
     prod(&mut e).user_roles = Fact::ok(vec![grant(201, 200, MID)]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "prod-foreign-mid-user", "prod", "prod"),
         Status::Error
@@ -406,7 +244,7 @@ fn collisions_and_source_copies_are_told_apart() {
     // prod has its own mid.dev with another sys_id, holding mid_server.
     prod(&mut e).users = Fact::ok(vec![user(300, "mid.dev")]);
     prod(&mut e).user_roles = Fact::ok(vec![grant(301, 300, MID)]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-name-collision", "dev", "mid.dev"),
         Status::Fail
@@ -420,7 +258,7 @@ fn collisions_and_source_copies_are_told_apart() {
         value.remove(0);
     }
     dev(&mut e).preserver_evals.remove(0);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-name-collision", "dev", "mid.dev"),
         Status::Pass
@@ -442,9 +280,9 @@ fn collisions_and_source_copies_are_told_apart() {
 #[test]
 fn every_result_names_a_catalogued_check_and_fails_carry_a_remediation() {
     let e = preclone::demo::evidence(Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(), "t");
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     for res in &r {
-        assert!(checks::find(&res.check).is_some(), "{}", res.check);
+        assert_eq!(res.check.def().id, res.check);
         if res.status != Status::Pass {
             assert!(!res.remediation.is_empty(), "{res:#?}");
         }
@@ -458,7 +296,7 @@ fn every_result_names_a_catalogued_check_and_fails_carry_a_remediation() {
 fn unreadable_mid_server_configs_leave_the_mid_server_undecided() {
     let mut e = estate(MID);
     dev(&mut e).mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
         Status::Error
@@ -478,7 +316,7 @@ fn a_configured_user_for_every_mid_server_is_judged_for_each() {
         ecc_agent: String::new(),
         value: "mid.new".into(),
     }]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-not-preserved", "dev", "mid.new"),
         Status::Fail
@@ -495,7 +333,7 @@ fn unknown_lock_state_or_class_is_undecided_not_usable() {
     let mut u = user(100, "mid.dev");
     u.locked_out = None;
     dev(&mut e).users = Fact::ok(vec![u]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
         Status::Error
@@ -508,7 +346,7 @@ fn unknown_lock_state_or_class_is_undecided_not_usable() {
     let mut u = user(100, "mid.dev");
     u.sys_class_name = String::new();
     dev(&mut e).users = Fact::ok(vec![u]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-not-preserved", "dev", "mid.dev"),
         Status::Error
@@ -522,7 +360,7 @@ fn a_login_that_could_not_be_looked_up_on_the_source_is_undecided() {
         user_name: "mid.dev".into(),
         reason: "cannot be put into a query".into(),
     }];
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     for c in [
         "mid-user-not-preserved",
         "mid-user-name-collision",
@@ -536,21 +374,7 @@ fn a_login_that_could_not_be_looked_up_on_the_source_is_undecided() {
 #[test]
 fn a_membership_the_source_holds_with_the_same_sys_id_counts_as_kept() {
     let mut e = estate(MID);
-    let g = Group {
-        sys_id: id(60),
-        name: "MIDs".into(),
-        parent: String::new(),
-    };
-    let gr = GroupRole {
-        sys_id: id(62),
-        group: id(60),
-        role: id(MID),
-    };
-    let m = Membership {
-        sys_id: id(63),
-        user: id(100),
-        group: id(60),
-    };
+    let (g, gr, m) = mid_group();
     let d = dev(&mut e);
     d.user_roles = Fact::ok(vec![]);
     d.memberships = Fact::ok(vec![m.clone()]);
@@ -561,7 +385,7 @@ fn a_membership_the_source_holds_with_the_same_sys_id_counts_as_kept() {
     p.memberships = Fact::ok(vec![m]);
     p.groups = Fact::ok(vec![g]);
     p.group_roles = Fact::ok(vec![gr]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-membership-not-preserved", "dev", "mid.dev"),
         Status::Pass
@@ -572,14 +396,14 @@ fn a_membership_the_source_holds_with_the_same_sys_id_counts_as_kept() {
     );
     // Without prod's row the membership is lost, and mid_server with it (high).
     prod(&mut e).memberships = Fact::ok(vec![]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-membership-not-preserved", "dev", "mid.dev"),
         Status::Fail
     );
     let lost = r
         .iter()
-        .find(|x| x.check == "mid-membership-not-preserved")
+        .find(|x| x.check == CheckId::MidMembershipNotPreserved)
         .unwrap();
     assert_eq!(lost.severity, preclone::finding::Severity::High);
     assert_eq!(
@@ -602,7 +426,7 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         profile: id(90),
         preserver: id(10),
     }]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "grants"),
         Status::Fail
@@ -619,7 +443,7 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         created_on: "2026-11-01 00:00:00".into(),
     };
     clone_setup(&mut e).clone_requests = Fact::ok(vec![request.clone()]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "grants"),
         Status::Pass
@@ -629,7 +453,7 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         profile: id(90),
         ..request.clone()
     }]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "grants"),
         Status::Fail
@@ -639,7 +463,7 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         state: "Completed".into(),
         ..request
     }]);
-    let r = checks::run(&e);
+    let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "preserver-not-applied", "prod", "grants"),
         Status::Fail

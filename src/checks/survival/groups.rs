@@ -1,0 +1,200 @@
+//! A kept MID user's groups: memberships kept (mid-membership-not-preserved), groups that will
+//! not exist (mid-group-missing-in-source) or will not grant `mid_server`
+//! (mid-group-lacks-role-in-source), and the sys_ids of what grants it (mid-role-id-differs).
+
+use super::Fate;
+use crate::checks::{CheckId, Ev, Judge};
+use crate::evidence::InstanceEvidence;
+use crate::finding::{CheckResult, Severity, Subject};
+use crate::simulate::{Origin, World};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub(super) fn judge_memberships(
+    fate: &Fate,
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    today: &World,
+    after: &World,
+    group_results: &mut BTreeMap<(CheckId, String), CheckResult>,
+    out: &mut Vec<CheckResult>,
+) {
+    let t = target.name.as_str();
+    let login = &fate.user_name;
+    let granting_today = today.mid_granting_roles();
+    let granting_after = after.mid_granting_roles();
+    for (user, origin) in &fate.post {
+        if *origin != Origin::Target {
+            continue;
+        }
+        let j = Judge::new(CheckId::MidMembershipNotPreserved, t);
+        let memberships: Vec<_> = today.memberships_of(&user.sys_id).collect();
+        // A membership is kept when the same user is in the same group after the clone,
+        // whether the preserver kept the target's row or the source holds the same row.
+        let kept = |m: &crate::evidence::Membership| {
+            after.memberships_of(&m.user).any(|a| a.group == m.group)
+        };
+        let (kept_rows, lost): (Vec<_>, Vec<_>) = memberships.into_iter().partition(|m| kept(m));
+        if lost.is_empty() {
+            out.push(j.pass(
+                fate.subject.clone(),
+                format!(
+                    "every group membership of {login} is kept ({})",
+                    kept_rows.len()
+                ),
+                Ev::new(),
+            ));
+        } else {
+            let through: Vec<String> = lost
+                .iter()
+                .filter(|m| today.group_mid_grant(&m.group, granting_today).is_some())
+                .map(|m| today.group_name(&m.group))
+                .collect();
+            let names: Vec<String> = lost
+                .iter()
+                .map(|m| format!("\"{}\"", today.group_name(&m.group)))
+                .collect();
+            let sev = if through.is_empty() {
+                Severity::Low
+            } else {
+                Severity::High
+            };
+            out.push(
+                j.fail_at(
+                    sev,
+                    fate.subject.clone(),
+                    format!(
+                        "{login}'s membership of {} is not kept{}",
+                        names.join(", "),
+                        if through.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; mid_server comes through {}", through.join(", "))
+                        }
+                    ),
+                    "",
+                    Ev::new().with("lost_groups", names.join(", ")).with(
+                        "lost_memberships",
+                        lost.iter()
+                            .map(|m| m.sys_id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ),
+            );
+        }
+        for m in kept_rows {
+            let gname = today.group_name(&m.group);
+            let via_today = today.group_mid_grant(&m.group, granting_today);
+            let gsubject = Subject::new("sys_user_group", &m.group, &gname);
+            let key = |c: CheckId| (c, m.group.clone());
+            let jm = Judge::new(CheckId::MidGroupMissingInSource, t);
+            if !after.groups.contains_key(&m.group) {
+                let sev = if via_today.is_some() {
+                    Severity::Critical
+                } else {
+                    Severity::Medium
+                };
+                group_results.insert(
+                    key(jm.def.id),
+                    jm.fail_at(
+                        sev,
+                        gsubject.clone(),
+                        format!("the kept membership of {login} points to group \"{gname}\" ({}), which will not exist after the clone", m.group),
+                        "",
+                        Ev::new().with("member", login),
+                    ),
+                );
+                continue;
+            }
+            group_results.entry(key(jm.def.id)).or_insert_with(|| {
+                jm.pass(
+                    gsubject.clone(),
+                    format!("group \"{gname}\" exists after the clone"),
+                    Ev::new(),
+                )
+            });
+            if via_today.is_some() {
+                let jl = Judge::new(CheckId::MidGroupLacksRoleInSource, t);
+                if after.group_mid_grant(&m.group, granting_after).is_none() {
+                    group_results.insert(
+                        key(jl.def.id),
+                        jl.fail(
+                            gsubject,
+                            format!("mid_server comes to {login} through group \"{gname}\", which after the clone will not grant it"),
+                            format!("on {}, grant mid_server to group \"{gname}\", or preserve {login}'s direct grant of mid_server", source.name),
+                            Ev::new().with("member", login),
+                        ),
+                    );
+                } else {
+                    group_results.entry(key(jl.def.id)).or_insert_with(|| {
+                        jl.pass(
+                            gsubject,
+                            format!("group \"{gname}\" still grants mid_server"),
+                            Ev::new(),
+                        )
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// mid-role-id-differs: mid_server, the roles containing it and the groups granting it to MID
+/// users, compared by name between target and source.
+pub(super) fn role_ids(
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    today: &World,
+    src: &World,
+    out: &mut Vec<CheckResult>,
+) {
+    let j = Judge::new(CheckId::MidRoleIdDiffers, &target.name);
+    let s = &source.name;
+    let src_roles: BTreeMap<&str, &str> = src
+        .roles
+        .values()
+        .map(|(r, _)| (r.name.as_str(), r.sys_id.as_str()))
+        .collect();
+    for id in today.mid_granting_roles() {
+        let name = today.role_name(id);
+        let subject = Subject::new("sys_user_role", id, &name);
+        match src_roles.get(name.as_str()) {
+            Some(sid) if *sid != id => out.push(j.fail(
+                subject,
+                format!("role {name} is {id} on {} but {sid} on {s}: kept rows pointing to it will point nowhere", target.name),
+                "",
+                Ev::new().with("target_sys_id", id).with("source_sys_id", sid),
+            )),
+            Some(_) => out.push(j.pass(subject, format!("role {name} has the same sys_id on both"), Ev::new())),
+            None if name == "mid_server" => out.push(j.fail(
+                subject,
+                format!("{s} has no mid_server role record"),
+                "",
+                Ev::new(),
+            )),
+            None => {}
+        }
+    }
+    let granting = today.mid_granting_roles();
+    let mut groups = BTreeSet::new();
+    for (m, _) in today.memberships.values() {
+        if let Some((via, _)) = today.group_mid_grant(&m.group, granting) {
+            groups.insert(m.group.clone());
+            groups.insert(via);
+        }
+    }
+    for gid in groups {
+        let name = today.group_name(&gid);
+        let subject = Subject::new("sys_user_group", &gid, &name);
+        match src.groups.values().find(|(g, _)| g.name == name) {
+            Some((g, _)) if g.sys_id != gid => out.push(j.fail(
+                subject,
+                format!("group \"{name}\" is {gid} on {} but {} on {s}: kept memberships will point nowhere", target.name, g.sys_id),
+                "",
+                Ev::new().with("target_sys_id", &gid).with("source_sys_id", &g.sys_id),
+            )),
+            Some(_) => out.push(j.pass(subject, format!("group \"{name}\" has the same sys_id on both"), Ev::new())),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The MID Servers of a target: will each still log in after the clone, is its login known,
+//! do several share one user, and do source and target run the same build.
+
+use super::{server_subject, Outcome};
+use crate::checks::facts::mid_server_logins;
+use crate::checks::{table_subject, CheckId, Ctx, Ev, Judge, ServerImpact};
+use crate::evidence::{Fact, InstanceEvidence, MidServer, Unreadable};
+use crate::finding::{CheckResult, Subject};
+use std::collections::BTreeMap;
+
+/// mid-server-will-go-down (which also records the [`ServerImpact`]) and
+/// mid-server-login-unknown, from the fate of each login.
+pub(super) fn judge_servers(
+    target: &InstanceEvidence,
+    servers: &[MidServer],
+    outcomes: &BTreeMap<String, Result<Outcome, Unreadable>>,
+    out: &mut Vec<CheckResult>,
+    impact: &mut Vec<ServerImpact>,
+) {
+    let t = target.name.as_str();
+    let down = Judge::new(CheckId::MidServerWillGoDown, t);
+    let unknown = Judge::new(CheckId::MidServerLoginUnknown, t);
+    // Without the configured users, a MID Server's next login is not known.
+    if let Err(e) = target.mid_configs.as_result() {
+        for m in servers {
+            out.push(down.error(server_subject(m), &e));
+            out.push(unknown.error(server_subject(m), &e));
+        }
+        return;
+    }
+    for m in servers {
+        let logins = mid_server_logins(target, m);
+        let subject = server_subject(m);
+        let ev = Ev::new()
+            .with("status", &m.status)
+            .with("host_name", &m.host_name)
+            .with("logins", logins.join(", "));
+        if logins.is_empty() {
+            out.push(unknown.fail(
+                subject,
+                format!(
+                    "MID Server {} has no known login (no logged-in or configured user)",
+                    m.name
+                ),
+                "",
+                ev.with("status", &m.status),
+            ));
+            continue;
+        }
+        out.push(unknown.pass(
+            subject.clone(),
+            format!("logs in as {}", logins.join(", ")),
+            Ev::new(),
+        ));
+        let mut verdict: Option<(String, String)> = None;
+        let mut undecided: Option<Unreadable> = None;
+        for l in &logins {
+            match outcomes.get(l) {
+                Some(Ok(o)) => {
+                    if let Some(why) = &o.user_lost {
+                        verdict.get_or_insert((l.clone(), format!("user not kept: {why}")));
+                    } else if let Some(why) = &o.role_lost {
+                        verdict.get_or_insert((l.clone(), format!("role lost: {why}")));
+                    }
+                }
+                Some(Err(e)) => undecided = Some(e.clone()),
+                None => {}
+            }
+        }
+        match (verdict, undecided) {
+            (Some((login, because)), _) => {
+                out.push(down.fail(
+                        subject.clone(),
+                        format!("{} ({}) will go Down after the clone: it logs in as {login}, and {because}", m.name, m.status),
+                        format!("fix the findings of {login} (mid-user-not-preserved / mid-role-not-preserved), or plan to re-key {} after the clone", m.name),
+                        ev.with("user_name", &login).with("because", &because),
+                    ));
+                impact.push(ServerImpact {
+                    instance: t.to_string(),
+                    mid_server: subject,
+                    status: m.status.clone(),
+                    user_name: login,
+                    because,
+                });
+            }
+            (None, Some(e)) => out.push(down.error(subject, &e)),
+            (None, None) => out.push(down.pass(
+                subject,
+                format!("{} will still log in as {}", m.name, logins.join(", ")),
+                ev,
+            )),
+        }
+    }
+}
+
+pub(super) fn build_mismatch(
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    out: &mut Vec<CheckResult>,
+) {
+    let j = Judge::new(CheckId::BuildMismatch, &target.name);
+    let subject = Subject::new("instance", "", &target.name);
+    let read = |i: &InstanceEvidence| match &i.build_tag {
+        Fact::Ok { value: Some(v) } if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        Fact::Ok { .. } => Err(Unreadable {
+            table: "sys_properties".into(),
+            reason: format!("glide.buildtag is not readable on {}", i.name),
+        }),
+        Fact::Error { table, reason } => Err(Unreadable {
+            table: table.clone(),
+            reason: reason.clone(),
+        }),
+    };
+    match (read(source), read(target)) {
+        (Ok(a), Ok(b)) if a == b => out.push(j.pass(subject, format!("both run {a}"), Ev::new().with("build", &a))),
+        (Ok(a), Ok(b)) => out.push(j.fail(
+            subject,
+            format!("{} runs {b} but {} runs {a}: after the clone the MID Servers of {} upgrade or downgrade", target.name, source.name, target.name),
+            "",
+            Ev::new().with("source_build", &a).with("target_build", &b),
+        )),
+        (Err(e), _) | (_, Err(e)) => out.push(j.error(subject, &e)),
+    }
+}
+
+pub(super) fn shared_by_mid_servers(
+    ctx: &Ctx,
+    inst: &InstanceEvidence,
+    out: &mut Vec<CheckResult>,
+) {
+    let j = Judge::new(CheckId::MidUserSharedByMidServers, &inst.name);
+    if let Err(e) = inst
+        .mid_servers
+        .as_result()
+        .and_then(|_| inst.mid_configs.as_result())
+    {
+        out.push(j.error(table_subject("ecc_agent"), &e));
+        return;
+    }
+    for (login, servers) in ctx.used_by(inst) {
+        let subject = Subject::new("sys_user", "", login);
+        if servers.len() > 1 {
+            out.push(j.fail(
+                subject,
+                format!(
+                    "{} MID Servers log in as {login}: {}",
+                    servers.len(),
+                    servers.join(", ")
+                ),
+                "",
+                Ev::new().with("mid_servers", servers.join(", ")),
+            ));
+        } else {
+            out.push(j.pass(
+                subject,
+                format!("only {} logs in as {login}", servers[0]),
+                Ev::new(),
+            ));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Why a report could not be rendered, read or written.
+
+use super::format::Format;
+use std::path::PathBuf;
+
+/// Why a report could not be rendered, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(
+        "could not render the {format} report: {detail}. This is a defect in preclone; \
+         please report it with the JSON report (`-o report.json`) attached"
+    )]
+    Internal { format: Format, detail: String },
+
+    #[error(
+        "the report is not valid JSON ({source}); give `preclone render` a JSON report written \
+         by `preclone audit -o report.json`, or an evidence file from `--save-evidence`"
+    )]
+    JsonSyntax {
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "the JSON has no `schema_version`, so it is not a preclone report; give a report \
+         written by `preclone audit -o report.json`"
+    )]
+    NotAReport,
+
+    #[error(
+        "the JSON report has schema_version {found}, but this preclone reads version \
+         {supported}; render it with the preclone release that wrote it, or re-run the audit"
+    )]
+    SchemaVersion { found: String, supported: u32 },
+
+    #[error(
+        "the JSON report does not match report schema version {version} \
+         (docs/report.schema.json): {source}; was it edited by hand?"
+    )]
+    JsonShape {
+        version: u32,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "cannot write the report to {}: the folder {} does not exist (or is not a folder); \
+         create it first or choose another path",
+        path.display(),
+        dir.display()
+    )]
+    NoParentDir { path: PathBuf, dir: PathBuf },
+
+    #[error("could not write the report to {}: {source}; check the path and its permissions", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,13 @@
+//! Judging evidence built by hand: the clone simulation and the checks, waivers, the verdict
+//! stage the commands share, and JSON snapshots of whole judgements.
+
+#[path = "judgement/estate.rs"]
+mod estate;
+#[path = "judgement/simulation.rs"]
+mod simulation;
+#[path = "judgement/snapshots.rs"]
+mod snapshots;
+#[path = "judgement/verdict.rs"]
+mod verdict;
+#[path = "judgement/waivers.rs"]
+mod waivers;
