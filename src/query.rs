@@ -106,17 +106,88 @@ pub fn safe_equals(value: &str) -> bool {
 }
 
 /// Length of `s` once percent-encoded in a query string (worst case: every byte that is not
-/// unreserved takes three).
+/// left as it is by form encoding takes three).
 pub fn encoded_len(s: &str) -> usize {
     s.bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
                 1
             } else {
                 3
             }
         })
         .sum()
+}
+
+/// Marks the reason of a condition that cannot be evaluated within [`MAX_QUERY_BYTES`].
+pub const TOO_LONG: &str = "too long to evaluate in URLs under 8 KB";
+
+/// A condition too long to restrict: even one value per `^NQ` group (or the condition alone)
+/// does not fit the budget.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{TOO_LONG}: {groups} ^NQ group(s) in {len} encoded bytes leave {room} of the {budget} bytes a query may take, and restricting every group to one row needs {needed}")]
+pub struct TooLong {
+    pub groups: usize,
+    /// Encoded length of the condition restricted with an empty term.
+    pub len: usize,
+    pub budget: usize,
+    /// Bytes left for the restriction terms, all groups together.
+    pub room: usize,
+    /// Bytes one value's term takes in every group.
+    pub needed: usize,
+}
+
+/// The condition (`^EQ` removed) as a query on its own, when it fits `budget` encoded bytes.
+pub fn fitting(condition: &str, budget: usize) -> Result<&str, TooLong> {
+    let c = strip_eq(condition);
+    let len = encoded_len(c);
+    if len <= budget {
+        Ok(c)
+    } else {
+        Err(TooLong {
+            groups: split_nq(c).len(),
+            len,
+            budget,
+            room: 0,
+            needed: len - budget,
+        })
+    }
+}
+
+/// The condition restricted to the rows whose `field` is in `values`, as queries of at most
+/// `budget` encoded bytes each: the values split into `FIELDIN` lists ([`in_chunks`]), each
+/// ANDed into **every** `^NQ` group ([`restrict`]), so the list's bytes count once per group.
+/// `Err` when even one value per group does not fit (no query is then worth sending). No query
+/// when `values` is empty. Values must already be safe in a list.
+pub fn restricted_chunks<'v>(
+    condition: &str,
+    field: &str,
+    values: impl IntoIterator<Item = &'v String> + Copy,
+    budget: usize,
+) -> Result<Vec<String>, TooLong> {
+    let groups = split_nq(condition).len();
+    // `restrict` adds the term once per group to what it builds with an empty term.
+    let len = encoded_len(&restrict(condition, ""));
+    let room = budget.saturating_sub(len);
+    let per_group = room / groups;
+    let prefix = encoded_len(&format!("{field}IN"));
+    let widest = values.into_iter().map(|v| encoded_len(v)).max();
+    let Some(widest) = widest else {
+        return Ok(Vec::new());
+    };
+    if prefix + widest > per_group {
+        return Err(TooLong {
+            groups,
+            len,
+            budget,
+            room,
+            needed: (prefix + widest) * groups,
+        });
+    }
+    Ok(or_chunks(&[(field, values)], per_group)
+        .into_iter()
+        .map(|term| restrict(condition, &term))
+        .collect())
 }
 
 /// Splits `values` into `FIELDIN a,b,c` terms whose encoded length stays within `budget` bytes
@@ -191,6 +262,58 @@ mod tests {
         );
         assert_eq!(restrict("", "sys_idINx"), "sys_idINx");
         assert_eq!(restrict("^EQ", "sys_idINx"), "sys_idINx");
+    }
+
+    #[test]
+    fn restriction_is_budgeted_once_per_nq_group() {
+        let ids: Vec<String> = (0..300).map(|i| format!("{i:032x}")).collect();
+        let groups: Vec<String> = (0..20)
+            .map(|i| format!("user_name=mid.{i}^active=true"))
+            .collect();
+        let condition = format!("{}^EQ", groups.join("^NQ"));
+        let queries = restricted_chunks(&condition, "sys_id", &ids, MAX_QUERY_BYTES).expect("fits");
+        assert!(queries.len() > 1);
+        let mut back = Vec::new();
+        for q in &queries {
+            assert!(encoded_len(q) <= MAX_QUERY_BYTES, "{}", encoded_len(q));
+            let parts: Vec<&str> = q.split("^NQ").collect();
+            assert_eq!(parts.len(), 20);
+            let term = parts[0].rsplit('^').next().unwrap_or("");
+            assert!(
+                parts.iter().all(|p| p.ends_with(&format!("^{term}"))),
+                "{q}"
+            );
+            back.extend(
+                term.trim_start_matches("sys_idIN")
+                    .split(',')
+                    .map(str::to_string),
+            );
+        }
+        assert_eq!(back, ids);
+        // An empty condition is one group: the term alone.
+        assert_eq!(
+            restricted_chunks("", "sys_id", &ids[..1].to_vec(), MAX_QUERY_BYTES),
+            Ok(vec![format!("sys_idIN{}", ids[0])])
+        );
+        assert_eq!(
+            restricted_chunks(&condition, "sys_id", &Vec::new(), 10),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn a_condition_with_no_room_for_one_id_per_group_is_too_long() {
+        let ids = vec![format!("{:032x}", 1)];
+        let groups: Vec<String> = (0..150).map(|i| format!("user_name=m{i:03}")).collect();
+        let condition = groups.join("^NQ");
+        assert!(fitting(&condition, MAX_QUERY_BYTES).is_ok());
+        let e =
+            restricted_chunks(&condition, "sys_id", &ids, MAX_QUERY_BYTES).expect_err("no room");
+        assert_eq!(e.groups, 150);
+        assert!(e.to_string().contains(TOO_LONG), "{e}");
+        let long = "a=b^".repeat(2000);
+        assert!(fitting(&long, MAX_QUERY_BYTES).is_err());
+        assert!(restricted_chunks(&long, "sys_id", &ids, MAX_QUERY_BYTES).is_err());
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! text, and conditions built from the tokens that matter: `^`, `^NQ`, `^EQ`, `^OR`, `,`, line
 //! breaks, dot-walks) nothing panics, restriction keeps every `^NQ` group restricted and adds no
 //! group, splitting round-trips, and `IN` lists (one field, or several ORed into shared requests)
-//! keep every value, in order, within the budget.
+//! keep every value, in order, within the budget; a condition restricted for evaluation stays
+//! within the budget whatever its number of `^NQ` groups, or is refused as too long.
 
 use preclone::query::{
-    encoded_len, fields, in_chunks, is_dot_walked, is_sys_id, or_chunks, restrict, split_nq,
-    strip_eq,
+    encoded_len, fields, in_chunks, is_dot_walked, is_sys_id, or_chunks, restrict,
+    restricted_chunks, split_nq, strip_eq, MAX_QUERY_BYTES,
 };
 use proptest::prelude::*;
 
@@ -244,5 +245,43 @@ proptest! {
         budget in 0usize..4000,
     ) {
         prop_assert_eq!(in_chunks(field, &values, budget), or_chunks(&[(field, &values)], budget));
+    }
+
+    #[test]
+    fn restricted_conditions_stay_within_the_budget_in_every_group(
+        parts in prop::collection::vec(condition(), 1..40),
+        ids in prop::collection::vec("[0-9a-f]{32}", 0..300),
+        field in prop::sample::select(&["sys_id", "user", "group", "role"][..]),
+        budget in prop_oneof![Just(MAX_QUERY_BYTES), 100usize..8000],
+    ) {
+        // Many `^NQ` groups, each of them anything.
+        let c = parts.join("^NQ");
+        let groups = split_nq(&c).len();
+        match restricted_chunks(&c, field, &ids, budget) {
+            Ok(queries) => {
+                prop_assert_eq!(queries.is_empty(), ids.is_empty());
+                let mut back: Vec<String> = Vec::new();
+                let prefix = format!("{field}IN");
+                for q in &queries {
+                    prop_assert!(encoded_len(q) <= budget, "{} > {}: {:?}", encoded_len(q), budget, q);
+                    let restricted: Vec<&str> = q.split("^NQ").collect();
+                    prop_assert_eq!(restricted.len(), groups);
+                    let term = restricted[0].rsplit('^').next().unwrap_or("");
+                    prop_assert!(term.starts_with(&prefix), "{:?}", q);
+                    let suffix = format!("^{term}");
+                    for g in &restricted {
+                        prop_assert!(*g == term || g.ends_with(&suffix), "{:?} of {:?}", g, q);
+                    }
+                    back.extend(term[prefix.len()..].split(',').map(str::to_string));
+                }
+                prop_assert_eq!(back, ids);
+            }
+            Err(e) => {
+                // Refused only when one id in every group would not fit.
+                prop_assert!(!ids.is_empty());
+                let one = restrict(&c, &format!("{field}IN{}", ids[0]));
+                prop_assert!(encoded_len(&one) > budget, "refused {:?} although {} <= {}: {}", c, encoded_len(&one), budget, e);
+            }
+        }
     }
 }

@@ -171,16 +171,31 @@ impl<'a> Judge<'a> {
 
     /// Could not decide: severity is the highest the check can reach, so the gate sees it.
     pub(crate) fn error(&self, subject: Subject, why: &Unreadable) -> CheckResult {
+        // A preserver condition too long to evaluate is not a matter of read access.
+        let (message, remediation) = if why.reason.contains(crate::query::TOO_LONG) {
+            (
+                format!("could not be decided: {}", why.reason),
+                "on the source, shorten that preserver's condition (fewer ^NQ groups, or split it into several preservers), then run the audit again".to_string(),
+            )
+        } else {
+            (
+                format!("could not be decided: {} unreadable ({})", why.table, why.reason),
+                format!(
+                    "make {} readable to the audit user (run `preclone doctor`), then run the audit again",
+                    why.table
+                ),
+            )
+        };
         self.result(
             Status::Error,
             self.def.max_severity,
             subject,
-            format!("could not be decided: {} unreadable ({})", why.table, why.reason),
-            format!(
-                "make {} readable to the audit user (run `preclone doctor`), then run the audit again",
-                why.table
-            ),
-            Ev::new().with("table", &why.table).with("reason", &why.reason).0,
+            message,
+            remediation,
+            Ev::new()
+                .with("table", &why.table)
+                .with("reason", &why.reason)
+                .0,
         )
     }
 

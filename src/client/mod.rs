@@ -450,4 +450,46 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_query_within_the_budget_makes_a_url_under_8_kb() {
+        use crate::query::{encoded_len, restricted_chunks, MAX_QUERY_BYTES};
+        // A restricted preserver condition at the budget, with every byte that encodes widest,
+        // on the table with the longest field list, at an instance with a long host name.
+        let groups: Vec<String> = (0..12)
+            .map(|i| format!("user.name=é ~*{i}^ORlocked_out!=true"))
+            .collect();
+        let ids: Vec<String> = (0..400).map(|i| format!("{i:032x}")).collect();
+        let queries =
+            restricted_chunks(&groups.join("^NQ"), "user", &ids, MAX_QUERY_BYTES).expect("fits");
+        let table = crate::tables::ALL
+            .iter()
+            .max_by_key(|t| t.fields.join(",").len())
+            .expect("tables");
+        let base = format!("https://{}.service-now.com", "x".repeat(63));
+        for q in &queries {
+            assert!(encoded_len(q) <= MAX_QUERY_BYTES);
+            let req = PageRequest {
+                table: table.name,
+                query: q,
+                fields: table.fields,
+                limit: 10_000,
+                offset: 1_000_000_000,
+            };
+            let url = req.url(&base).expect("a URL");
+            assert!(url.as_str().len() < 8192, "{} bytes", url.as_str().len());
+        }
+        // The worst case for any query the budget admits.
+        let worst = "~".repeat(MAX_QUERY_BYTES / 3);
+        assert_eq!(encoded_len(&worst), MAX_QUERY_BYTES);
+        let req = PageRequest {
+            table: table.name,
+            query: &worst,
+            fields: table.fields,
+            limit: 10_000,
+            offset: 1_000_000_000,
+        };
+        let url = req.url(&base).expect("a URL");
+        assert!(url.as_str().len() < 8192, "{} bytes", url.as_str().len());
+    }
 }

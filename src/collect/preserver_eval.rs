@@ -42,14 +42,36 @@ impl Related {
 pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver]) -> Counts {
     join_all(preservers.iter().map(|p| async move {
         let t = tables::user_table(&p.table)?;
-        Some(inst.count(t, query::strip_eq(&p.condition)).await)
+        Some(count(inst, t, p).await)
     }))
     .await
 }
 
+/// How many rows of `t` the condition of `p` matches; a condition too long for a URL is not
+/// sent.
+async fn count(inst: &Reader, t: &Table, p: &Preserver) -> Result<u64, Unreadable> {
+    match query::fitting(&p.condition, MAX_QUERY_BYTES) {
+        Ok(q) => inst.count(t, q).await,
+        Err(e) => Err(too_long(p, &e)),
+    }
+}
+
+/// Why the condition of `p` could not be evaluated: it names the preserver.
+fn too_long(p: &Preserver, e: &query::TooLong) -> Unreadable {
+    Unreadable {
+        table: p.table.clone(),
+        reason: format!(
+            "the condition of preserver \"{}\" ({}) is {e}",
+            p.name, p.sys_id
+        ),
+    }
+}
+
 /// The sys_ids of the rows of `p`'s table `t` its condition matches among those whose `field`
-/// is in `values`: the condition restricted in every `^NQ` group to one `IN` chunk per request.
-/// No request when `values` is empty.
+/// is in `values`: the condition restricted in every `^NQ` group to one `IN` chunk per request,
+/// the chunk's bytes counted once per group so that no URL passes 8 KB. No request when
+/// `values` is empty; none either when even one value per group does not fit (unreadable,
+/// naming the preserver).
 async fn matched_rows(
     inst: &Reader,
     t: &Table,
@@ -57,16 +79,9 @@ async fn matched_rows(
     field: &str,
     values: &BTreeSet<String>,
 ) -> Read<String> {
-    let budget = MAX_QUERY_BYTES
-        .saturating_sub(query::encoded_len(&p.condition))
-        .max(200);
-    let chunks = query::or_chunks(&[(field, values)], budget);
-    let results = join_all(
-        chunks
-            .iter()
-            .map(|term| inst.ids(t, query::restrict(&p.condition, term))),
-    )
-    .await;
+    let queries = query::restricted_chunks(&p.condition, field, values, MAX_QUERY_BYTES)
+        .map_err(|e| too_long(p, &e))?;
+    let results = join_all(queries.into_iter().map(|q| inst.ids(t, q))).await;
     results.into_iter().try_fold(Vec::new(), |mut acc, r| {
         acc.extend(r?);
         Ok(acc)
@@ -90,7 +105,7 @@ async fn total(
 ) -> Result<u64, Unreadable> {
     match counts.get(i).cloned().flatten() {
         Some(total) => total,
-        None => inst.count(t, query::strip_eq(&p.condition)).await,
+        None => count(inst, t, p).await,
     }
 }
 
