@@ -178,7 +178,10 @@ fn build_instance(e: &Estate, k: usize) -> FakeState {
     );
     let production = if k == 0 { "true" } else { "false" };
     s.set_property("glide.installation.production", production);
-    s.set_property("glide.buildtag", "glide-xanadu-07-02-2024__patch3");
+    s.set_property(
+        "glide.war",
+        "glide-xanadu-07-02-2024__patch3-11-12-2024_11-20-2024_1455.zip",
+    );
 
     // Groups: org > 10 departments > 200 groups; Integrations > MID Servers (grants mid_server).
     let group = |n: u64| id(K_GROUP, 0, n);

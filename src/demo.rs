@@ -2,7 +2,7 @@
 //! `dev` and `test`, written as evidence (no network). It shows every check family: MID Servers
 //! that go Down, a group that grants nothing in production, a preserver switched off, an
 //! over-broad and a dot-walked one, non-production MID users kept in production, a table of
-//! prod with rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
+//! dev with rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
 
 use crate::checks::CheckId;
 use crate::evidence::*;
@@ -142,7 +142,8 @@ fn instance(
     }
 }
 
-const BUILD: &str = "glide-xanadu-07-02-2024__patch3-11-12-2024";
+/// The build, as `glide.war` names it.
+const BUILD: &str = "glide-xanadu-07-02-2024__patch3-11-12-2024_11-20-2024_1455.zip";
 
 fn prod(now: DateTime<Utc>) -> InstanceEvidence {
     let long_ago = (now - Duration::days(212))
@@ -249,16 +250,6 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         ("clone_profile", 1, 0),
         ("clone_profile_preservers", 1, 0),
     ]);
-    // An ACL hides one of prod's MID Server configuration rows.
-    i.mid_configs = Fact::error("ecc_agent_config", "1 of 3 rows hidden by ACLs");
-    for c in i
-        .coverage
-        .iter_mut()
-        .filter(|c| c.table == "ecc_agent_config")
-    {
-        c.rows = 2;
-        c.hidden_rows = 1;
-    }
     i
 }
 
@@ -273,6 +264,19 @@ fn dev(now: DateTime<Utc>) -> InstanceEvidence {
         false,
         BUILD,
     );
+    // An ACL hides one of dev's properties: its build is not known (its production flag comes
+    // from the config).
+    let hidden = "1 of 2 rows hidden by ACLs";
+    i.production.property = Fact::error("sys_properties", hidden);
+    i.build_tag = Fact::error("sys_properties", hidden);
+    for c in i
+        .coverage
+        .iter_mut()
+        .filter(|c| c.table == "sys_properties")
+    {
+        c.rows = 1;
+        c.hidden_rows = 1;
+    }
     i.users = Fact::ok(vec![
         user("dev:mid.dev", "mid.dev", "sys_user", true, false, &recent),
         user(
@@ -334,7 +338,7 @@ fn test(now: DateTime<Utc>) -> InstanceEvidence {
         "https://acmetest.service-now.com",
         InstanceRole::Target,
         false,
-        "glide-washingtondc-12-20-2023__patch9-08-01-2024",
+        "glide-washingtondc-12-20-2023__patch9-08-01-2024_08-07-2024_1201.zip",
     );
     i.users = Fact::ok(vec![
         user("test:mid.test", "mid.test", "sys_user", true, true, &recent),

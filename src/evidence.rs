@@ -81,7 +81,8 @@ pub enum ProductionOrigin {
     Config,
     /// `glide.installation.production` in `sys_properties`.
     Property,
-    /// Neither: the config is silent and the property could not be read.
+    /// Neither: the config is silent and the property is missing (the platform then falls back
+    /// to production), unreadable, or neither true nor false.
     Unknown,
 }
 
@@ -91,28 +92,45 @@ pub struct Production {
     /// `production` from the config, when set.
     pub config: Option<bool>,
     /// The value of `glide.installation.production`: `Ok(None)` when the property does not
-    /// exist (the platform's default, not production).
+    /// exist (the platform then falls back to `true`: not "non-production", but unknown here).
     pub property: Fact<Option<String>>,
 }
 
 impl Production {
-    /// The effective flag and where it came from: the config wins, then a readable property.
+    /// The effective flag and where it came from: the config wins, then a property that reads
+    /// true or false (in any case, or 1/0). A missing, unreadable or other value is unknown.
     pub fn resolve(&self) -> (Option<bool>, ProductionOrigin) {
         if let Some(v) = self.config {
             return (Some(v), ProductionOrigin::Config);
         }
-        match &self.property {
-            Fact::Ok { value } => (
-                Some(
-                    value
-                        .as_deref()
-                        .map(|v| v.trim() == "true")
-                        .unwrap_or(false),
-                ),
-                ProductionOrigin::Property,
-            ),
-            Fact::Error { .. } => (None, ProductionOrigin::Unknown),
+        match self
+            .property
+            .get()
+            .cloned()
+            .flatten()
+            .as_deref()
+            .map(parse_bool)
+        {
+            Some(Some(v)) => (Some(v), ProductionOrigin::Property),
+            _ => (None, ProductionOrigin::Unknown),
         }
+    }
+
+    /// Why the production status is unknown, for a message that ends with what to do: `None`
+    /// when it is known.
+    pub fn unknown_because(&self) -> Option<String> {
+        if self.resolve().0.is_some() {
+            return None;
+        }
+        Some(match &self.property {
+            Fact::Error { reason, .. } => {
+                format!("glide.installation.production could not be read ({reason})")
+            }
+            Fact::Ok { value: None } => "glide.installation.production is not set (the platform then treats the instance as production)".to_string(),
+            Fact::Ok { value: Some(v) } => {
+                format!("glide.installation.production is {v:?}, neither true nor false")
+            }
+        })
     }
 }
 
@@ -315,6 +333,7 @@ pub struct InstanceEvidence {
     /// The user preclone logged in as, from the config.
     pub audit_user: Option<String>,
     pub production: Production,
+    /// The build: the `glide.war` property (the build file name); `None` when not set.
     pub build_tag: Fact<Option<String>>,
     /// The `mid_server` role record(s) (normally exactly one).
     pub mid_role: Fact<Vec<Role>>,
@@ -345,7 +364,7 @@ pub struct InstanceEvidence {
 
 impl InstanceEvidence {
     /// An instance read in full where nothing was found: every list empty, no production flag
-    /// in the config, neither property set, no clone setup (set `clone` for a source), no
+    /// in the config, neither property set (so production is unknown), no clone setup (set `clone` for a source), no
     /// coverage.
     pub fn empty(name: &str, url: &str, role: InstanceRole) -> Self {
         InstanceEvidence {
@@ -439,11 +458,12 @@ impl Evidence {
 /// The user tables a clone replaces (PRODUCT.md 2.1), defined with the other tables.
 pub use crate::tables::USER_TABLES;
 
-/// Parses a Table API boolean. `None` for empty or unknown text.
+/// Parses a Table API boolean: `true`/`false` in any case, or `1`/`0`. `None` for empty or any
+/// other text (unknown, never false).
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim() {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
+        t if t.eq_ignore_ascii_case("true") || t == "1" => Some(true),
+        t if t.eq_ignore_ascii_case("false") || t == "0" => Some(false),
         _ => None,
     }
 }
@@ -481,9 +501,54 @@ mod tests {
         assert!(target.clone.is_none());
         let empty = InstanceEvidence::empty("dev", "https://d", InstanceRole::Target);
         assert_eq!(empty.users, Fact::ok(vec![]));
+        // A missing production property is not "non-production".
         assert_eq!(
             empty.production.resolve(),
+            (None, ProductionOrigin::Unknown)
+        );
+    }
+
+    #[test]
+    fn booleans_are_case_insensitive_and_anything_else_unknown() {
+        for (text, value) in [
+            ("true", Some(true)),
+            ("True", Some(true)),
+            (" TRUE ", Some(true)),
+            ("1", Some(true)),
+            ("false", Some(false)),
+            ("False", Some(false)),
+            ("0", Some(false)),
+            ("", None),
+            ("yes", None),
+            ("t", None),
+            ("validating", None),
+        ] {
+            assert_eq!(parse_bool(text), value, "{text:?}");
+        }
+        let production = |config, property: Fact<Option<String>>| Production { config, property };
+        let said = |v: &str| Fact::ok(Some(v.to_string()));
+        assert_eq!(
+            production(None, said("True")).resolve(),
+            (Some(true), ProductionOrigin::Property)
+        );
+        assert_eq!(
+            production(None, said("false")).resolve(),
             (Some(false), ProductionOrigin::Property)
         );
+        for unknown in [
+            Fact::ok(None),
+            said("yes"),
+            Fact::error("sys_properties", "403"),
+        ] {
+            let p = production(None, unknown);
+            assert_eq!(p.resolve(), (None, ProductionOrigin::Unknown));
+            assert!(p.unknown_because().is_some());
+            let p = Production {
+                config: Some(false),
+                ..p
+            };
+            assert_eq!(p.resolve(), (Some(false), ProductionOrigin::Config));
+            assert!(p.unknown_because().is_none());
+        }
     }
 }

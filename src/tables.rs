@@ -161,11 +161,12 @@ pub const ECC_AGENT_CONFIG: Table = every(
     "param_name=mid.instance.username",
 );
 
-/// The production flag and the build.
+/// The production flag and the build (`glide.war`, the build file name: `glide.buildtag` is
+/// not a property row).
 pub const SYS_PROPERTIES: Table = every(
     "sys_properties",
     &["sys_id", "name", "value"],
-    "nameINglide.installation.production,glide.buildtag",
+    "nameINglide.installation.production,glide.war",
 );
 
 pub const CLONE_DATA_PRESERVER: Table = source(

@@ -50,18 +50,17 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     }
 }
 
-fn unknown_production(inst: &InstanceEvidence) -> Unreadable {
-    let reason = match inst.production.property.err() {
-        Some((_, r)) => format!("glide.installation.production is not readable ({r})"),
-        None => "production status unknown".to_string(),
-    };
-    Unreadable {
-        table: "sys_properties".into(),
-        reason: format!(
-            "{reason}; set `production = true|false` for instance {} in the config",
+/// Why the instance's production status is unknown, and what to do: set `production` in the
+/// config. `None` when it is known.
+fn unknown_production(inst: &InstanceEvidence) -> Option<(String, String)> {
+    let because = inst.production.unknown_because()?;
+    Some((
+        format!("whether {} is production is not known: {because}", inst.name),
+        format!(
+            "set `production = true` or `production = false` for instance {} in the config, then run the audit again",
             inst.name
         ),
-    }
+    ))
 }
 
 fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckResult>) {
@@ -74,9 +73,13 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
     match source.production.resolve().0 {
         Some(false) => return,
         None => {
-            let why = unknown_production(source);
+            let (message, fix) = unknown_production(source).unwrap_or_default();
             for c in checks {
-                out.push(Judge::new(c, s).error(instance_subject(source), &why));
+                out.push(Judge::new(c, s).undecided(
+                    instance_subject(source),
+                    message.clone(),
+                    fix.clone(),
+                ));
             }
             return;
         }
@@ -92,6 +95,13 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
         }
     };
     let used_here = ctx.used_by(source);
+    // Who uses a login that no readable row shows in use is unknown while production's MID
+    // Servers or their configured users cannot be read.
+    let logins_unread = source
+        .mid_servers
+        .as_result()
+        .and_then(|_| source.mid_configs.as_result())
+        .err();
     // Per target, once: the logins its MID Servers use, and (non-production targets) the names
     // of its active MID users, or why they could not be read.
     let targets: Vec<TargetLogins> = ctx
@@ -127,8 +137,8 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
             }
         }
         let ev = Ev::new().with("used_by_targets", users_of.join("; "));
-        match used_here.get(&u.user_name) {
-            Some(servers) => out.push(jf.pass(
+        match (used_here.get(&u.user_name), &logins_unread) {
+            (Some(servers), _) => out.push(jf.pass(
                 user_subject(u),
                 format!(
                     "{} is used by {s}'s MID Servers {}",
@@ -137,7 +147,8 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
                 ),
                 ev,
             )),
-            None => out.push(jf.fail(
+            (None, Some(e)) => out.push(jf.error(user_subject(u), e)),
+            (None, None) => out.push(jf.fail(
                 user_subject(u),
                 format!(
                     "{} is an active MID user in production {s} that no MID Server of {s} uses{}",
@@ -251,6 +262,15 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
         };
         match u.web_service_access_only {
             Some(true) => out.push(ji.pass(subject.clone(), format!("{} is web service access only", u.user_name), Ev::new())),
+            // Medium or high: which one, only the production status says.
+            Some(false) if production.is_none() => {
+                let (unknown, fix) = unknown_production(inst).unwrap_or_default();
+                out.push(ji.undecided(
+                    subject.clone(),
+                    format!("{} is an active MID user that can log in to the UI (web_service_access_only is false), and its severity is not known: {unknown}", u.user_name),
+                    format!("{fix}; and set Web service access only on {}", u.user_name),
+                ));
+            }
             Some(false) => out.push(ji.fail_at(
                 severity,
                 subject.clone(),
@@ -333,6 +353,15 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
             ));
             continue;
         }
+        // Whether a MID Server uses it is unknown while they or their configs are unreadable.
+        if let Err(e) = inst
+            .mid_servers
+            .as_result()
+            .and_then(|_| inst.mid_configs.as_result())
+        {
+            out.push(jd.error(subject, &e));
+            continue;
+        }
         let last = u.last_login_time.trim();
         let since = parse_time(last);
         let cutoff = evidence.started_at - Duration::days(DORMANT_DAYS);
@@ -409,6 +438,9 @@ fn target_is_production(target: &InstanceEvidence, out: &mut Vec<CheckResult>) {
             format!("{} is not production", target.name),
             Ev::new(),
         )),
-        (None, _) => out.push(j.error(subject, &unknown_production(target))),
+        (None, _) => {
+            let (message, fix) = unknown_production(target).unwrap_or_default();
+            out.push(j.undecided(subject, message, fix));
+        }
     }
 }

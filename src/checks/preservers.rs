@@ -1,7 +1,7 @@
 //! Are the preservers right? Judged on the source (where preservers are defined) from what each
 //! target answered for their conditions.
 
-use super::{table_subject, CheckId, Ctx, Ev, Judge};
+use super::{advice, table_subject, CheckId, Ctx, Ev, Judge};
 use crate::evidence::{Fact, Preserver, USER_TABLES};
 use crate::finding::{CheckResult, Subject};
 use crate::query;
@@ -63,7 +63,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         if query::is_dot_walked(&p.condition) {
             out.push(j.fail(
                 subject(p),
-                format!("preserver \"{}\" on {} dot-walks ({}): the legacy clone engine cannot apply it", p.name, p.table, p.condition),
+                format!("preserver \"{}\" on {} dot-walks ({}): the legacy clone engine cannot apply it, should a clone fall back to it (rare: only where glide.db.clone.fallback_inapp is true)", p.name, p.table, p.condition),
                 "",
                 ev,
             ));
@@ -109,10 +109,10 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             out.push(j.fail(
                 table_subject(table),
                 format!("no applicable preserver on {table} for the clone onto {}, which has active MID users", lacking.join(", ")),
-                match table {
-                    "sys_user" => format!("on {s}, add a preserver on sys_user with the condition roles=mid_server (or a user_name/sys_id condition) and list it in the clone profile"),
-                    _ => format!("on {s}, add a preserver on {table} with the condition user.roles=mid_server (or userIN<MID user sys_ids>, which the legacy engine can apply) and list it in the clone profile"),
-                },
+                format!(
+                    "on {s}, add {} and list it in the clone profile",
+                    advice::preserver(table).unwrap_or_else(|| format!("a preserver on {table}"))
+                ),
                 Ev::new().with("targets", lacking.join(", ")),
             ));
         } else if let Some(e) = undecided {
@@ -149,9 +149,12 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                 });
                 continue;
             };
+            // MID-related when it matches a MID-related row on some target; over-broad when
+            // it matches, on any target (whether or not it matched a MID-related row there),
+            // more rows than the MID-related ones it matched.
             match &eval.matched {
-                Fact::Ok { value } if !value.is_empty() => {
-                    related = true;
+                Fact::Ok { value } => {
+                    related |= !value.is_empty();
                     match &eval.table_matches {
                         Fact::Ok { value: total } if *total > value.len() as u64 => {
                             broad.push(format!(
@@ -171,7 +174,6 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                         }
                     }
                 }
-                Fact::Ok { .. } => {}
                 Fact::Error { table, reason } => {
                     undecided = Some(crate::evidence::Unreadable {
                         table: table.clone(),
@@ -225,6 +227,16 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             ));
         }
         if !broad.is_empty() {
+            let narrow = match advice::preserver(&p.table) {
+                Some(seed) => format!(
+                    "on {s}, replace the condition of \"{}\" with one that matches only MID-related rows, as {seed}; a field that {} lacks is ignored and matches every row",
+                    p.name, p.table
+                ),
+                None => format!(
+                    "on {s}, narrow the condition of \"{}\" to the MID-related rows, and check that {} has every field it names (a field it lacks is ignored and matches every row)",
+                    p.name, p.table
+                ),
+            };
             out.push(
                 jo.fail(
                     subject(p),
@@ -233,7 +245,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                         p.name,
                         broad.join("; ")
                     ),
-                    "",
+                    narrow,
                     Ev::new()
                         .with("condition", &p.condition)
                         .with("matches", broad.join("; ")),

@@ -104,7 +104,7 @@ pub(super) fn assemble(
             config: ri.production,
             property: fact(prop("glide.installation.production")),
         },
-        build_tag: fact(prop("glide.buildtag")),
+        build_tag: fact(prop("glide.war")),
         mid_role: w1.mid_role,
         role_contains: fact_of(contains),
         roles,

@@ -3,8 +3,9 @@
 //! fields its table asks for; the client keeps nothing else, and serde skips anything else.
 //!
 //! The Table API's conventions, applied field by field ([`de`]): strings are trimmed, and a
-//! field that did not come back is empty; booleans are `true`/`false` (or `1`/`0`), anything else
-//! unknown (`None`); a role row's `inherited` that is not a clear `false` counts as inherited.
+//! field that did not come back is empty; booleans are `true`/`false` in any case (or `1`/`0`),
+//! anything else unknown (`None`); a role row's `inherited` that is not a clear `false` counts as
+//! inherited.
 
 use crate::client::Row;
 use crate::evidence::*;
@@ -55,7 +56,7 @@ mod de {
         })
     }
 
-    /// `true`/`false` (or `1`/`0`); anything else is unknown.
+    /// `true`/`false` in any case (or `1`/`0`); anything else is unknown.
     pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         Ok(parse_bool(&String::deserialize(d)?))
     }
@@ -552,6 +553,7 @@ mod tests {
     fn booleans_are_tri_state_and_inherited_is_true_unless_false() {
         for (value, inherited) in [
             (Some("false"), false),
+            (Some("False"), false),
             (Some("0"), false),
             (Some("true"), true),
             (Some(""), true),
@@ -566,13 +568,19 @@ mod tests {
             assert_eq!(r.inherited, inherited, "{value:?}");
             assert_eq!(r.role_ref().map(|r| r.elevated_privilege), Some(None));
         }
-        let u: User = parse::<UserRow>(row(&[("active", " true "), ("locked_out", "x")]))
-            .expect("parses")
-            .into();
+        let u: User = parse::<UserRow>(row(&[
+            ("active", " true "),
+            ("locked_out", "x"),
+            ("web_service_access_only", "TRUE"),
+            ("internal_integration_user", "False"),
+        ]))
+        .expect("parses")
+        .into();
         assert_eq!(
             (u.active, u.locked_out, u.web_service_access_only),
-            (Some(true), None, None)
+            (Some(true), None, Some(true))
         );
+        assert_eq!(u.internal_integration_user, Some(false));
     }
 
     #[test]

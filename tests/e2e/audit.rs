@@ -26,7 +26,7 @@ fn the_three_seed_preservers_keep_the_mid_user_and_the_gate_passes() {
     for t in ["sys_user", "sys_user_has_role", "sys_user_grmember"] {
         run.expect("preserver-missing", "prod", t, "pass");
     }
-    // The seed's dot-walked conditions are flagged (medium), below the default gate.
+    // The seed's dot-walked conditions are flagged (low), below the default gate.
     run.expect(
         "preserver-dot-walked",
         "prod",

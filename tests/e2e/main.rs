@@ -8,6 +8,7 @@ mod support;
 
 mod audit;
 mod browser;
+mod check_fixes;
 mod cli;
 mod doctor;
 mod faults;

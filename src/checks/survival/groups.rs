@@ -5,7 +5,7 @@
 use super::Fate;
 use crate::checks::{CheckId, Ev, Judge};
 use crate::evidence::InstanceEvidence;
-use crate::finding::{CheckResult, Severity, Subject};
+use crate::finding::{CheckResult, Severity, Status, Subject};
 use crate::simulate::{Origin, World};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,24 +82,33 @@ pub(super) fn judge_memberships(
                 ),
             );
         }
+        // The user loses mid_server because of a group only when mid_server came through it
+        // today and the user will not hold it otherwise (a direct grant, another group).
+        let loses_role = after.mid_grant(&user.sys_id).is_none();
         for m in kept_rows {
             let gname = today.group_name(&m.group);
             let via_today = today.group_mid_grant(&m.group, granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
             let key = |c: CheckId| (c, m.group.clone());
+            let sev = if via_today.is_some() && loses_role {
+                Severity::Critical
+            } else {
+                Severity::Medium
+            };
             let jm = Judge::new(CheckId::MidGroupMissingInSource, t);
             if !after.groups.contains_key(&m.group) {
-                let sev = if via_today.is_some() {
-                    Severity::Critical
+                let kept_by = if via_today.is_some() && !loses_role {
+                    format!("; {login} keeps mid_server otherwise")
                 } else {
-                    Severity::Medium
+                    String::new()
                 };
-                group_results.insert(
+                put_worst(
+                    group_results,
                     key(jm.def.id),
                     jm.fail_at(
                         sev,
                         gsubject.clone(),
-                        format!("the kept membership of {login} points to group \"{gname}\" ({}), which will not exist after the clone", m.group),
+                        format!("the kept membership of {login} points to group \"{gname}\" ({}), which will not exist after the clone{kept_by}", m.group),
                         "",
                         Ev::new().with("member", login),
                     ),
@@ -116,12 +125,25 @@ pub(super) fn judge_memberships(
             if via_today.is_some() {
                 let jl = Judge::new(CheckId::MidGroupLacksRoleInSource, t);
                 if after.group_mid_grant(&m.group, granting_after).is_none() {
-                    group_results.insert(
+                    let (then, fix) = if loses_role {
+                        (
+                            String::new(),
+                            format!("on {}, grant mid_server to group \"{gname}\"", source.name),
+                        )
+                    } else {
+                        (
+                            format!("; {login} keeps mid_server otherwise"),
+                            format!("on {}, grant mid_server to group \"{gname}\", so that its members hold it the same way after the clone", source.name),
+                        )
+                    };
+                    put_worst(
+                        group_results,
                         key(jl.def.id),
-                        jl.fail(
+                        jl.fail_at(
+                            sev,
                             gsubject,
-                            format!("mid_server comes to {login} through group \"{gname}\", which after the clone will not grant it"),
-                            format!("on {}, grant mid_server to group \"{gname}\", or preserve {login}'s direct grant of mid_server", source.name),
+                            format!("mid_server comes to {login} through group \"{gname}\", which after the clone will not grant it{then}"),
+                            fix,
                             Ev::new().with("member", login),
                         ),
                     );
@@ -139,62 +161,109 @@ pub(super) fn judge_memberships(
     }
 }
 
-/// mid-role-id-differs: mid_server, the roles containing it and the groups granting it to MID
-/// users, compared by name between target and source.
+/// Records `result` for its group, unless one recorded for another member is worse (a fail
+/// over a pass, then the higher severity).
+fn put_worst(
+    group_results: &mut BTreeMap<(CheckId, String), CheckResult>,
+    key: (CheckId, String),
+    result: CheckResult,
+) {
+    let rank = |r: &CheckResult| (r.status == Status::Fail, r.severity);
+    match group_results.get(&key) {
+        Some(old) if rank(old) >= rank(&result) => {}
+        _ => {
+            group_results.insert(key, result);
+        }
+    }
+}
+
+/// mid-role-id-differs: mid_server, and the roles and groups through which a judged MID user
+/// (`judged`, by sys_id) holds it, looked up on the source by sys_id. Names are not unique: a
+/// record passes when the source has its sys_id, whatever else bears its name, and fails when
+/// only records of the same name with other sys_ids exist there.
 pub(super) fn role_ids(
     source: &InstanceEvidence,
     target: &InstanceEvidence,
     today: &World,
     src: &World,
+    judged: &BTreeSet<&str>,
     out: &mut Vec<CheckResult>,
 ) {
     let j = Judge::new(CheckId::MidRoleIdDiffers, &target.name);
     let s = &source.name;
-    let src_roles: BTreeMap<&str, &str> = src
-        .roles
-        .values()
-        .map(|(r, _)| (r.name.as_str(), r.sys_id.as_str()))
-        .collect();
-    for id in today.mid_granting_roles() {
-        let name = today.role_name(id);
-        let subject = Subject::new("sys_user_role", id, &name);
-        match src_roles.get(name.as_str()) {
-            Some(sid) if *sid != id => out.push(j.fail(
+    let t = &target.name;
+    let granting = today.mid_granting_roles();
+    let mut roles: BTreeSet<String> = today.mid_roles.clone();
+    let mut groups = BTreeSet::new();
+    for user in judged {
+        roles.extend(
+            today
+                .roles_of(user)
+                .filter(|r| granting.contains(&r.role))
+                .map(|r| r.role.clone()),
+        );
+        for m in today.memberships_of(user) {
+            if let Some((via, role)) = today.group_mid_grant(&m.group, granting) {
+                groups.insert(m.group.clone());
+                groups.insert(via);
+                roles.insert(role);
+            }
+        }
+    }
+    let ids = |found: Vec<&str>| found.join(", ");
+    for id in roles {
+        let name = today.role_name(&id);
+        let subject = Subject::new("sys_user_role", &id, &name);
+        let named: Vec<&str> = src
+            .roles
+            .values()
+            .filter(|(r, _)| r.name == name)
+            .map(|(r, _)| r.sys_id.as_str())
+            .collect();
+        if src.roles.contains_key(&id) {
+            out.push(j.pass(
                 subject,
-                format!("role {name} is {id} on {} but {sid} on {s}: kept rows pointing to it will point nowhere", target.name),
+                format!("role {name} has the same sys_id on both"),
+                Ev::new(),
+            ));
+        } else if !named.is_empty() {
+            out.push(j.fail(
+                subject,
+                format!("role {name} is {id} on {t} but {} on {s}: kept rows pointing to it will point nowhere", ids(named.clone())),
                 "",
-                Ev::new().with("target_sys_id", id).with("source_sys_id", sid),
-            )),
-            Some(_) => out.push(j.pass(subject, format!("role {name} has the same sys_id on both"), Ev::new())),
-            None if name == "mid_server" => out.push(j.fail(
+                Ev::new().with("target_sys_id", &id).with("source_sys_id", ids(named)),
+            ));
+        } else if name == "mid_server" {
+            out.push(j.fail(
                 subject,
                 format!("{s} has no mid_server role record"),
                 "",
                 Ev::new(),
-            )),
-            None => {}
-        }
-    }
-    let granting = today.mid_granting_roles();
-    let mut groups = BTreeSet::new();
-    for (m, _) in today.memberships.values() {
-        if let Some((via, _)) = today.group_mid_grant(&m.group, granting) {
-            groups.insert(m.group.clone());
-            groups.insert(via);
+            ));
         }
     }
     for gid in groups {
         let name = today.group_name(&gid);
         let subject = Subject::new("sys_user_group", &gid, &name);
-        match src.groups.values().find(|(g, _)| g.name == name) {
-            Some((g, _)) if g.sys_id != gid => out.push(j.fail(
+        let named: Vec<&str> = src
+            .groups
+            .values()
+            .filter(|(g, _)| g.name == name)
+            .map(|(g, _)| g.sys_id.as_str())
+            .collect();
+        if src.groups.contains_key(&gid) {
+            out.push(j.pass(
                 subject,
-                format!("group \"{name}\" is {gid} on {} but {} on {s}: kept memberships will point nowhere", target.name, g.sys_id),
+                format!("group \"{name}\" has the same sys_id on both"),
+                Ev::new(),
+            ));
+        } else if !named.is_empty() {
+            out.push(j.fail(
+                subject,
+                format!("group \"{name}\" is {gid} on {t} but {} on {s}: kept memberships will point nowhere", ids(named.clone())),
                 "",
-                Ev::new().with("target_sys_id", &gid).with("source_sys_id", &g.sys_id),
-            )),
-            Some(_) => out.push(j.pass(subject, format!("group \"{name}\" has the same sys_id on both"), Ev::new())),
-            None => {}
+                Ev::new().with("target_sys_id", &gid).with("source_sys_id", ids(named)),
+            ));
         }
     }
 }

@@ -162,7 +162,14 @@ fn judge_target(
         outcomes.insert(login.clone(), Ok(outcome));
     }
     out.extend(group_results.into_values());
-    groups::role_ids(source, target, today, src_today, out);
+    // The users judged: those whose login is judged (inactive MID users that no MID Server
+    // uses are inventory only).
+    let judged: BTreeSet<&str> = users
+        .iter()
+        .filter(|u| logins.contains(&u.user_name))
+        .map(|u| u.sys_id.as_str())
+        .collect();
+    groups::role_ids(source, target, today, src_today, &judged, out);
     if let Some(servers) = servers {
         servers::judge_servers(target, servers, &outcomes, out, impact);
     }

@@ -104,7 +104,7 @@ pub(super) fn build_mismatch(
         Fact::Ok { value: Some(v) } if !v.trim().is_empty() => Ok(v.trim().to_string()),
         Fact::Ok { .. } => Err(Unreadable {
             table: "sys_properties".into(),
-            reason: format!("glide.buildtag is not readable on {}", i.name),
+            reason: format!("glide.war is not set on {}", i.name),
         }),
         Fact::Error { table, reason } => Err(Unreadable {
             table: table.clone(),

@@ -3,7 +3,7 @@
 //! will it hold `mid_server` (mid-role-not-preserved).
 
 use super::{preserver_names, Fate, Outcome};
-use crate::checks::{CheckId, Ev, Judge};
+use crate::checks::{advice, CheckId, Ev, Judge};
 use crate::evidence::{InstanceEvidence, User};
 use crate::finding::CheckResult;
 use crate::simulate::{ClonePlan, Grant, Origin, World};
@@ -194,7 +194,10 @@ pub(super) fn judge_login(
         out.push(j.fail(
             fate.subject.clone(),
             format!("{login} will exist after the clone but will not hold mid_server: {why}"),
-            format!("on {s}, add a preserver on sys_user_has_role (e.g. user.roles=mid_server, or roleIN<mid_server sys_id>) and list it in the clone profile, or grant mid_server to {login} or its group in {s}"),
+            format!(
+                "on {s}, add {} and list it in the clone profile, or grant mid_server to {login} or its group in {s}",
+                advice::preserver("sys_user_has_role").unwrap_or_default()
+            ),
             Ev::new().with("user_sys_id", &u.sys_id).with("because", &why),
         ));
         outcome.role_lost = Some(why);

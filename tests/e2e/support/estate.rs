@@ -33,7 +33,10 @@ pub fn instance(production: bool) -> FakeState {
         "glide.installation.production",
         if production { "true" } else { "false" },
     );
-    s.set_property("glide.buildtag", "glide-xanadu-07-02-2024__patch3");
+    s.set_property(
+        "glide.war",
+        "glide-xanadu-07-02-2024__patch3-11-12-2024_11-20-2024_1455.zip",
+    );
     s
 }
 
