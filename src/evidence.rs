@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the evidence document's shape. Bumped on any incompatible change.
-pub const EVIDENCE_SCHEMA_VERSION: u32 = 1;
+pub const EVIDENCE_SCHEMA_VERSION: u32 = 2;
 
 /// A value read from an instance, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +178,10 @@ pub struct GroupRole {
     pub sys_id: String,
     pub group: String,
     pub role: String,
+    /// `inherits`: whether the group passes the role to its members (the platform's default is
+    /// true). `None` when the field was not returned or is not a boolean: unknown, never false.
+    #[serde(default)]
+    pub inherits: Option<bool>,
 }
 
 /// A `sys_user_role` record.
@@ -320,6 +324,11 @@ pub struct InstanceEvidence {
     pub mid_role: Fact<Vec<Role>>,
     /// `sys_user_role_contains` rows on the paths to `mid_server` (followed transitively).
     pub role_contains: Fact<Vec<RoleContains>>,
+    /// `sys_user_role_contains` rows of every role the collected users and groups hold (on the
+    /// source also the roles the targets' MID users hold), followed down transitively to
+    /// the roles they grant (`roleIN`), for `mid-user-elevated-roles`.
+    #[serde(default)]
+    pub held_role_contains: Fact<Vec<RoleContains>>,
     /// Every role a collected row refers to, with its name.
     pub roles: Fact<Vec<Role>>,
     /// MID users (and, on the source, the users named like a target's MID users).
@@ -360,6 +369,7 @@ impl InstanceEvidence {
             build_tag: Fact::ok(None),
             mid_role: Fact::ok(Vec::new()),
             role_contains: Fact::ok(Vec::new()),
+            held_role_contains: Fact::ok(Vec::new()),
             roles: Fact::ok(Vec::new()),
             users: Fact::ok(Vec::new()),
             unsafe_logins: Vec::new(),
@@ -389,6 +399,7 @@ impl InstanceEvidence {
             build_tag: no(&tables::SYS_PROPERTIES, why),
             mid_role: no(&tables::SYS_USER_ROLE, why),
             role_contains: no(&tables::SYS_USER_ROLE_CONTAINS, why),
+            held_role_contains: no(&tables::SYS_USER_ROLE_CONTAINS, why),
             roles: no(&tables::SYS_USER_ROLE, why),
             users: no(&tables::SYS_USER, why),
             user_roles: no(&tables::SYS_USER_HAS_ROLE, why),
@@ -439,12 +450,16 @@ impl Evidence {
 /// The user tables a clone replaces (PRODUCT.md 2.1), defined with the other tables.
 pub use crate::tables::USER_TABLES;
 
-/// Parses a Table API boolean. `None` for empty or unknown text.
+/// Parses a Table API boolean: `true`/`false` in any case, or `1`/`0`. `None` for empty or
+/// any other text (unknown, never false).
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim() {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
-        _ => None,
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("true") || s == "1" {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") || s == "0" {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -470,8 +485,8 @@ mod tests {
             }
         }
         walk(&json, &mut errors);
-        // The production property, the build, ten lists and the five of the clone setup.
-        assert_eq!(errors.len(), 17, "{json}");
+        // The production property, the build, eleven lists and the five of the clone setup.
+        assert_eq!(errors.len(), 18, "{json}");
         for f in errors {
             assert_eq!(f["reason"], "down");
             let table = f["table"].as_str().unwrap_or_default();
