@@ -1,6 +1,8 @@
 //! The embedded sample estate of `preclone demo`: a production source `prod` and two targets,
 //! `dev` and `test`, written as evidence (no network). It shows every check family: MID Servers
-//! that go Down, a group that grants nothing in production, a preserver switched off, an
+//! that go Down, a MID user of a child class of sys_user that no preserver on its class table
+//! keeps, a group that holds mid_server in production without passing it to its members
+//! (`inherits` false), a preserver switched off, an
 //! over-broad and a dot-walked one, non-production MID users kept in production, a table of
 //! dev with rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
 
@@ -182,10 +184,12 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         name: "Discovery MIDs".into(),
         parent: String::new(),
     }]);
+    // Production's group holds mid_server but does not pass it to its members.
     i.group_roles = Fact::ok(vec![GroupRole {
         sys_id: id("prod:gr1"),
         group: id("group:discovery"),
-        role: id("role:itil"),
+        role: id("role:mid_server"),
+        inherits: Some(false),
     }]);
     i.mid_servers = Fact::ok(vec![server(
         "prod:mid1",
@@ -362,6 +366,7 @@ fn test(now: DateTime<Utc>) -> InstanceEvidence {
         sys_id: id("test:gr1"),
         group: id("group:discovery"),
         role: id("role:mid_server"),
+        inherits: Some(true),
     }]);
     let mut unknown = server("test:mid3", "mid-test-03", "Down", "", "midt03.acme.local");
     unknown.validated = Some(false);

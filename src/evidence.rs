@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the evidence document's shape. Bumped on any incompatible change.
-pub const EVIDENCE_SCHEMA_VERSION: u32 = 1;
+pub const EVIDENCE_SCHEMA_VERSION: u32 = 2;
 
 /// A value read from an instance, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +196,10 @@ pub struct GroupRole {
     pub sys_id: String,
     pub group: String,
     pub role: String,
+    /// `inherits`: whether the group passes the role to its members (the platform's default is
+    /// true). `None` when the field was not returned or is not a boolean: unknown, never false.
+    #[serde(default)]
+    pub inherits: Option<bool>,
 }
 
 /// A `sys_user_role` record.
@@ -339,6 +343,11 @@ pub struct InstanceEvidence {
     pub mid_role: Fact<Vec<Role>>,
     /// `sys_user_role_contains` rows on the paths to `mid_server` (followed transitively).
     pub role_contains: Fact<Vec<RoleContains>>,
+    /// `sys_user_role_contains` rows of every role the collected users and groups hold (on the
+    /// source also the roles the targets' MID users hold), followed down transitively to
+    /// the roles they grant (`roleIN`), for `mid-user-elevated-roles`.
+    #[serde(default)]
+    pub held_role_contains: Fact<Vec<RoleContains>>,
     /// Every role a collected row refers to, with its name.
     pub roles: Fact<Vec<Role>>,
     /// MID users (and, on the source, the users named like a target's MID users).
@@ -379,6 +388,7 @@ impl InstanceEvidence {
             build_tag: Fact::ok(None),
             mid_role: Fact::ok(Vec::new()),
             role_contains: Fact::ok(Vec::new()),
+            held_role_contains: Fact::ok(Vec::new()),
             roles: Fact::ok(Vec::new()),
             users: Fact::ok(Vec::new()),
             unsafe_logins: Vec::new(),
@@ -408,6 +418,7 @@ impl InstanceEvidence {
             build_tag: no(&tables::SYS_PROPERTIES, why),
             mid_role: no(&tables::SYS_USER_ROLE, why),
             role_contains: no(&tables::SYS_USER_ROLE_CONTAINS, why),
+            held_role_contains: no(&tables::SYS_USER_ROLE_CONTAINS, why),
             roles: no(&tables::SYS_USER_ROLE, why),
             users: no(&tables::SYS_USER, why),
             user_roles: no(&tables::SYS_USER_HAS_ROLE, why),
@@ -490,8 +501,8 @@ mod tests {
             }
         }
         walk(&json, &mut errors);
-        // The production property, the build, ten lists and the five of the clone setup.
-        assert_eq!(errors.len(), 17, "{json}");
+        // The production property, the build, eleven lists and the five of the clone setup.
+        assert_eq!(errors.len(), 18, "{json}");
         for f in errors {
             assert_eq!(f["reason"], "down");
             let table = f["table"].as_str().unwrap_or_default();

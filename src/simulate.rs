@@ -197,10 +197,12 @@ pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<Clon
             .or_default()
             .extend(matched.iter().cloned());
     }
-    // Every applicable preserver on a user table must have been evaluated on this target.
+    // Every applicable preserver on a user table, or on the class table of one of the target's
+    // MID users, must have been evaluated on this target.
+    let classes = class_tables(target);
     for p in preservers {
         if applicable.contains(&p.sys_id)
-            && USER_TABLES.contains(&p.table.as_str())
+            && (USER_TABLES.contains(&p.table.as_str()) || classes.contains(p.table.as_str()))
             && !target
                 .preserver_evals
                 .iter()
@@ -216,7 +218,8 @@ pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<Clon
         }
     }
     // Preservers do not reach child classes: only `sys_user` records are kept by a `sys_user`
-    // preserver (an empty class name is read as `sys_user`).
+    // preserver (an empty class name is read as `sys_user`); a child-class user is kept by a
+    // preserver on its own class table ([`user_table_of`]).
     if let (Some(ids), Fact::Ok { value: users }) = (kept.get_mut("sys_user"), &target.users) {
         ids.retain(|id| {
             users
@@ -236,6 +239,29 @@ pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<Clon
         request,
         profile,
     })
+}
+
+/// The table that holds a user's record: its class (`u_mid_service_account`), or `sys_user`
+/// when the class is `sys_user` or not known.
+pub fn user_table_of(user: &User) -> &str {
+    match user.sys_class_name.trim() {
+        "" => "sys_user",
+        c => c,
+    }
+}
+
+/// The class tables of an instance's users that are not `sys_user` (children of it), whose
+/// preservers keep those users.
+pub fn class_tables(inst: &InstanceEvidence) -> BTreeSet<&str> {
+    inst.users
+        .get()
+        .map(|us| {
+            us.iter()
+                .map(user_table_of)
+                .filter(|t| *t != "sys_user")
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// How a user holds `mid_server`.
@@ -263,6 +289,9 @@ pub struct World {
     pub contains: BTreeMap<String, (RoleContains, Origin)>,
     /// sys_ids of the role(s) named `mid_server`.
     pub mid_roles: BTreeSet<String>,
+    /// Why the containment of the roles users hold could not all be read
+    /// ([`InstanceEvidence::held_role_contains`]), if it could not.
+    pub held_unread: Option<Unreadable>,
     /// `mid_server` and the roles containing it, computed once on first use (the tables above
     /// are complete by then).
     granting: std::sync::OnceLock<BTreeSet<String>>,
@@ -273,7 +302,7 @@ pub struct World {
 /// Keys of the rows of each user and group, so per-user questions do not scan whole tables.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Index {
-    /// sys_ids of the users with each user_name.
+    /// sys_ids of the users with each user_name ([`login_key`]).
     users: BTreeMap<String, Vec<String>>,
     user_roles: BTreeMap<String, Vec<String>>,
     memberships: BTreeMap<String, Vec<String>>,
@@ -314,7 +343,12 @@ impl World {
         target: &InstanceEvidence,
         plan: &ClonePlan,
     ) -> Result<World, Unreadable> {
-        let copied = |table: &str| !plan.excluded.contains_key(table);
+        // A table that is not one of the user tables is a MID user's class table: a child of
+        // sys_user, so excluding sys_user excludes its rows too.
+        let copied = |table: &str| {
+            !plan.excluded.contains_key(table)
+                && (USER_TABLES.contains(&table) || !plan.excluded.contains_key("sys_user"))
+        };
         let kept = |table: &str, id: &str| plan.kept.get(table).is_some_and(|k| k.contains(id));
         let mut w = World::default();
         w.add(source, Origin::Source, &|table, _| copied(table))?;
@@ -350,7 +384,7 @@ impl World {
             inst.users.as_result()?,
             |r| &r.sys_id,
             origin,
-            |r| keep("sys_user", &r.sys_id),
+            |r| keep(user_table_of(r), &r.sys_id),
         ));
         self.user_roles.extend(by_id(
             inst.user_roles.as_result()?,
@@ -390,6 +424,17 @@ impl World {
             origin,
             |r| keep("sys_user_role_contains", &r.sys_id),
         ));
+        match inst.held_role_contains.as_result() {
+            Ok(rows) => self.contains.extend(by_id(
+                rows,
+                |r| &r.sys_id,
+                origin,
+                |r| keep("sys_user_role_contains", &r.sys_id),
+            )),
+            Err(e) => {
+                self.held_unread.get_or_insert(e);
+            }
+        }
         Ok(())
     }
 
@@ -398,7 +443,7 @@ impl World {
             let mut ix = Index::default();
             for (k, (u, _)) in &self.users {
                 ix.users
-                    .entry(u.user_name.clone())
+                    .entry(login_key(&u.user_name))
                     .or_default()
                     .push(k.clone());
             }
@@ -448,8 +493,8 @@ impl World {
             .filter_map(|k| self.memberships.get(k).map(|(m, _)| m))
     }
 
-    /// The roles granted to a group itself (not through its parents).
-    fn group_role_ids<'w>(&'w self, group: &str) -> impl Iterator<Item = &'w str> + 'w {
+    /// The role rows of a group itself (not of its parents), whatever their `inherits`.
+    fn group_role_rows<'w>(&'w self, group: &str) -> impl Iterator<Item = &'w GroupRole> + 'w {
         let keys = self
             .index()
             .group_roles
@@ -457,15 +502,15 @@ impl World {
             .map(Vec::as_slice)
             .unwrap_or_default();
         keys.iter()
-            .filter_map(|k| self.group_roles.get(k).map(|(g, _)| g.role.as_str()))
+            .filter_map(|k| self.group_roles.get(k).map(|(g, _)| g))
     }
 
-    /// The users with this user_name.
+    /// The users with this user_name, compared case-insensitively ([`login_key`]).
     pub fn users_named(&self, user_name: &str) -> Vec<(&User, Origin)> {
         let keys = self
             .index()
             .users
-            .get(user_name)
+            .get(&login_key(user_name))
             .map(Vec::as_slice)
             .unwrap_or_default();
         keys.iter()
@@ -505,29 +550,87 @@ impl World {
         chain
     }
 
-    /// The role through which this group (itself or an ancestor) grants `mid_server`: `(via,
-    /// role)`. `None` when the group does not exist in this state or grants nothing.
+    /// The role rows of `granting` roles of this group itself and of its ancestors that exist
+    /// in this state, nearest first, with the group that holds each. None when the group does
+    /// not exist in this state.
+    fn group_rows_granting<'w>(
+        &'w self,
+        group: &str,
+        granting: &'w BTreeSet<String>,
+    ) -> Vec<(String, &'w GroupRole)> {
+        if !self.groups.contains_key(group) {
+            return Vec::new();
+        }
+        let mut rows = Vec::new();
+        for g in self.ancestry(group) {
+            if !self.groups.contains_key(&g) {
+                break;
+            }
+            rows.extend(
+                self.group_role_rows(&g)
+                    .filter(|r| granting.contains(&r.role))
+                    .map(|r| (g.clone(), r)),
+            );
+        }
+        rows
+    }
+
+    /// The role through which this group (itself or an ancestor) grants `mid_server` to its
+    /// members: `(via, role)`, by a role row whose `inherits` is true. `None` when the group
+    /// does not exist in this state or grants nothing for certain (see
+    /// [`World::group_mid_grant_unknown`]).
     pub fn group_mid_grant(
         &self,
         group: &str,
         granting: &BTreeSet<String>,
     ) -> Option<(String, String)> {
-        if !self.groups.contains_key(group) {
+        self.group_rows_granting(group, granting)
+            .into_iter()
+            .find(|(_, r)| r.inherits == Some(true))
+            .map(|(g, r)| (g, r.role.clone()))
+    }
+
+    /// Why it is unknown whether this group grants `mid_server` to its members: it grants it
+    /// for certain through no row, but a row that would grant it has an unknown `inherits`.
+    pub fn group_mid_grant_unknown(
+        &self,
+        group: &str,
+        granting: &BTreeSet<String>,
+    ) -> Option<Unreadable> {
+        let rows = self.group_rows_granting(group, granting);
+        if rows.iter().any(|(_, r)| r.inherits == Some(true)) {
             return None;
         }
-        for g in self.ancestry(group) {
-            if !self.groups.contains_key(&g) {
-                break;
-            }
-            if let Some(role) = self.group_role_ids(&g).find(|r| granting.contains(*r)) {
-                return Some((g.clone(), role.to_string()));
-            }
-        }
-        None
+        rows.into_iter()
+            .find(|(_, r)| r.inherits.is_none())
+            .map(|(g, r)| Unreadable {
+                table: "sys_group_has_role".into(),
+                reason: format!(
+                    "inherits of the role row {} ({}) of group \"{}\" was not returned or is not true or false",
+                    r.sys_id,
+                    self.role_name(&r.role),
+                    self.group_name(&g)
+                ),
+            })
+    }
+
+    /// A role row of this group or an ancestor that holds `mid_server` (or a role containing
+    /// it) but does not pass it to members (`inherits` false): `(via, role)`.
+    pub fn group_mid_row_not_inherited(
+        &self,
+        group: &str,
+        granting: &BTreeSet<String>,
+    ) -> Option<(String, String)> {
+        self.group_rows_granting(group, granting)
+            .into_iter()
+            .find(|(_, r)| r.inherits == Some(false))
+            .map(|(g, r)| (g, r.role.clone()))
     }
 
     /// How the user holds `mid_server` effectively, or `None`. Inherited rows are the platform's
-    /// cache and prove nothing; grant rows in a state other than `active` are not grants.
+    /// cache and prove nothing; grant rows in a state other than `active` are not grants; a
+    /// group passes a role to its members only by a row whose `inherits` is true. `None` can
+    /// also mean unknown: see [`World::mid_grant_unknown`].
     pub fn mid_grant(&self, user_sys_id: &str) -> Option<Grant> {
         let granting = self.mid_granting_roles();
         let direct = self.roles_of(user_sys_id).find(|r| {
@@ -548,6 +651,17 @@ impl World {
                     role,
                 })
         })
+    }
+
+    /// Why it is unknown whether the user holds `mid_server`: no certain grant, but one of its
+    /// groups would grant it through a row whose `inherits` is unknown.
+    pub fn mid_grant_unknown(&self, user_sys_id: &str) -> Option<Unreadable> {
+        if self.mid_grant(user_sys_id).is_some() {
+            return None;
+        }
+        let granting = self.mid_granting_roles();
+        self.memberships_of(user_sys_id)
+            .find_map(|m| self.group_mid_grant_unknown(&m.group, granting))
     }
 
     pub fn role_name(&self, sys_id: &str) -> String {
@@ -583,31 +697,82 @@ impl World {
     }
 
     /// Whether the user is a MID user in this state: it has a `sys_user_has_role` row (direct or
-    /// inherited) of `mid_server` or a role containing it, or holds it through a group.
+    /// inherited) of `mid_server` or a role containing it, or holds it through a group (or
+    /// might: a group row whose `inherits` is unknown).
     pub fn is_mid_role_holder(&self, user: &User) -> bool {
         let granting = self.mid_granting_roles();
         let by_row = self
             .roles_of(&user.sys_id)
             .any(|r| granting.contains(&r.role));
-        by_row || self.mid_grant(&user.sys_id).is_some()
+        by_row
+            || self.mid_grant(&user.sys_id).is_some()
+            || self.mid_grant_unknown(&user.sys_id).is_some()
     }
 
-    /// Names of every role the user holds through non-inherited grants and its groups (with
-    /// their ancestors), in this state.
-    pub fn granted_role_names(&self, user_sys_id: &str) -> BTreeSet<String> {
-        let mut ids: BTreeSet<String> = self
+    /// The sys_ids of every role the user is granted in this state: by its own grant rows and
+    /// by its groups (with their ancestors) through rows whose `inherits` is true; and apart,
+    /// the roles group rows with an unknown `inherits` may grant. Contained roles are not
+    /// followed (see [`World::contained`]).
+    pub fn granted_roles(&self, user_sys_id: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut sure: BTreeSet<String> = self
             .roles_of(user_sys_id)
             .filter(|r| r.state.is_empty() || r.state == "active")
             .map(|r| r.role.clone())
             .collect();
+        let mut maybe = BTreeSet::new();
         for m in self.memberships_of(user_sys_id) {
             if !self.groups.contains_key(&m.group) {
                 continue;
             }
             for g in self.ancestry(&m.group) {
-                ids.extend(self.group_role_ids(&g).map(str::to_string));
+                if !self.groups.contains_key(&g) {
+                    break;
+                }
+                for r in self.group_role_rows(&g) {
+                    match r.inherits {
+                        Some(true) => sure.insert(r.role.clone()),
+                        None => maybe.insert(r.role.clone()),
+                        Some(false) => false,
+                    };
+                }
             }
         }
-        ids.iter().map(|id| self.role_name(id)).collect()
+        maybe.retain(|r| !sure.contains(r));
+        (sure, maybe)
     }
+
+    /// The roles `roles` contain, transitively (the roles themselves excluded unless a cycle
+    /// leads back to them), each with the role that brought it: `contained → container`.
+    pub fn contained(&self, roles: &BTreeSet<String>) -> BTreeMap<String, String> {
+        let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (c, _) in self.contains.values() {
+            by_role.entry(&c.role).or_default().push(&c.contains);
+        }
+        let mut found: BTreeMap<String, String> = BTreeMap::new();
+        let mut frontier: Vec<&str> = roles.iter().map(String::as_str).collect();
+        // Bounded: each role is followed once.
+        let mut seen: BTreeSet<&str> = frontier.iter().copied().collect();
+        while let Some(role) = frontier.pop() {
+            for &c in by_role.get(role).map(Vec::as_slice).unwrap_or_default() {
+                found
+                    .entry(c.to_string())
+                    .or_insert_with(|| role.to_string());
+                if seen.insert(c) {
+                    frontier.push(c);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A login as logins compare: case-insensitively, without surrounding blanks. The platform's
+/// own MID Server dashboard compares user names that way.
+pub fn login_key(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
+/// Whether two logins are the same ([`login_key`]).
+pub fn same_login(a: &str, b: &str) -> bool {
+    a.trim() == b.trim() || login_key(a) == login_key(b)
 }

@@ -118,7 +118,7 @@ pub const SYS_USER_GRMEMBER: Table = every(
 /// The groups of those memberships and their parents.
 pub const SYS_USER_GROUP: Table = every("sys_user_group", &["sys_id", "name", "parent"], "");
 
-/// Those groups' roles.
+/// Those groups' roles, with `inherits` (whether the group passes the role to its members).
 pub const SYS_GROUP_HAS_ROLE: Table = every(
     "sys_group_has_role",
     &[
@@ -127,16 +127,63 @@ pub const SYS_GROUP_HAS_ROLE: Table = every(
         "role",
         "role.name",
         "role.elevated_privilege",
+        "inherits",
     ],
     "",
 );
 
-/// The roles containing `mid_server`, followed up the hierarchy.
+/// The roles containing `mid_server`, followed up the hierarchy; and the roles the MID users'
+/// roles contain, followed down it (`roleIN`), with both roles' elevated flags.
 pub const SYS_USER_ROLE_CONTAINS: Table = every(
     "sys_user_role_contains",
-    &["sys_id", "role", "role.name", "contains", "contains.name"],
+    &[
+        "sys_id",
+        "role",
+        "role.name",
+        "role.elevated_privilege",
+        "contains",
+        "contains.name",
+        "contains.elevated_privilege",
+    ],
     "contains.name=mid_server",
 );
+
+/// The class table of MID users whose `sys_class_name` is a child of `sys_user` (e.g.
+/// `u_mid_service_account`): a preserver on it, not one on `sys_user`, keeps them. Its name
+/// comes from the users read, so each class gets its table from [`class_table`]; only the
+/// preserver conditions on it are evaluated (matching sys_ids and a count), on the targets.
+/// `doctor` cannot probe it in advance.
+pub const USER_CLASS: Table = every("sys_user", &["sys_id"], "");
+
+/// The table of a MID user's class: `None` for `sys_user` itself (or no class), and for a name
+/// that is not a plain table name (letters, digits and `_`), which is never put into a URL.
+pub fn class_table(class: &str) -> Option<Table> {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    let plain = !class.is_empty()
+        && class.len() <= 80
+        && class
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !plain || class == SYS_USER.name {
+        return None;
+    }
+    // A few class names per run: each is kept for the run's life, as table names are.
+    let mut names = NAMES
+        .get_or_init(|| Mutex::new(BTreeSet::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let name = match names.get(class) {
+        Some(n) => *n,
+        None => {
+            let n: &'static str = Box::leak(class.to_string().into_boxed_str());
+            names.insert(n);
+            n
+        }
+    };
+    Some(Table { name, ..USER_CLASS })
+}
 
 /// MID Servers.
 pub const ECC_AGENT: Table = every(
@@ -298,5 +345,25 @@ mod tests {
         assert_eq!(named(USER_LEVEL, "sys_user_group"), None);
         assert_eq!(user_table("sys_user_group"), Some(&SYS_USER_GROUP));
         assert_eq!(user_table("ecc_agent"), None);
+    }
+
+    #[test]
+    fn a_class_table_is_a_plain_child_class_name() {
+        let t = class_table("u_mid_service_account").expect("a child class");
+        assert_eq!(
+            (t.name, t.fields),
+            ("u_mid_service_account", &["sys_id"][..])
+        );
+        assert_eq!(class_table("u_mid_service_account"), Some(t));
+        for bad in [
+            "",
+            "sys_user",
+            "u_x^NQsys_id!=",
+            "u_x/../y",
+            "U_Upper",
+            "a b",
+        ] {
+            assert_eq!(class_table(bad), None, "{bad}");
+        }
     }
 }

@@ -3,6 +3,8 @@
 
 #[path = "judgement/estate.rs"]
 mod estate;
+#[path = "judgement/grants.rs"]
+mod grants;
 #[path = "judgement/simulation.rs"]
 mod simulation;
 #[path = "judgement/snapshots.rs"]

@@ -4,7 +4,7 @@
 //! Building a [`World`] copies every user-table row of an instance, so the checks never build
 //! one themselves: they ask the context.
 
-use super::facts::used_by;
+use super::facts::{used_by, UsedBy};
 use crate::evidence::{Evidence, InstanceEvidence, Unreadable};
 use crate::simulate::{self, ClonePlan, World};
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub struct Ctx<'e> {
     /// Keyed by target and clone request. Today a target has one entry, for the newest pending
     /// request that names it; a run that judges every pending request adds one entry each.
     clones: BTreeMap<(&'e str, RequestKey), SimulatedClone>,
-    used: BTreeMap<&'e str, BTreeMap<String, Vec<String>>>,
+    used: BTreeMap<&'e str, UsedBy>,
 }
 
 impl<'e> Ctx<'e> {
@@ -109,9 +109,9 @@ impl<'e> Ctx<'e> {
         self.clone_onto(target).map(|c| c.after.as_ref())
     }
 
-    /// Logins used by the instance's MID Servers: user_name → MID Server names.
-    pub fn used_by(&self, inst: &InstanceEvidence) -> &BTreeMap<String, Vec<String>> {
-        static NONE: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    /// Logins used by the instance's MID Servers: user_name (in any case) → MID Server names.
+    pub fn used_by(&self, inst: &InstanceEvidence) -> &UsedBy {
+        static NONE: UsedBy = UsedBy::new();
         self.used.get(inst.name.as_str()).unwrap_or(&NONE)
     }
 }

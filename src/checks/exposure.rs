@@ -2,25 +2,29 @@
 //! over-privileged MID users, dormant ones, unvalidated production MID Servers, production
 //! targets.
 
-use super::{instance_subject, table_subject, user_subject, CheckId, Ctx, Ev, Judge};
+use super::{
+    instance_subject, table_subject, undecided_unless_known, unknown_active, user_subject, CheckId,
+    Ctx, Ev, Judge, UsedBy,
+};
 use crate::evidence::{InstanceEvidence, ProductionOrigin, Unreadable, User};
 use crate::finding::{CheckResult, Severity, Subject};
-use crate::simulate::World;
+use crate::simulate::{login_key, World};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-/// A target's name, the logins its MID Servers use, and (non-production targets) the names of its
-/// active MID users or why they could not be read.
-type TargetLogins<'a> = (
-    &'a str,
-    &'a BTreeMap<String, Vec<String>>,
-    Option<Result<BTreeSet<String>, Unreadable>>,
-);
+/// The logins ([`login_key`]) of a non-production target's active MID users, and apart those
+/// of the MID users whose `active` is unknown.
+type TargetNames = (BTreeSet<String>, BTreeSet<String>);
+
+/// A target's name, the logins its MID Servers use, and (non-production targets) the logins of
+/// its MID users or why they could not be read.
+type TargetLogins<'a> = (&'a str, &'a UsedBy, Option<Result<TargetNames, Unreadable>>);
 
 const ELEVATED: [&str; 2] = ["admin", "security_admin"];
 const DORMANT_DAYS: i64 = 90;
 
-/// The active MID users of an instance: holders of mid_server and the logins of its MID Servers.
+/// The MID users of an instance that are active, or whose `active` is unknown (unknown is
+/// never inactive): holders of mid_server and the logins of its MID Servers.
 fn active_mid_users<'a>(ctx: &Ctx, inst: &'a InstanceEvidence, today: &World) -> Vec<&'a User> {
     let used = ctx.used_by(inst);
     inst.users
@@ -28,12 +32,65 @@ fn active_mid_users<'a>(ctx: &Ctx, inst: &'a InstanceEvidence, today: &World) ->
         .map(|us| {
             us.iter()
                 .filter(|u| {
-                    u.active == Some(true)
+                    u.active != Some(false)
                         && (today.is_mid_role_holder(u) || used.contains_key(&u.user_name))
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The results pushed since `start` about `u`: where its `active` is unknown, what would fail
+/// is undecided (an inactive MID user is never judged by these checks).
+fn unless_active_unknown(u: &User, out: &mut [CheckResult], start: usize) {
+    if u.active.is_none() {
+        let (why, fix) = unknown_active(u);
+        for r in &mut out[start..] {
+            *r = undecided_unless_known(r.clone(), &why, fix);
+        }
+    }
+}
+
+/// The roles among `held` and the roles they contain (transitively) that are elevated
+/// (`admin`, `security_admin`, or marked `elevated_privilege`), each described with the held
+/// role that brings it: `admin`, or `admin (contained in mid_bundle)`.
+fn elevated_in(w: &World, held: &BTreeSet<String>) -> Vec<String> {
+    let is_elevated = |id: &str| {
+        ELEVATED.contains(&w.role_name(id).as_str())
+            || w.roles
+                .get(id)
+                .is_some_and(|(r, _)| r.elevated_privilege == Some(true))
+    };
+    let contained = w.contained(held);
+    // The held role a contained role comes from, following the containers up.
+    let origin = |id: &str| {
+        let mut current = id.to_string();
+        for _ in 0..=contained.len() {
+            match contained.get(&current) {
+                Some(up) if !held.contains(&current) => current = up.clone(),
+                _ => break,
+            }
+        }
+        current
+    };
+    let mut out: Vec<String> = held
+        .iter()
+        .filter(|id| is_elevated(id))
+        .map(|id| w.role_name(id))
+        .collect();
+    out.extend(
+        contained
+            .keys()
+            .filter(|id| !held.contains(*id) && is_elevated(id))
+            .map(|id| {
+                format!(
+                    "{} (contained in {})",
+                    w.role_name(id),
+                    w.role_name(&origin(id))
+                )
+            }),
+    );
+    out
 }
 
 pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
@@ -110,10 +167,12 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
         .map(|t| {
             let names = (t.production.resolve().0 != Some(true)).then(|| {
                 ctx.today(t).map(|tt| {
-                    active_mid_users(ctx, t, tt)
+                    let (sure, unknown): (Vec<&User>, Vec<&User>) = active_mid_users(ctx, t, tt)
                         .into_iter()
-                        .map(|x| x.user_name.clone())
-                        .collect()
+                        .partition(|x| x.active == Some(true));
+                    let keys =
+                        |us: Vec<&User>| us.iter().map(|x| login_key(&x.user_name)).collect();
+                    (keys(sure), keys(unknown))
                 })
             });
             (t.name.as_str(), ctx.used_by(t), names)
@@ -122,16 +181,25 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
     let jf = Judge::new(CheckId::ProdForeignMidUser, s);
     let js = Judge::new(CheckId::ProdSharedMidCredential, s);
     for u in active_mid_users(ctx, source, today) {
+        let start = out.len();
         // Targets whose MID Servers use this login, and non-production targets with the same active MID user.
         let mut users_of = Vec::new();
         let mut shared = Vec::new();
         let mut unreadable = None;
+        let key = login_key(&u.user_name);
         for (name, used, names) in &targets {
             if let Some(servers) = used.get(&u.user_name) {
                 users_of.push(format!("{name} ({})", servers.join(", ")));
             }
             match names {
-                Some(Ok(names)) if names.contains(&u.user_name) => shared.push(name.to_string()),
+                Some(Ok((sure, _))) if sure.contains(&key) => shared.push(name.to_string()),
+                Some(Ok((_, unknown))) if unknown.contains(&key) => {
+                    let u = Unreadable {
+                        table: "sys_user".into(),
+                        reason: format!("active of {} on {name} was not returned", u.user_name),
+                    };
+                    unreadable.get_or_insert(u);
+                }
                 Some(Err(e)) => unreadable = Some(e.clone()),
                 _ => {}
             }
@@ -189,6 +257,7 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
                 Ev::new().with("targets", shared.join(", ")),
             ));
         }
+        unless_active_unknown(u, out, start);
     }
     unvalidated(source, out);
 }
@@ -252,7 +321,10 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
     let je = Judge::new(CheckId::MidUserElevatedRoles, name);
     let jd = Judge::new(CheckId::MidUserDormant, name);
     let used = ctx.used_by(inst);
+    // Where each user's results start, to judge again those of users whose `active` is unknown.
+    let mut starts = Vec::new();
     for u in &mid_users {
+        starts.push((out.len(), *u));
         let subject = user_subject(u);
         // Interactive login.
         let severity = if production == Some(false) {
@@ -284,43 +356,48 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
                 "check the field on the user record; grant the audit user read access to it",
             )),
         }
-        // Elevated roles, today (grants, inherited rows, groups) and after the clone.
-        let mut held: BTreeSet<String> = today.granted_role_names(&u.sys_id);
+        // Elevated roles, today (grants, inherited rows, groups) and after the clone, with
+        // the roles they contain.
+        let (mut held, maybe) = today.granted_roles(&u.sys_id);
         if let Some(rows) = inst.user_roles.get() {
             held.extend(
                 rows.iter()
                     .filter(|r| r.user == u.sys_id)
-                    .map(|r| today.role_name(&r.role)),
+                    .map(|r| r.role.clone()),
             );
         }
-        let mut after_held = BTreeSet::new();
+        let mut elevated = elevated_in(today, &held);
+        let mut maybe_elevated = elevated_in(today, &maybe);
+        let mut unread = today.held_unread.clone();
         if let Some(Ok(a)) = &after {
             if a.users.contains_key(&u.sys_id) {
-                after_held = a.granted_role_names(&u.sys_id);
+                let (after_held, after_maybe) = a.granted_roles(&u.sys_id);
+                let later =
+                    |v: Vec<String>| v.into_iter().map(|n| format!("{n} (after the clone)"));
+                elevated.extend(later(elevated_in(a, &after_held)));
+                maybe_elevated.extend(later(elevated_in(a, &after_maybe)));
+                unread = unread.or_else(|| a.held_unread.clone());
             }
         }
-        let is_elevated = |n: &String, w: &World| {
-            ELEVATED.contains(&n.as_str())
-                || w.roles
-                    .values()
-                    .any(|(r, _)| &r.name == n && r.elevated_privilege == Some(true))
-        };
-        let mut elevated: Vec<String> = held
-            .iter()
-            .filter(|n| is_elevated(n, today))
-            .cloned()
-            .collect();
-        if let Some(Ok(a)) = &after {
-            elevated.extend(
-                after_held
-                    .iter()
-                    .filter(|n| is_elevated(n, a))
-                    .map(|n| format!("{n} (after the clone)")),
-            );
-        }
         elevated.dedup();
+        let names = |ids: &BTreeSet<String>| {
+            ids.iter()
+                .map(|id| today.role_name(id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if let (true, Some(Err(e))) = (elevated.is_empty(), &after) {
             // Nothing elevated today, but the state after the clone could not be simulated.
+            out.push(je.error(subject.clone(), e));
+        } else if let (true, Some(role)) = (elevated.is_empty(), maybe_elevated.first()) {
+            // A group row whose `inherits` is unknown would grant an elevated role.
+            out.push(je.undecided(
+                subject.clone(),
+                format!("{} may hold {role}: a group's role row that would grant it has an unknown inherits", u.user_name),
+                "make sys_group_has_role.inherits readable to the audit user (run `preclone doctor`), then run the audit again",
+            ));
+        } else if let (true, Some(e)) = (elevated.is_empty(), &unread) {
+            // The roles its roles contain could not all be read.
             out.push(je.error(subject.clone(), e));
         } else if elevated.is_empty() {
             out.push(je.pass(
@@ -341,7 +418,7 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
                     elevated.join(", "),
                     u.user_name
                 ),
-                Ev::new().with("roles", held.iter().cloned().collect::<Vec<_>>().join(", ")),
+                Ev::new().with("roles", names(&held)),
             ));
         }
         // Dormant.
@@ -396,6 +473,10 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
                 "check the user's last_login_time",
             )),
         }
+    }
+    let ends = starts.iter().skip(1).map(|(s, _)| *s).chain([out.len()]);
+    for ((start, u), end) in starts.iter().zip(ends) {
+        unless_active_unknown(u, &mut out[..end], *start);
     }
 }
 

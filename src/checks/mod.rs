@@ -14,6 +14,7 @@ mod survival;
 
 pub use catalogue::{find, CheckDef, CheckId, Family, CATALOGUE};
 pub use ctx::{Ctx, RequestKey, SimulatedClone};
+pub use facts::UsedBy;
 pub use inventory::{InstanceInventory, MidServerInventory, UserInventory};
 
 use crate::evidence::{Evidence, InstanceEvidence, Unreadable};
@@ -231,6 +232,37 @@ impl Ev {
         self.0.insert(key.to_string(), value.as_ref().to_string());
         self
     }
+}
+
+/// A result that would be a `fail` but rests on a fact that is unknown: an `error` (at the
+/// highest severity its check can reach, so the gate sees it) that says why and what it would
+/// have been. Other results are returned as they are.
+pub(crate) fn undecided_unless_known(
+    mut r: CheckResult,
+    why: &str,
+    remediation: &str,
+) -> CheckResult {
+    if r.status != Status::Fail {
+        return r;
+    }
+    r.status = Status::Error;
+    r.severity = r.check.def().max_severity;
+    r.message = format!("could not be decided: {why}; were it known, {}", r.message);
+    r.remediation = remediation.to_string();
+    r.evidence
+        .insert("undecided_because".into(), why.to_string());
+    r
+}
+
+/// Why a user's results that depend on whether it is active are undecided, and what to do.
+pub(crate) fn unknown_active(u: &crate::evidence::User) -> (String, &'static str) {
+    (
+        format!(
+            "active of {} ({}) was not returned, and an inactive MID user is only inventory",
+            u.user_name, u.sys_id
+        ),
+        "make sys_user.active readable to the audit user (run `preclone doctor`), then run the audit again",
+    )
 }
 
 pub(crate) fn user_subject(table_user: &crate::evidence::User) -> Subject {

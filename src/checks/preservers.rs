@@ -2,10 +2,10 @@
 //! target answered for their conditions.
 
 use super::{advice, table_subject, CheckId, Ctx, Ev, Judge};
-use crate::evidence::{Fact, Preserver, USER_TABLES};
+use crate::evidence::{Fact, Preserver, Unreadable, USER_TABLES};
 use crate::finding::{CheckResult, Subject};
 use crate::query;
-use crate::simulate::excluded_by;
+use crate::simulate::{class_tables, excluded_by};
 
 pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     let evidence = ctx.evidence;
@@ -51,12 +51,18 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         }
     };
 
+    // The preservers judged: those on the user tables, and those on the class table of a MID
+    // user of some target (which keep such users where a sys_user preserver does not).
+    let judged = |p: &&Preserver| {
+        USER_TABLES.contains(&p.table.as_str())
+            || evidence
+                .target_instances()
+                .any(|t| class_tables(t).contains(p.table.as_str()))
+    };
+
     // preserver-dot-walked
     let j = Judge::new(CheckId::PreserverDotWalked, s);
-    for p in preservers
-        .iter()
-        .filter(|p| USER_TABLES.contains(&p.table.as_str()))
-    {
+    for p in preservers.iter().filter(judged) {
         let ev = Ev::new()
             .with("table", &p.table)
             .with("condition", &p.condition);
@@ -82,23 +88,42 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         let mut lacking = Vec::new();
         let mut undecided = None;
         for target in evidence.target_instances() {
-            let has_mid_users = match ctx.today(target) {
-                Ok(today) => {
-                    target.users.get().is_some_and(|us| {
-                        us.iter()
-                            .any(|u| u.active == Some(true) && today.is_mid_role_holder(u))
-                    }) || !ctx.used_by(target).is_empty()
-                }
-                Err(e) => {
-                    undecided = Some(e);
-                    continue;
-                }
-            };
+            // A MID user whose `active` is unknown may be an active one (`maybe`).
+            let (has_mid_users, maybe) =
+                match ctx.today(target) {
+                    Ok(today) => {
+                        let holders =
+                            || {
+                                target.users.get().into_iter().flatten().filter(|u| {
+                                    u.active != Some(false) && today.is_mid_role_holder(u)
+                                })
+                            };
+                        let maybe = holders().find(|u| u.active.is_none()).map(|u| Unreadable {
+                            table: "sys_user".into(),
+                            reason: format!(
+                                "active of {} ({}) was not returned",
+                                u.user_name, u.sys_id
+                            ),
+                        });
+                        let sure = holders().any(|u| u.active == Some(true))
+                            || !ctx.used_by(target).is_empty();
+                        (sure, maybe)
+                    }
+                    Err(e) => {
+                        undecided = Some(e);
+                        continue;
+                    }
+                };
             match ctx.plan(&target.name) {
                 Some(Ok(plan))
                     if has_mid_users && plan.applicable_on(preservers, table).is_empty() =>
                 {
                     lacking.push(target.name.clone());
+                }
+                Some(Ok(plan)) if plan.applicable_on(preservers, table).is_empty() => {
+                    if let Some(e) = maybe {
+                        undecided = Some(e);
+                    }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => undecided = Some(e.clone()),
@@ -129,10 +154,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     // preserver-not-applied and preserver-overbroad, for MID-related preservers
     let jn = Judge::new(CheckId::PreserverNotApplied, s);
     let jo = Judge::new(CheckId::PreserverOverbroad, s);
-    for p in preservers
-        .iter()
-        .filter(|p| USER_TABLES.contains(&p.table.as_str()))
-    {
+    for p in preservers.iter().filter(judged) {
         let mut related = false;
         let mut undecided = None;
         let mut broad = Vec::new();
@@ -143,6 +165,12 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                 .iter()
                 .find(|e| e.preserver == p.sys_id)
             else {
+                // A class table's preserver is evaluated only where MID users have that class.
+                if !USER_TABLES.contains(&p.table.as_str())
+                    && !class_tables(target).contains(p.table.as_str())
+                {
+                    continue;
+                }
                 undecided = Some(crate::evidence::Unreadable {
                     table: p.table.clone(),
                     reason: format!("the condition was not evaluated on {}", target.name),

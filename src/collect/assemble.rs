@@ -40,12 +40,15 @@ pub(super) fn unread(
     }
 }
 
-/// Every role a collected row refers to, with its name: unreadable when any of those rows is.
+/// Every role a collected row refers to, with its name: unreadable when any of those rows is
+/// (the containment of the roles users hold only adds its roles where it was read: its own
+/// fact says when it was not).
 fn roles(
     holders: &Read<UserRoleRow>,
     user_roles: &Read<UserRoleRow>,
     group_roles: &Read<GroupRoleRow>,
     contains: &Read<ContainsRow>,
+    held: &Read<ContainsRow>,
 ) -> Fact<Vec<Role>> {
     let unreadable = (holders.as_ref().err())
         .or(user_roles.as_ref().err())
@@ -64,7 +67,11 @@ fn roles(
         roles.insert(role.sys_id.clone(), role);
     }
     // A container's name never replaces the name a role row gave.
-    let containers = contains.iter().flatten().flat_map(ContainsRow::role_refs);
+    let containers = contains
+        .iter()
+        .chain(held.as_ref().ok())
+        .flatten()
+        .flat_map(ContainsRow::role_refs);
     for role in containers.flatten() {
         roles.entry(role.sys_id.clone()).or_insert(role);
     }
@@ -85,6 +92,7 @@ pub(super) fn assemble(
         groups,
         group_roles,
         contains,
+        held,
         evals,
     } = g;
     let prop = |name: &str| {
@@ -94,7 +102,13 @@ pub(super) fn assemble(
                 .map(|r| r.value.clone())
         })
     };
-    let roles = roles(&w1.holder_rows, &w2.user_roles, &group_roles, &contains);
+    let roles = roles(
+        &w1.holder_rows,
+        &w2.user_roles,
+        &group_roles,
+        &contains,
+        &held,
+    );
     InstanceEvidence {
         name: ri.name.clone(),
         url: ri.url.clone(),
@@ -107,6 +121,7 @@ pub(super) fn assemble(
         build_tag: fact(prop("glide.war")),
         mid_role: w1.mid_role,
         role_contains: fact_of(contains),
+        held_role_contains: fact_of(held),
         roles,
         users: fact(w2.users),
         unsafe_logins: w2.unsafe_logins,

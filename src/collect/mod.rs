@@ -16,8 +16,12 @@
 //!    evaluated for the holders of `mid_server`;
 //! 3. `wave3`: the groups of those memberships and the groups' roles (on the source also every
 //!    group a target row refers to), the next level of roles containing `mid_server`, and on a
-//!    target the user-level conditions for any MID user that is not a holder;
-//! 4. `group_level_evals`: on a target, the preserver conditions on the group and role tables.
+//!    target the user-level conditions for any MID user that is not a holder and the
+//!    conditions of the preservers on the class tables of MID users of a child class of
+//!    `sys_user` (`class_level_evals`); beside it, the roles the users' role rows grant (on the
+//!    source also the targets') and what they contain, followed down (`roleIN`);
+//! 4. `group_level_evals`: on a target, the preserver conditions on the group and role tables;
+//!    beside it, on every instance, what the groups' roles contain, followed down.
 //!
 //! `waves_3_4` runs one instance from wave 2 to its end. On the source, whose wave 1 is full,
 //! the reads nothing else depends on (the properties, the clone profiles, exclusions and clone

@@ -6,7 +6,7 @@ use super::reader::Reader;
 use super::rows::Keyed;
 use super::waves::{sys_ids, Gathered, Wave2};
 use super::{fact, Read};
-use crate::evidence::{Preserver, PreserverEval, Unreadable};
+use crate::evidence::{Preserver, PreserverEval, Unreadable, User};
 use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::{self, *};
 use futures::future::join_all;
@@ -266,4 +266,48 @@ pub(super) async fn group_level_evals(
         ),
     ]);
     evaluate(inst, preservers, counts, GROUP_LEVEL, &related).await
+}
+
+/// Wave 3 on a target: the preservers on the class table of MID users whose class is a child
+/// of sys_user (`u_mid_service_account`), which keep those users where a `sys_user` preserver
+/// does not: each restricted to the users of that class (`sys_idIN`), with its whole-table
+/// count. A class whose name is not a plain table name is not asked about (the simulation then
+/// finds the preserver not evaluated: undecided, never kept).
+pub(super) async fn class_level_evals(
+    inst: &Reader,
+    preservers: &[Preserver],
+    users: &Read<User>,
+) -> Vec<PreserverEval> {
+    let Ok(users) = users else {
+        return Vec::new();
+    };
+    let mut by_class: BTreeMap<String, (Table, BTreeSet<String>)> = BTreeMap::new();
+    for u in users.iter().filter(|u| query::is_sys_id(&u.sys_id)) {
+        if let Some(t) = tables::class_table(u.sys_class_name.trim()) {
+            by_class
+                .entry(t.name.to_string())
+                .or_insert_with(|| (t, BTreeSet::new()))
+                .1
+                .insert(u.sys_id.clone());
+        }
+    }
+    let jobs = preservers
+        .iter()
+        .filter_map(|p| by_class.get(&p.table).map(|(t, ids)| (p, t, ids)))
+        .map(|(p, t, ids)| async move {
+            let (matched, total) = futures::join!(
+                matched_rows(inst, t, p, "sys_id", ids),
+                inst.count(t, query::strip_eq(&p.condition)),
+            );
+            let matched =
+                matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
+            PreserverEval {
+                preserver: p.sys_id.clone(),
+                table: p.table.clone(),
+                matched: fact(matched),
+                table_matches: fact(total),
+                mid_related_rows: ids.len() as u64,
+            }
+        });
+    join_all(jobs).await
 }

@@ -273,6 +273,9 @@ pub(super) struct GroupRoleRow {
         deserialize_with = "de::opt_bool"
     )]
     role_elevated: Option<bool>,
+    /// Missing or not a boolean: unknown.
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    inherits: Option<bool>,
 }
 
 impl GroupRoleRow {
@@ -287,6 +290,7 @@ impl From<GroupRoleRow> for GroupRole {
             sys_id: r.sys_id,
             group: r.group,
             role: r.role,
+            inherits: r.inherits,
         }
     }
 }
@@ -300,18 +304,30 @@ pub(super) struct ContainsRow {
     pub(super) role: String,
     #[serde(rename = "role.name", default, deserialize_with = "de::text")]
     role_name: String,
+    #[serde(
+        rename = "role.elevated_privilege",
+        default,
+        deserialize_with = "de::opt_bool"
+    )]
+    role_elevated: Option<bool>,
     #[serde(default, deserialize_with = "de::text")]
     pub(super) contains: String,
     #[serde(rename = "contains.name", default, deserialize_with = "de::text")]
-    contains_name: String,
+    pub(super) contains_name: String,
+    #[serde(
+        rename = "contains.elevated_privilege",
+        default,
+        deserialize_with = "de::opt_bool"
+    )]
+    pub(super) contains_elevated: Option<bool>,
 }
 
 impl ContainsRow {
-    /// The containing role and the contained one (neither elevated flag is asked for).
+    /// The containing role and the contained one, with their elevated flags.
     pub(super) fn role_refs(&self) -> [Option<Role>; 2] {
         [
-            referenced(&self.role, &self.role_name, None),
-            referenced(&self.contains, &self.contains_name, None),
+            referenced(&self.role, &self.role_name, self.role_elevated),
+            referenced(&self.contains, &self.contains_name, self.contains_elevated),
         ]
     }
 }

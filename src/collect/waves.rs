@@ -1,7 +1,9 @@
 //! The waves of one instance's reads (see [`super`]): what each wave asks, and what it hands to
 //! the next.
 
-use super::preserver_eval::{count_all, group_level_evals, match_users, user_level_evals, Matches};
+use super::preserver_eval::{
+    class_level_evals, count_all, group_level_evals, match_users, user_level_evals, Matches,
+};
 use super::reader::{merge, Reader};
 use super::rows::*;
 use super::{fact, fact_of, Read};
@@ -223,6 +225,8 @@ pub(super) struct Gathered {
     pub(super) groups: Read<Group>,
     pub(super) group_roles: Read<GroupRoleRow>,
     pub(super) contains: Read<ContainsRow>,
+    /// The containment of the roles the users and groups read hold, followed down.
+    pub(super) held: Read<ContainsRow>,
     pub(super) evals: Vec<PreserverEval>,
 }
 
@@ -281,6 +285,58 @@ async fn contains_chain(inst: &Reader, start: Read<ContainsRow>) -> Read<Contain
         }
     }
     contains
+}
+
+/// How many levels of roles contained in the MID users' roles are followed down.
+const HELD_DEPTH: usize = 10;
+
+/// Roles followed down no further: one the check already sees as elevated.
+fn stops_descent(r: &ContainsRow) -> bool {
+    r.contains_elevated == Some(true)
+        || ["admin", "security_admin"].contains(&r.contains_name.as_str())
+}
+
+/// The containment of `roles` added to `rows`, followed down one level per request
+/// (`roleIN`), asking each role once (`asked`). A contained role that is elevated is not
+/// followed further: what it contains adds nothing to `mid-user-elevated-roles`. Unreadable
+/// when a read fails or the roles nest deeper than [`HELD_DEPTH`] levels.
+async fn held_contains(
+    inst: &Reader,
+    mut rows: Read<ContainsRow>,
+    asked: &mut BTreeSet<String>,
+    roles: BTreeSet<String>,
+) -> Read<ContainsRow> {
+    let mut frontier: BTreeSet<String> = roles
+        .into_iter()
+        .filter(|r| query::is_sys_id(r) && !asked.contains(r))
+        .collect();
+    for _ in 0..HELD_DEPTH {
+        if frontier.is_empty() || rows.is_err() {
+            return rows;
+        }
+        asked.extend(frontier.iter().cloned());
+        let more = inst
+            .read_in::<ContainsRow>(&SYS_USER_ROLE_CONTAINS, "role", &frontier)
+            .await;
+        frontier = more
+            .as_ref()
+            .map(|m| {
+                m.iter()
+                    .filter(|r| !stops_descent(r))
+                    .map(|r| r.contains.clone())
+                    .filter(|c| query::is_sys_id(c) && !asked.contains(c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        rows = merge(rows, more);
+    }
+    match (rows, frontier.is_empty()) {
+        (Ok(_), false) => Err(Unreadable {
+            table: SYS_USER_ROLE_CONTAINS.name.into(),
+            reason: format!("roles contain roles more than {HELD_DEPTH} levels deep"),
+        }),
+        (rows, _) => rows,
+    }
 }
 
 /// Parents the membership rows did not reach, with their roles, to a fixpoint.
@@ -347,8 +403,9 @@ async fn wave3(
 }
 
 /// The group ids (with the ancestors their rows walk to) and names a target's memberships
-/// refer to, which the source reads as well.
-pub(super) type TargetGroups = (BTreeSet<String>, BTreeSet<String>);
+/// refer to, which the source reads as well, and the roles its users' role rows grant, whose
+/// containment the source reads as well (after the clone it is the source's).
+pub(super) type TargetGroups = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
 
 /// What one instance needs from, and owes to, the others after wave 1.
 pub(super) enum Side<'a> {
@@ -400,22 +457,38 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
         let w2 = wave2(inst, &w1, &names).await;
         let mut gids = group_ids(&w2);
         let mut gnames = BTreeSet::new();
+        let mut role_ids = sys_ids(&w2.user_roles, |r| &r.role);
         if let Some(tx) = to_source {
             // The source may have stopped waiting; nothing to do then.
-            let _ = tx.send((gids.clone(), group_names(&w2)));
+            let _ = tx.send((gids.clone(), group_names(&w2), role_ids.clone()));
         }
         for rx in from_targets {
             // A target that could not send simply adds nothing.
-            if let Ok((ids, names)) = rx.await {
+            if let Ok((ids, names, roles)) = rx.await {
                 gids.extend(ids);
                 gnames.extend(names);
+                role_ids.extend(roles);
             }
         }
-        // Wave 3.
+        // Wave 3, with the containment of the roles known so far and, on a target, the
+        // preservers on the MID users' class tables.
         let user_ids = sys_ids(&w2.users, |u| &u.sys_id);
         let others: BTreeSet<String> = user_ids.difference(&holders).cloned().collect();
-        let (groups, group_roles, late) = wave3(inst, preservers, &gids, &gnames, &others).await;
-        (w2, user_ids, late, groups, group_roles)
+        let mut asked = BTreeSet::new();
+        let ((groups, group_roles, late), held, class_evals) = futures::join!(
+            wave3(inst, preservers, &gids, &gnames, &others),
+            held_contains(inst, Ok(Vec::new()), &mut asked, role_ids),
+            class_level_evals(inst, preservers, &w2.users),
+        );
+        (
+            w2,
+            user_ids,
+            late,
+            groups,
+            group_roles,
+            (held, asked),
+            class_evals,
+        )
     };
     // The source's reads nothing depends on are polled last, so they queue behind wave 2's.
     let x = async {
@@ -424,21 +497,31 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
             None => extras(inst, true).await,
         }
     };
-    let (contains, (w2, user_ids, late, groups, group_roles), counts, early, x) =
-        futures::join!(chain, main, counts, early, x);
-    let evals = user_level_evals(preservers, &counts, early, late, &w2, &user_ids);
+    let (contains, main, counts, early, x) = futures::join!(chain, main, counts, early, x);
+    let (w2, user_ids, late, groups, group_roles, (held, mut asked), class_evals) = main;
+    let mut evals = user_level_evals(preservers, &counts, early, late, &w2, &user_ids);
+    evals.extend(class_evals);
+    // The containment of the roles the groups hold, beside wave 4.
+    let group_held = sys_ids(&group_roles, |r| &r.role);
     let mut g = Gathered {
         w1,
         w2,
         groups,
         group_roles,
         contains,
+        held: Ok(Vec::new()),
         evals,
     };
     // Wave 4.
-    if is_target {
-        let more = group_level_evals(inst, preservers, &counts, &g).await;
-        g.evals.extend(more);
-    }
+    let more = async {
+        if is_target {
+            group_level_evals(inst, preservers, &counts, &g).await
+        } else {
+            Vec::new()
+        }
+    };
+    let (more, held) = futures::join!(more, held_contains(inst, held, &mut asked, group_held));
+    g.evals.extend(more);
+    g.held = held;
     (g, x)
 }

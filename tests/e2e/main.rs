@@ -12,6 +12,7 @@ mod check_fixes;
 mod cli;
 mod doctor;
 mod faults;
+mod grants;
 mod hostile;
 mod refusals;
 mod registry;

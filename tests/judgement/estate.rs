@@ -65,6 +65,7 @@ pub fn instance(name: &str, role: InstanceRole, production: bool) -> InstanceEvi
             elevated_privilege: Some(false),
         }]),
         role_contains: Fact::ok(vec![]),
+        held_role_contains: Fact::ok(vec![]),
         roles: Fact::ok(vec![Role {
             sys_id: id(WRAPPER),
             name: "mid_wrapper".into(),
@@ -169,6 +170,7 @@ pub fn mid_group() -> (Group, GroupRole, Membership) {
         sys_id: id(62),
         group: id(60),
         role: id(MID),
+        inherits: Some(true),
     };
     let membership = Membership {
         sys_id: id(63),
@@ -207,6 +209,7 @@ pub fn big_estate(users: u32) -> Evidence {
             sys_id: id(group + 1),
             group: id(group),
             role: id(MID),
+            inherits: Some(true),
         }]);
         let (mut us, mut grants, mut members, mut servers) = (vec![], vec![], vec![], vec![]);
         for i in 0..users {

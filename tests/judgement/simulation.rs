@@ -66,6 +66,7 @@ fn a_parent_groups_role_reaches_the_member() {
         sys_id: id(62),
         group: id(60),
         role: id(MID),
+        inherits: Some(true),
     };
     let m = Membership {
         sys_id: id(63),

@@ -3,7 +3,7 @@
 //! (mid-group-lacks-role-in-source), and the sys_ids of what grants it (mid-role-id-differs).
 
 use super::Fate;
-use crate::checks::{CheckId, Ev, Judge};
+use crate::checks::{undecided_unless_known, CheckId, Ev, Judge};
 use crate::evidence::InstanceEvidence;
 use crate::finding::{CheckResult, Severity, Status, Subject};
 use crate::simulate::{Origin, World};
@@ -44,9 +44,15 @@ pub(super) fn judge_memberships(
                 Ev::new(),
             ));
         } else {
+            // A group that may grant it (a row with an unknown `inherits`) counts as granting.
             let through: Vec<String> = lost
                 .iter()
-                .filter(|m| today.group_mid_grant(&m.group, granting_today).is_some())
+                .filter(|m| {
+                    today.group_mid_grant(&m.group, granting_today).is_some()
+                        || today
+                            .group_mid_grant_unknown(&m.group, granting_today)
+                            .is_some()
+                })
                 .map(|m| today.group_name(&m.group))
                 .collect();
             let names: Vec<String> = lost
@@ -88,9 +94,11 @@ pub(super) fn judge_memberships(
         for m in kept_rows {
             let gname = today.group_name(&m.group);
             let via_today = today.group_mid_grant(&m.group, granting_today);
+            // Whether mid_server comes through the group today is unknown (`inherits`).
+            let unknown_today = today.group_mid_grant_unknown(&m.group, granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
             let key = |c: CheckId| (c, m.group.clone());
-            let sev = if via_today.is_some() && loses_role {
+            let sev = if (via_today.is_some() || unknown_today.is_some()) && loses_role {
                 Severity::Critical
             } else {
                 Severity::Medium
@@ -122,31 +130,55 @@ pub(super) fn judge_memberships(
                     Ev::new(),
                 )
             });
-            if via_today.is_some() {
+            if via_today.is_some() || unknown_today.is_some() {
                 let jl = Judge::new(CheckId::MidGroupLacksRoleInSource, t);
-                if after.group_mid_grant(&m.group, granting_after).is_none() {
-                    let (then, fix) = if loses_role {
-                        (
+                let s = &source.name;
+                if let Some(why) = after.group_mid_grant_unknown(&m.group, granting_after) {
+                    // Whether the source's group passes it to its members is unknown.
+                    put_worst(group_results, key(jl.def.id), jl.error(gsubject, &why));
+                } else if after.group_mid_grant(&m.group, granting_after).is_none() {
+                    // A row of the role whose `inherits` is false grants nothing to members.
+                    let (why, fix) = match after.group_mid_row_not_inherited(&m.group, granting_after) {
+                        Some((via, role)) => (
+                            format!(
+                                ": in {s}, group \"{}\" holds {} without passing it to its members (inherits is false)",
+                                after.group_name(&via),
+                                after.role_name(&role)
+                            ),
+                            format!("on {s}, set inherits to true on the {} role row of group \"{}\"", after.role_name(&role), after.group_name(&via)),
+                        ),
+                        None => (
                             String::new(),
-                            format!("on {}, grant mid_server to group \"{gname}\"", source.name),
-                        )
+                            format!("on {s}, grant mid_server to group \"{gname}\""),
+                        ),
+                    };
+                    let (then, fix) = if loses_role {
+                        (String::new(), fix)
                     } else {
                         (
                             format!("; {login} keeps mid_server otherwise"),
-                            format!("on {}, grant mid_server to group \"{gname}\", so that its members hold it the same way after the clone", source.name),
+                            format!(
+                                "{fix}, so that its members hold it the same way after the clone"
+                            ),
                         )
                     };
-                    put_worst(
-                        group_results,
-                        key(jl.def.id),
-                        jl.fail_at(
-                            sev,
-                            gsubject,
-                            format!("mid_server comes to {login} through group \"{gname}\", which after the clone will not grant it{then}"),
-                            fix,
-                            Ev::new().with("member", login),
-                        ),
+                    let fail = jl.fail_at(
+                        sev,
+                        gsubject,
+                        format!("mid_server comes to {login} through group \"{gname}\", which after the clone will not grant it{why}{then}"),
+                        fix,
+                        Ev::new().with("member", login),
                     );
+                    let result = match (&via_today, &unknown_today) {
+                        // Whether it comes through the group today is unknown.
+                        (None, Some(u)) => undecided_unless_known(
+                            fail,
+                            &format!("whether mid_server comes to {login} through group \"{gname}\" today is unknown: {}", u.reason),
+                            "make sys_group_has_role.inherits readable to the audit user (run `preclone doctor`), then run the audit again",
+                        ),
+                        _ => fail,
+                    };
+                    put_worst(group_results, key(jl.def.id), result);
                 } else {
                     group_results.entry(key(jl.def.id)).or_insert_with(|| {
                         jl.pass(
@@ -168,7 +200,13 @@ fn put_worst(
     key: (CheckId, String),
     result: CheckResult,
 ) {
-    let rank = |r: &CheckResult| (r.status == Status::Fail, r.severity);
+    let rank = |r: &CheckResult| {
+        (
+            r.status == Status::Fail,
+            r.status == Status::Error,
+            r.severity,
+        )
+    };
     match group_results.get(&key) {
         Some(old) if rank(old) >= rank(&result) => {}
         _ => {

@@ -8,10 +8,12 @@ mod servers;
 mod users;
 
 use super::facts::mid_server_logins;
-use super::{table_subject, CheckId, Ctx, Judge, ServerImpact};
+use super::{
+    table_subject, undecided_unless_known, unknown_active, CheckId, Ctx, Judge, ServerImpact,
+};
 use crate::evidence::{InstanceEvidence, MidServer, Unreadable, User};
 use crate::finding::{CheckResult, Subject};
-use crate::simulate::{ClonePlan, Origin};
+use crate::simulate::{login_key, same_login, ClonePlan, Origin};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>, impact: &mut Vec<ServerImpact>) {
@@ -39,8 +41,25 @@ pub(super) struct Fate<'a> {
 }
 
 impl Fate<'_> {
+    /// The users after the clone known to be active and not locked out.
     fn usable(&self) -> Vec<&(User, Origin)> {
-        self.post.iter().filter(|(u, _)| u.usable()).collect()
+        self.post
+            .iter()
+            .filter(|(u, _)| u.usable() && u.locked_out.is_some())
+            .collect()
+    }
+
+    /// The users after the clone that may or may not be usable (`active`, or an active one's
+    /// `locked_out`, was not returned), each with why.
+    fn maybe_usable(&self) -> Vec<(&(User, Origin), Unreadable)> {
+        self.post
+            .iter()
+            .filter_map(|x| match (x.0.active, x.0.locked_out) {
+                (None, _) => Some((x, not_returned("active", &x.0))),
+                (Some(true), None) => Some((x, not_returned("locked_out", &x.0))),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -49,6 +68,8 @@ pub(super) struct Outcome {
     user_lost: Option<String>,
     /// Some(reason) when it exists but lacks mid_server.
     role_lost: Option<String>,
+    /// Some(why) when whether it will hold mid_server is unknown.
+    undecided: Option<Unreadable>,
 }
 
 fn judge_target(
@@ -110,26 +131,36 @@ fn judge_target(
     };
     let users = target.users.get().map(Vec::as_slice).unwrap_or_default();
 
-    // Every login judged: active MID users of the target and every MID Server login.
-    let mut logins: BTreeSet<String> = users
+    // Every login judged: MID users of the target that are active or whose `active` is
+    // unknown, and every MID Server login; logins compare case-insensitively (the first
+    // spelling met names the login).
+    let mut logins: BTreeMap<String, String> = BTreeMap::new();
+    for u in users
         .iter()
-        .filter(|u| u.active == Some(true) && today.is_mid_role_holder(u))
-        .map(|u| u.user_name.clone())
-        .collect();
+        .filter(|u| u.active != Some(false) && today.is_mid_role_holder(u))
+    {
+        logins
+            .entry(login_key(&u.user_name))
+            .or_insert_with(|| u.user_name.clone());
+    }
+    let mut server_logins = BTreeSet::new();
     if let Some(servers) = servers {
         for m in servers {
-            logins.extend(mid_server_logins(target, m));
+            for l in mid_server_logins(target, m) {
+                server_logins.insert(login_key(&l));
+                logins.entry(login_key(&l)).or_insert(l);
+            }
         }
     }
 
-    let mut named: BTreeMap<&str, Vec<&User>> = BTreeMap::new();
+    let mut named: BTreeMap<String, Vec<&User>> = BTreeMap::new();
     for u in users {
-        named.entry(u.user_name.as_str()).or_default().push(u);
+        named.entry(login_key(&u.user_name)).or_default().push(u);
     }
     let mut outcomes: BTreeMap<String, Result<Outcome, Unreadable>> = BTreeMap::new();
     let mut group_results: BTreeMap<(CheckId, String), CheckResult> = BTreeMap::new();
-    for login in &logins {
-        let records: Vec<&User> = named.get(login.as_str()).cloned().unwrap_or_default();
+    for (key, login) in &logins {
+        let records: Vec<&User> = named.get(key).cloned().unwrap_or_default();
         let post: Vec<(User, Origin)> = after
             .users_named(login)
             .into_iter()
@@ -139,7 +170,7 @@ fn judge_target(
             Some(u) => Subject::new("sys_user", &u.sys_id, login),
             None => Subject::new("sys_user", "", login),
         };
-        if let Some(why) = undecidable_login(login, source, target, &records, &post) {
+        if let Some(why) = undecidable_login(login, source, target, &records) {
             for c in [
                 CheckId::MidUserNotPreserved,
                 CheckId::MidUserSurvivesBySourceCopy,
@@ -148,9 +179,18 @@ fn judge_target(
             ] {
                 out.push(Judge::new(c, t).error(subject.clone(), &why));
             }
-            outcomes.insert(login.clone(), Err(why));
+            outcomes.insert(key.clone(), Err(why));
             continue;
         }
+        // A login no MID Server uses is judged only when its user is active: where that is
+        // unknown, what would fail is undecided.
+        let active_unknown =
+            if server_logins.contains(key) || records.iter().any(|u| u.active == Some(true)) {
+                None
+            } else {
+                records.iter().copied().find(|u| u.active.is_none())
+            };
+        let start = out.len();
         let fate = Fate {
             user_name: login.clone(),
             subject,
@@ -158,15 +198,32 @@ fn judge_target(
             post,
         };
         let outcome = users::judge_login(&fate, source, target, plan, today, after, out);
-        groups::judge_memberships(&fate, source, target, today, after, &mut group_results, out);
-        outcomes.insert(login.clone(), Ok(outcome));
+        match active_unknown {
+            Some(u) => {
+                // Its memberships are not judged either, as for an inactive user.
+                let (why, fix) = unknown_active(u);
+                for r in &mut out[start..] {
+                    *r = undecided_unless_known(r.clone(), &why, fix);
+                }
+            }
+            None => groups::judge_memberships(
+                &fate,
+                source,
+                target,
+                today,
+                after,
+                &mut group_results,
+                out,
+            ),
+        }
+        outcomes.insert(key.clone(), Ok(outcome));
     }
     out.extend(group_results.into_values());
     // The users judged: those whose login is judged (inactive MID users that no MID Server
     // uses are inventory only).
     let judged: BTreeSet<&str> = users
         .iter()
-        .filter(|u| logins.contains(&u.user_name))
+        .filter(|u| logins.contains_key(&login_key(&u.user_name)))
         .map(|u| u.sys_id.as_str())
         .collect();
     groups::role_ids(source, target, today, src_today, &judged, out);
@@ -182,35 +239,29 @@ fn undecidable_login(
     source: &InstanceEvidence,
     target: &InstanceEvidence,
     records: &[&User],
-    post: &[(User, Origin)],
 ) -> Option<Unreadable> {
     if let Some(u) = target
         .unsafe_logins
         .iter()
         .chain(&source.unsafe_logins)
-        .find(|u| u.user_name == login)
+        .find(|u| same_login(&u.user_name, login))
     {
         return Some(Unreadable {
             table: "sys_user".into(),
             reason: u.reason.clone(),
         });
     }
-    let unknown = |what: &str, u: &User| Unreadable {
-        table: "sys_user".into(),
-        reason: format!("{what} of {} ({}) was not returned", u.user_name, u.sys_id),
-    };
     if let Some(u) = records.iter().find(|u| u.sys_class_name.is_empty()) {
-        return Some(unknown("sys_class_name", u));
-    }
-    for (u, _) in post {
-        if u.active.is_none() {
-            return Some(unknown("active", u));
-        }
-        if u.active == Some(true) && u.locked_out.is_none() {
-            return Some(unknown("locked_out", u));
-        }
+        return Some(not_returned("sys_class_name", u));
     }
     None
+}
+
+fn not_returned(what: &str, u: &User) -> Unreadable {
+    Unreadable {
+        table: "sys_user".into(),
+        reason: format!("{what} of {} ({}) was not returned", u.user_name, u.sys_id),
+    }
 }
 
 pub(super) fn server_subject(m: &MidServer) -> Subject {

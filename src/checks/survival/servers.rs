@@ -6,6 +6,7 @@ use crate::checks::facts::mid_server_logins;
 use crate::checks::{table_subject, CheckId, Ctx, Ev, Judge, ServerImpact};
 use crate::evidence::{Fact, InstanceEvidence, MidServer, Unreadable};
 use crate::finding::{CheckResult, Subject};
+use crate::simulate::login_key;
 use std::collections::BTreeMap;
 
 /// mid-server-will-go-down (which also records the [`ServerImpact`]) and
@@ -55,12 +56,14 @@ pub(super) fn judge_servers(
         let mut verdict: Option<(String, String)> = None;
         let mut undecided: Option<Unreadable> = None;
         for l in &logins {
-            match outcomes.get(l) {
+            match outcomes.get(&login_key(l)) {
                 Some(Ok(o)) => {
                     if let Some(why) = &o.user_lost {
                         verdict.get_or_insert((l.clone(), format!("user not kept: {why}")));
                     } else if let Some(why) = &o.role_lost {
                         verdict.get_or_insert((l.clone(), format!("role lost: {why}")));
+                    } else if let Some(e) = &o.undecided {
+                        undecided = Some(e.clone());
                     }
                 }
                 Some(Err(e)) => undecided = Some(e.clone()),

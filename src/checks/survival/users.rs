@@ -4,9 +4,9 @@
 
 use super::{preserver_names, Fate, Outcome};
 use crate::checks::{advice, CheckId, Ev, Judge};
-use crate::evidence::{InstanceEvidence, User};
+use crate::evidence::{InstanceEvidence, Preserver, User};
 use crate::finding::CheckResult;
-use crate::simulate::{ClonePlan, Grant, Origin, World};
+use crate::simulate::{same_login, user_table_of, ClonePlan, Grant, Origin, World};
 
 pub(super) fn judge_login(
     fate: &Fate,
@@ -21,11 +21,17 @@ pub(super) fn judge_login(
     let s = source.name.as_str();
     let login = &fate.user_name;
     let usable = fate.usable();
+    // Users after the clone that may be usable: what rests on them is undecided.
+    let maybe = fate.maybe_usable();
     let kept_record = fate.post.iter().any(|(_, o)| *o == Origin::Target);
     let source_copies: Vec<&User> = source
         .users
         .get()
-        .map(|us| us.iter().filter(|u| &u.user_name == login).collect())
+        .map(|us| {
+            us.iter()
+                .filter(|u| same_login(&u.user_name, login))
+                .collect()
+        })
         .unwrap_or_default();
     let applicable = preserver_names(source, plan, "sys_user");
     let base_ev = Ev::new()
@@ -52,21 +58,37 @@ pub(super) fn judge_login(
     let mut outcome = Outcome {
         user_lost: None,
         role_lost: None,
+        undecided: None,
     };
+    if let (true, Some((_, why))) = (usable.is_empty(), maybe.first()) {
+        // Only a user whose `active` or `locked_out` is unknown could log in.
+        out.push(j.error(fate.subject.clone(), why));
+        for c in [
+            CheckId::MidUserSurvivesBySourceCopy,
+            CheckId::MidUserNameCollision,
+            CheckId::MidRoleNotPreserved,
+        ] {
+            out.push(Judge::new(c, t).error(fate.subject.clone(), why));
+        }
+        outcome.undecided = Some(why.clone());
+        return outcome;
+    }
     if usable.is_empty() {
-        let target_why = if fate.records.is_empty() {
-            format!("{t} has no user named {login}")
-        } else if let Some(ex) = plan.excluded.get("sys_user") {
-            format!("sys_user is excluded from the clone ({ex})")
-        } else if let Some(u) = fate
+        // A child-class record is kept only by a preserver on its own class table.
+        let child = fate
             .records
             .iter()
-            .find(|u| !u.sys_class_name.is_empty() && u.sys_class_name != "sys_user")
-        {
-            format!(
-                "its class is {}, and preservers do not reach child classes",
-                u.sys_class_name
-            )
+            .find(|u| user_table_of(u) != "sys_user")
+            .filter(|_| !kept_record);
+        let mut fix = None;
+        let target_why = if fate.records.is_empty() {
+            format!("{t} has no user named {login}")
+        } else if let Some(u) = child {
+            let (why, how) = child_class_lost(u, source, plan);
+            fix = Some(how);
+            why
+        } else if let Some(ex) = plan.excluded.get("sys_user") {
+            format!("sys_user is excluded from the clone ({ex})")
         } else if kept_record {
             format!("{t}'s record is kept but is inactive or locked out")
         } else {
@@ -78,10 +100,11 @@ pub(super) fn judge_login(
             format!("{s}'s {login} is inactive or locked out")
         };
         let why = format!("{target_why}; {source_why}");
+        let fix = fix.unwrap_or_else(|| format!("on {s}, add a preserver on sys_user whose condition matches {login} (e.g. roles=mid_server) and list it in the clone profile"));
         out.push(j.fail(
             fate.subject.clone(),
             format!("after the clone no active, unlocked user {login} exists on {t}: {why}"),
-            format!("on {s}, add a preserver on sys_user whose condition matches {login} (e.g. roles=mid_server) and list it in the clone profile, or create {login} in {s} (see prod-foreign-mid-user before you do)"),
+            format!("{fix}, or create {login} in {s} (see prod-foreign-mid-user before you do)"),
             base_ev,
         ));
         outcome.user_lost = Some(if fate.records.is_empty() {
@@ -104,11 +127,24 @@ pub(super) fn judge_login(
 
     // mid-user-survives-by-source-copy
     let j = Judge::new(CheckId::MidUserSurvivesBySourceCopy, t);
-    if usable.iter().all(|(_, o)| *o == Origin::Source) {
+    let target_maybe = maybe.iter().find(|((_, o), _)| *o == Origin::Target);
+    if let (true, Some((_, why))) = (
+        usable.iter().all(|(_, o)| *o == Origin::Source),
+        target_maybe,
+    ) {
+        // The target's own record is kept, but whether it can log in is unknown.
+        out.push(j.error(fate.subject.clone(), why));
+    } else if usable.iter().all(|(_, o)| *o == Origin::Source) {
+        // The target's own record is kept by a preserver on its class table.
+        let table = fate
+            .records
+            .first()
+            .map(|u| user_table_of(u))
+            .unwrap_or("sys_user");
         out.push(j.fail(
             fate.subject.clone(),
             format!("{login} survives only as {s}'s copy: its password after the clone is {s}'s, and the MID Server's stored credential must match it"),
-            format!("preserve {t}'s own {login} with a sys_user preserver, or confirm the MID Server's stored password equals {s}'s"),
+            format!("preserve {t}'s own {login} with a preserver on {table}, or confirm the MID Server's stored password equals {s}'s"),
             Ev::new().with("source_sys_id", &usable[0].0.sys_id),
         ));
     } else {
@@ -157,7 +193,22 @@ pub(super) fn judge_login(
         .iter()
         .filter(|(u, _)| after.mid_grant(&u.sys_id).is_none())
         .collect();
-    if let Some((u, origin)) = lacking.first().map(|x| (&x.0, x.1)) {
+    // A user that may be usable and lacks mid_server would fail it.
+    let maybe_lacking = maybe
+        .iter()
+        .find(|((u, _), _)| after.mid_grant(&u.sys_id).is_none())
+        .map(|(_, why)| why.clone());
+    // A group row whose `inherits` is unknown may grant it: neither a pass nor a fail.
+    if let Some(why) = lacking
+        .iter()
+        .find_map(|(u, _)| after.mid_grant_unknown(&u.sys_id))
+    {
+        out.push(j.error(fate.subject.clone(), &why));
+        outcome.undecided = Some(why);
+    } else if let (true, Some(why)) = (lacking.is_empty(), maybe_lacking) {
+        out.push(j.error(fate.subject.clone(), &why));
+        outcome.undecided = Some(why);
+    } else if let Some((u, origin)) = lacking.first().map(|x| (&x.0, x.1)) {
         let why = if origin == Origin::Source {
             format!("{s}'s {login} does not hold mid_server in {s}")
         } else {
@@ -182,6 +233,14 @@ pub(super) fn judge_login(
                     } else if !after.groups.contains_key(&via) {
                         format!(
                             "group \"{}\" will not exist after the clone",
+                            today.group_name(&via)
+                        )
+                    } else if after
+                        .group_mid_row_not_inherited(&group, after.mid_granting_roles())
+                        .is_some()
+                    {
+                        format!(
+                            "in {s}, group \"{}\" holds mid_server without passing it to its members (inherits is false)",
                             today.group_name(&via)
                         )
                     } else {
@@ -213,4 +272,53 @@ pub(super) fn judge_login(
         ));
     }
     outcome
+}
+
+/// Why a child-class record of a login will not be kept, and what to do: a `sys_user`
+/// preserver does not reach it; a preserver on its own class table does, when one applies to
+/// the clone and its condition matches.
+fn child_class_lost(u: &User, source: &InstanceEvidence, plan: &ClonePlan) -> (String, String) {
+    let s = source.name.as_str();
+    let login = &u.user_name;
+    let table = user_table_of(u);
+    let on_table: Vec<&Preserver> = source
+        .clone
+        .as_ref()
+        .and_then(|c| c.preservers.get())
+        .map(|ps| ps.iter().filter(|p| p.table == table).collect())
+        .unwrap_or_default();
+    let (applicable, off): (Vec<&Preserver>, Vec<&Preserver>) = on_table
+        .into_iter()
+        .partition(|p| plan.applicable.contains(&p.sys_id));
+    let head = format!(
+        "its class is {table}, which a sys_user preserver does not keep: only a preserver on {table} does"
+    );
+    if !applicable.is_empty() {
+        let names = preserver_names(source, plan, table);
+        return (
+            format!("{head}, and the applicable ones ({names}) do not match it"),
+            format!("on {s}, change the condition of the preserver on {table} so that it matches {login} (e.g. roles=mid_server)"),
+        );
+    }
+    if let Some(p) = off.first() {
+        let why = plan
+            .not_applied
+            .get(&p.sys_id)
+            .cloned()
+            .unwrap_or_else(|| "not applied".into());
+        return (
+            format!(
+                "{head}, and preserver \"{}\" on {table} will not run ({why})",
+                p.name
+            ),
+            format!(
+                "on {s}, make preserver \"{}\" on {table} run in this clone ({why})",
+                p.name
+            ),
+        );
+    }
+    (
+        format!("{head}, and there is none"),
+        format!("on {s}, add a preserver on table {table} (not sys_user) with the condition roles=mid_server, or one that matches {login}, and list it in the clone profile"),
+    )
 }

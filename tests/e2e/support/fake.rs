@@ -6,7 +6,9 @@
 //! `^`, dot-walks through the reference fields of the user tables, the virtual `roles` field of
 //! `sys_user`, unknown fields silently dropped), `sysparm_fields` (dot-walks included),
 //! `sysparm_limit`, `sysparm_offset`, `X-Total-Count` (counted before ACL trimming) and `Link`
-//! headers, authenticates with basic credentials, bearer tokens or its own OAuth endpoint
+//! headers, child classes (a `u_mid_service_account` table whose rows are the `sys_user` rows of
+//! that class), the platform's default `inherits=true` on a group role row inserted without one,
+//! fields a field ACL leaves out of one row's answers, authenticates with basic credentials, bearer tokens or its own OAuth endpoint
 //! (`POST /oauth_token.do`), and injects faults on demand ([`Faults`]: latency, 403, rows hidden
 //! by ACL, 429, 503, HTML, truncated JSON, hangs, looping `Link`, redirects, token expiry).
 //! Every request is recorded, so tests can assert what was (and was not) sent, and the rows and
@@ -220,6 +222,8 @@ pub struct Faults {
     pub token_status: Option<u16>,
     /// Ignore `sysparm_fields` and send every field (as an instance does for a misspelt one).
     pub send_all_fields: bool,
+    /// Fields left out of the answer for one row (as a field ACL does), by table and sys_id.
+    pub omitted_fields: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl Default for Faults {
@@ -243,6 +247,7 @@ impl Default for Faults {
             token_max_uses: None,
             token_status: None,
             send_all_fields: false,
+            omitted_fields: BTreeMap::new(),
         }
     }
 }
@@ -355,6 +360,10 @@ pub struct FakeState {
     next_id: u64,
     issued: HashMap<String, Issued>,
     refresh_tokens: HashSet<String>,
+    /// Child classes of a table (`u_mid_service_account` → `sys_user`): their rows are the
+    /// parent's rows whose `sys_class_name` is the child (or one of its own children), and a
+    /// query on the child reads only those.
+    child_classes: BTreeMap<String, String>,
     /// Accept requests without credentials.
     pub anonymous: bool,
     /// Accepted basic credentials (user name, password); also the users of the password grant.
@@ -387,6 +396,7 @@ impl FakeState {
             next_id: 0,
             issued: HashMap::new(),
             refresh_tokens: HashSet::new(),
+            child_classes: BTreeMap::new(),
             anonymous: false,
             basic_credentials: vec![(AUDIT_USER.to_string(), AUDIT_PASSWORD.to_string())],
             bearer_tokens: Vec::new(),
@@ -453,7 +463,52 @@ impl FakeState {
     }
 
     pub fn has_table(&self, table: &str) -> bool {
-        self.tables.contains_key(table)
+        self.tables.contains_key(table) || self.child_classes.contains_key(table)
+    }
+
+    /// Makes `child` a class table extending `parent` (e.g. `u_mid_service_account` of
+    /// `sys_user`): rows of `parent` whose `sys_class_name` is `child` are its rows.
+    pub fn add_child_class(&mut self, child: &str, parent: &str) {
+        self.child_classes
+            .insert(child.to_string(), parent.to_string());
+    }
+
+    /// Leaves `field` out of every answer that carries the row `sys_id` of `table`, as a field
+    /// ACL does (the field is not "", it is absent).
+    pub fn omit_field(&mut self, table: &str, sys_id: &str, field: &str) {
+        self.faults
+            .omitted_fields
+            .entry(table.to_string())
+            .or_default()
+            .entry(sys_id.to_string())
+            .or_default()
+            .insert(field.to_string());
+    }
+
+    /// The table whose rows a query on `table` reads, and the classes a row must have (`None`:
+    /// every row): a child class reads its base table's rows of its class or below.
+    fn storage(&self, table: &str) -> (String, Option<BTreeSet<String>>) {
+        let mut base = table.to_string();
+        while let Some(parent) = self.child_classes.get(&base) {
+            base = parent.clone();
+        }
+        if base == table {
+            return (base, None);
+        }
+        let mut classes: BTreeSet<String> = [table.to_string()].into();
+        loop {
+            let more: Vec<String> = self
+                .child_classes
+                .iter()
+                .filter(|(c, p)| classes.contains(*p) && !classes.contains(*c))
+                .map(|(c, _)| c.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            classes.extend(more);
+        }
+        (base, Some(classes))
     }
 
     /// Inserts a row (an object of string values; references as plain sys_ids; other JSON
@@ -477,6 +532,10 @@ impl FakeState {
                 .collect(),
             other => panic!("a fake row must be a JSON object, not {other}"),
         };
+        // The platform fills a group role's `inherits` with its default, true.
+        if table == "sys_group_has_role" && !fields.iter().any(|(k, _)| k == "inherits") {
+            fields.push(("inherits".to_string(), "true".to_string()));
+        }
         let sys_id = match fields.iter().find(|(k, _)| k == "sys_id") {
             Some((_, v)) if !v.is_empty() => v.clone(),
             _ => {
@@ -941,8 +1000,13 @@ impl FakeState {
             Some(f) => f.iter().map(String::as_str).collect(),
             None => t.columns.iter().map(String::as_str).collect(),
         };
+        let omitted = self
+            .faults
+            .omitted_fields
+            .get(table)
+            .and_then(|rows| rows.get(t.get(row, "sys_id")));
         for name in names {
-            if !self.known(table, name) {
+            if !self.known(table, name) || omitted.is_some_and(|o| o.contains(name)) {
                 continue;
             }
             let (last_table, last_field, value) = self.resolve(table, t, row, name);
@@ -1114,10 +1178,13 @@ impl FakeState {
         if faults.fail_every.is_some_and(|k| k > 0 && n % k == 0) {
             return error_response(503, &[], "Service Unavailable", None);
         }
+        let requested = table;
+        let (base, classes) = self.storage(requested);
+        let table = base.as_str();
         let Some(t) = self.tables.get(table) else {
-            return error_response(400, &[], &format!("Invalid table {table}"), None);
+            return error_response(400, &[], &format!("Invalid table {requested}"), None);
         };
-        if faults.forbidden_tables.contains(table) {
+        if faults.forbidden_tables.contains(requested) {
             return error_response(
                 403,
                 &[],
@@ -1125,7 +1192,7 @@ impl FakeState {
                 Some("Field(s) present in the query do not have permission to be read"),
             );
         }
-        if faults.html_tables.contains(table) {
+        if faults.html_tables.contains(requested) {
             return html_response();
         }
         let param = |k: &str| {
@@ -1157,7 +1224,10 @@ impl FakeState {
             Some("true") => None,
             _ => Some(base_url),
         };
-        let matched = self.evaluate(table, query);
+        let mut matched = self.evaluate(table, query);
+        if let Some(classes) = &classes {
+            matched.retain(|&r| classes.contains(t.get(r as usize, "sys_class_name")));
+        }
         let total = matched.len();
         let page: Vec<Value> = matched
             .iter()
@@ -1169,15 +1239,15 @@ impl FakeState {
             .collect();
         *rows = page.len() as u64;
         let mut headers = vec![("X-Total-Count", total.to_string())];
-        if total > 0 || faults.looping_link_tables.contains(table) {
-            let looping = faults.looping_link_tables.contains(table);
+        if total > 0 || faults.looping_link_tables.contains(requested) {
+            let looping = faults.looping_link_tables.contains(requested);
             headers.push((
                 "Link",
                 link_header(base_url, path, params, limit, offset, total, looping),
             ));
         }
         let mut body = json!({ "result": page }).to_string();
-        if n <= faults.truncate_first || faults.truncate_tables.contains(table) {
+        if n <= faults.truncate_first || faults.truncate_tables.contains(requested) {
             let mut cut = body.len() / 2;
             while !body.is_char_boundary(cut) {
                 cut -= 1;
