@@ -235,7 +235,11 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
     let mid_users = active_mid_users(ctx, inst, today);
 
     // After the clone (targets only): the simulated roles of kept users.
-    let after: Option<Result<&World, &Unreadable>> = ctx.after(&inst.name);
+    let afters: Vec<Result<&World, &Unreadable>> = ctx
+        .clones_onto(&inst.name)
+        .into_iter()
+        .map(|c| c.after.as_ref())
+        .collect();
 
     let ji = Judge::new(CheckId::MidUserInteractiveLogin, name);
     let je = Judge::new(CheckId::MidUserElevatedRoles, name);
@@ -273,10 +277,10 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
                     .map(|r| today.role_name(&r.role)),
             );
         }
-        let mut after_held = BTreeSet::new();
-        if let Some(Ok(a)) = &after {
+        let mut after_held: Vec<(&World, BTreeSet<String>)> = Vec::new();
+        for a in afters.iter().flatten() {
             if a.users.contains_key(&u.sys_id) {
-                after_held = a.granted_role_names(&u.sys_id);
+                after_held.push((a, a.granted_role_names(&u.sys_id)));
             }
         }
         let is_elevated = |n: &String, w: &World| {
@@ -290,16 +294,17 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
             .filter(|n| is_elevated(n, today))
             .cloned()
             .collect();
-        if let Some(Ok(a)) = &after {
-            elevated.extend(
-                after_held
-                    .iter()
-                    .filter(|n| is_elevated(n, a))
-                    .map(|n| format!("{n} (after the clone)")),
-            );
+        for (a, held) in &after_held {
+            for n in held.iter().filter(|n| is_elevated(n, a)) {
+                let n = format!("{n} (after the clone)");
+                if !elevated.contains(&n) {
+                    elevated.push(n);
+                }
+            }
         }
         elevated.dedup();
-        if let (true, Some(Err(e))) = (elevated.is_empty(), &after) {
+        let unsimulated = afters.iter().find_map(|a| a.as_ref().err());
+        if let (true, Some(e)) = (elevated.is_empty(), unsimulated) {
             // Nothing elevated today, but the state after the clone could not be simulated.
             out.push(je.error(subject.clone(), e));
         } else if elevated.is_empty() {

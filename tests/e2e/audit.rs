@@ -452,9 +452,10 @@ fn one_audit_of_a_source_and_two_targets_sends_a_fixed_number_of_requests() {
     assert_eq!(count(50), small);
     // Per target: 1 gate, 4 wave-1 reads and the properties, 3 user lookups (ids and logins
     // ORed into one request per table), 3 preserver counts and 3 evaluations = 15; the source:
-    // 1 + 4 + its preservers, 4 clone-setup reads, the properties and 3 lookups = 14.
+    // 1 + 4 + its preservers, 5 clone-setup reads (both request tables; no request, so no
+    // `instance` record to read), the properties and 3 lookups = 15.
     assert_eq!(
-        small, 44,
+        small, 45,
         "requests of one audit of one source and two targets changed"
     );
 }

@@ -9,6 +9,7 @@ mod support;
 mod audit;
 mod browser;
 mod cli;
+mod clone_requests;
 mod doctor;
 mod faults;
 mod hostile;

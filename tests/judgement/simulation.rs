@@ -107,7 +107,7 @@ fn a_parent_groups_role_reaches_the_member() {
 #[test]
 fn an_excluded_user_table_removes_the_source_copy_and_is_reported() {
     let mut e = estate(MID);
-    clone_setup(&mut e).excludes = Fact::ok(vec!["sys_user_has*".into()]);
+    clone_setup(&mut e).excludes = Fact::ok(vec![exclusion(80, "sys_user_has*")]);
     let r = checks::run(&e).results;
     assert_eq!(
         status(
@@ -175,14 +175,8 @@ fn switched_off_theme_and_late_preservers_do_not_apply() {
     // Created after a request that locked its settings.
     let mut e = estate(MID);
     clone_setup(&mut e).clone_requests = Fact::ok(vec![CloneRequest {
-        sys_id: id(70),
-        target_instance: "https://dev.service-now.com".into(),
-        state: "Scheduled".into(),
-        scheduled: "2026-11-25 22:00:00".into(),
-        profile: String::new(),
-        lock_settings: Some(true),
-        preserve_theme: Some(false),
-        created_on: "2026-11-01 00:00:00".into(),
+        lock_profile_settings: Some(true),
+        ..request(70)
     }]);
     if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
         value[1].created_on = "2026-11-10 00:00:00".into();
@@ -420,11 +414,15 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         sys_id: id(90),
         name: "Lean".into(),
         default_profile: Some(true),
+        preserve_theme: Some(false),
+        exclude_all_from_exclusion_list: Some(true),
+        exclude_large_data: Some(true),
     }]);
     // The default profile lists only the user preserver.
     setup.profile_preservers = Fact::ok(vec![ProfilePreserver {
         profile: id(90),
         preserver: id(10),
+        created_on: "2026-10-01 00:00:00".into(),
     }]);
     let r = checks::run(&e).results;
     assert_eq!(
@@ -433,14 +431,9 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
     );
     // A pending request with no profile: every preserver applies.
     let request = CloneRequest {
-        sys_id: id(91),
-        target_instance: "dev".into(),
         state: "Requested".into(),
         scheduled: String::new(),
-        profile: String::new(),
-        lock_settings: Some(false),
-        preserve_theme: Some(false),
-        created_on: "2026-11-01 00:00:00".into(),
+        ..request(91)
     };
     clone_setup(&mut e).clone_requests = Fact::ok(vec![request.clone()]);
     let r = checks::run(&e).results;
