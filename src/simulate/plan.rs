@@ -140,15 +140,7 @@ pub fn plan(
         ),
         None => match profiles.iter().find(|p| p.default_profile == Some(true)) {
             Some(p) => (Some(p.sys_id.clone()), CloneOptions::of_profile(p)),
-            None => {
-                if let Some(p) = profiles.iter().find(|p| p.default_profile.is_none()) {
-                    return Err(Unreadable {
-                        table: "clone_profile".into(),
-                        reason: format!("whether clone profile \"{}\" is the default is unknown (default_profile was not returned)", p.name),
-                    });
-                }
-                (None, CloneOptions::default())
-            }
+            None => (None, CloneOptions::default()),
         },
     };
     // A locked request: the time it was made, which must be known.
