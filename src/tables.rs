@@ -334,6 +334,22 @@ mod tests {
     }
 
     #[test]
+    fn no_table_asks_for_a_secret_field() {
+        for t in ALL {
+            for f in t.fields {
+                let last = f.rsplit('.').next().unwrap_or(f);
+                assert!(
+                    !["password", "secret", "key", "token", "pem_certificate"]
+                        .iter()
+                        .any(|s| last.contains(s)),
+                    "{}.{f}",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_user_tables_are_the_user_and_group_levels() {
         let levels: BTreeSet<&str> = USER_LEVEL
             .iter()
