@@ -4,7 +4,8 @@
 //! keeps, a group that holds mid_server in production without passing it to its members
 //! (`inherits` false), a preserver switched off, an
 //! over-broad and a dot-walked one, non-production MID users kept in production, a table of
-//! dev with rows hidden by ACLs, and three waivers (valid, expiring within 30 days, expired).
+//! dev with rows hidden by ACLs, a legacy clone request for dev and a Clone Admin Console
+//! request for test, and three waivers (valid, expiring within 30 days, expired).
 
 use crate::checks::CheckId;
 use crate::evidence::*;
@@ -74,6 +75,49 @@ fn preserver(label: &str, name: &str, table: &str, condition: &str, include: boo
     }
 }
 
+fn exclusion(label: &str, name: &str, default: bool) -> Exclusion {
+    Exclusion {
+        sys_id: id(label),
+        name: name.into(),
+        table: String::new(),
+        default: Some(default),
+    }
+}
+
+/// A scheduled request with every option at its platform default and no profile.
+fn request(
+    table: RequestTable,
+    label: &str,
+    number: &str,
+    target: &str,
+    scheduled: &str,
+) -> CloneRequest {
+    CloneRequest {
+        table,
+        sys_id: id(label),
+        number: number.into(),
+        target_instance: id(target),
+        state: "Scheduled".into(),
+        scheduled: scheduled.into(),
+        profile: String::new(),
+        lock_profile_settings: Some(false),
+        preserve_theme: Some(false),
+        exclude_all_from_exclusion_list: Some(true),
+        exclude_large_data: Some(true),
+        on_demand_backup: None,
+        created_on: "2026-11-20 09:00:00".into(),
+    }
+}
+
+fn target_record(label: &str, name: &str, url: &str) -> InstanceRecord {
+    InstanceRecord {
+        sys_id: id(label),
+        instance_name: name.into(),
+        instance_url: url.into(),
+        production: Some(false),
+    }
+}
+
 fn eval(p: &str, table: &str, matched: &[&str], total: u64, related: u64) -> PreserverEval {
     PreserverEval {
         preserver: id(p),
@@ -91,6 +135,7 @@ fn read(table: &str, requests: u64, rows: u64) -> TableRead {
         rows,
         hidden_rows: 0,
         error: None,
+        absent: false,
     }
 }
 
@@ -198,8 +243,11 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         "mid.prod",
         "midp01.acme.local",
     )]);
-    let scheduled = (now + Duration::days(1))
+    let tomorrow = (now + Duration::days(1))
         .format("%Y-%m-%d 22:00:00")
+        .to_string();
+    let in_three_days = (now + Duration::days(3))
+        .format("%Y-%m-%d 20:00:00")
         .to_string();
     i.clone = Some(CloneSetup {
         preservers: Fact::ok(vec![
@@ -235,17 +283,40 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         ]),
         profiles: Fact::ok(vec![]),
         profile_preservers: Fact::ok(vec![]),
-        excludes: Fact::ok(vec!["sys_email".into(), "syslog*".into()]),
-        clone_requests: Fact::ok(vec![CloneRequest {
-            sys_id: id("clone:1"),
-            target_instance: "https://acmedev.service-now.com".into(),
-            state: "Scheduled".into(),
-            scheduled,
-            profile: String::new(),
-            lock_settings: Some(false),
-            preserve_theme: Some(false),
-            created_on: "2026-11-20 09:00:00".into(),
-        }]),
+        excludes: Fact::ok(vec![
+            exclusion("x:email", "sys_email", false),
+            exclusion("x:syslog", "syslog*", true),
+        ]),
+        clone_requests: Fact::ok(vec![request(
+            RequestTable::CloneInstance,
+            "clone:1",
+            "CLN0001234",
+            "instance:dev",
+            &tomorrow,
+        )]),
+        // The Clone Admin Console's request: the clone of test, in three days.
+        console_requests: Fact::ok(Some(vec![CloneRequest {
+            on_demand_backup: Some(false),
+            ..request(
+                RequestTable::SnInstanceCloneRequest,
+                "clone:2",
+                "CR0010042",
+                "instance:test",
+                &in_three_days,
+            )
+        }])),
+        target_records: Fact::ok(vec![
+            target_record(
+                "instance:dev",
+                "acmedev",
+                "https://acmedev.service-now.com/",
+            ),
+            target_record(
+                "instance:test",
+                "acmetest",
+                "https://acmetest.service-now.com/",
+            ),
+        ]),
     });
     i.coverage = coverage(&[
         ("clone_data_exclude", 1, 2),
@@ -253,6 +324,8 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         ("clone_instance", 1, 1),
         ("clone_profile", 1, 0),
         ("clone_profile_preservers", 1, 0),
+        ("instance", 1, 2),
+        ("sn_instance_clone_request", 1, 1),
     ]);
     i
 }

@@ -9,8 +9,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Version of the evidence document's shape. Bumped on any incompatible change.
+/// Version of the evidence document's shape. Bumped on any incompatible change. Version 2 added
+/// the Clone Admin Console's requests, the `instance` records of the requests' targets, the
+/// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag.
 pub const EVIDENCE_SCHEMA_VERSION: u32 = 2;
+
+/// Reads `schema_version` and refuses any other version at once, naming both: an older
+/// document lacks facts this version relies on, and must never read as "nothing found".
+fn current_schema_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = u32::deserialize(d)?;
+    if v != EVIDENCE_SCHEMA_VERSION {
+        return Err(serde::de::Error::custom(format!(
+            "evidence schema {v}, this preclone reads schema {EVIDENCE_SCHEMA_VERSION}: collect it again with this version"
+        )));
+    }
+    Ok(v)
+}
 
 /// A value read from an instance, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,12 +270,15 @@ pub struct Preserver {
     pub created_on: String,
 }
 
-/// A `clone_profile` record.
+/// A `clone_profile` record, with the clone options a request made with it starts from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloneProfile {
     pub sys_id: String,
     pub name: String,
     pub default_profile: Option<bool>,
+    pub preserve_theme: Option<bool>,
+    pub exclude_all_from_exclusion_list: Option<bool>,
+    pub exclude_large_data: Option<bool>,
 }
 
 /// A `clone_profile_preservers` row.
@@ -269,20 +286,70 @@ pub struct CloneProfile {
 pub struct ProfilePreserver {
     pub profile: String,
     pub preserver: String,
+    /// `sys_created_on`: when the preserver was linked into the profile.
+    pub created_on: String,
 }
 
-/// A `clone_instance` record: a scheduled, requested or past clone.
+/// A `clone_data_exclude` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exclusion {
+    pub sys_id: String,
+    /// A table name or a wildcard such as `sys_script.*`.
+    pub name: String,
+    pub table: String,
+    /// `default`: a default exclusion applies to every clone; the custom list (`false`) as the
+    /// request's options say.
+    pub default: Option<bool>,
+}
+
+/// The table a clone request was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestTable {
+    /// `clone_instance`, the legacy request.
+    CloneInstance,
+    /// `sn_instance_clone_request`, the Clone Admin Console's request.
+    SnInstanceCloneRequest,
+}
+
+impl RequestTable {
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestTable::CloneInstance => tables::CLONE_INSTANCE.name,
+            RequestTable::SnInstanceCloneRequest => tables::SN_INSTANCE_CLONE_REQUEST.name,
+        }
+    }
+}
+
+/// A clone request (`clone_instance` or `sn_instance_clone_request`): scheduled, requested or
+/// past.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloneRequest {
+    pub table: RequestTable,
     pub sys_id: String,
-    /// The target as the record names it (instance name or URL).
+    /// Its number: `clone_id` (clone_instance) or `request_id` (console); empty when unset.
+    pub number: String,
+    /// The sys_id of the `instance` record of its target (a reference, as stored).
     pub target_instance: String,
     pub state: String,
     pub scheduled: String,
     pub profile: String,
-    pub lock_settings: Option<bool>,
+    pub lock_profile_settings: Option<bool>,
     pub preserve_theme: Option<bool>,
+    pub exclude_all_from_exclusion_list: Option<bool>,
+    pub exclude_large_data: Option<bool>,
+    /// `on_demand_backup`; always `None` on `clone_instance`, which has no such field.
+    pub on_demand_backup: Option<bool>,
     pub created_on: String,
+}
+
+/// An `instance` record on the source: a registered clone target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub sys_id: String,
+    pub instance_name: String,
+    pub instance_url: String,
+    pub production: Option<bool>,
 }
 
 /// The source's clone set-up.
@@ -291,9 +358,14 @@ pub struct CloneSetup {
     pub preservers: Fact<Vec<Preserver>>,
     pub profiles: Fact<Vec<CloneProfile>>,
     pub profile_preservers: Fact<Vec<ProfilePreserver>>,
-    /// `clone_data_exclude.name` values (table names or wildcards such as `sys_script.*`).
-    pub excludes: Fact<Vec<String>>,
+    pub excludes: Fact<Vec<Exclusion>>,
+    /// `clone_instance` records.
     pub clone_requests: Fact<Vec<CloneRequest>>,
+    /// `sn_instance_clone_request` records; `None` when the release lacks the table (no
+    /// console requests).
+    pub console_requests: Fact<Option<Vec<CloneRequest>>>,
+    /// The `instance` records the requests' `target_instance` point to.
+    pub target_records: Fact<Vec<InstanceRecord>>,
 }
 
 /// What a target answered for one preserver's condition.
@@ -326,6 +398,8 @@ pub struct TableRead {
     pub hidden_rows: u64,
     /// `None` when everything was read; otherwise why not.
     pub error: Option<String>,
+    /// The release lacks the table (400 "Invalid table"), which it may: nothing to read.
+    pub absent: bool,
 }
 
 /// Everything read from one instance.
@@ -433,6 +507,8 @@ impl InstanceEvidence {
                 profile_preservers: no(&tables::CLONE_PROFILE_PRESERVERS, why),
                 excludes: no(&tables::CLONE_DATA_EXCLUDE, why),
                 clone_requests: no(&tables::CLONE_INSTANCE, why),
+                console_requests: no(&tables::SN_INSTANCE_CLONE_REQUEST, why),
+                target_records: no(&tables::INSTANCE, why),
             }),
             ..InstanceEvidence::empty(name, url, role)
         }
@@ -442,6 +518,7 @@ impl InstanceEvidence {
 /// The whole evidence document of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
+    #[serde(deserialize_with = "current_schema_version")]
     pub schema_version: u32,
     pub tool_version: String,
     pub run_id: String,
@@ -501,8 +578,8 @@ mod tests {
             }
         }
         walk(&json, &mut errors);
-        // The production property, the build, eleven lists and the five of the clone setup.
-        assert_eq!(errors.len(), 18, "{json}");
+        // The production property, the build, eleven lists and the seven of the clone setup.
+        assert_eq!(errors.len(), 20, "{json}");
         for f in errors {
             assert_eq!(f["reason"], "down");
             let table = f["table"].as_str().unwrap_or_default();

@@ -3,10 +3,19 @@
 //! state of the tables. Pure functions of the evidence.
 
 use crate::evidence::{
-    CloneRequest, Fact, Group, GroupRole, InstanceEvidence, Membership, Preserver, Role,
-    RoleContains, Unreadable, User, UserRole, USER_TABLES,
+    Group, GroupRole, InstanceEvidence, Membership, Role, RoleContains, Unreadable, User, UserRole,
 };
+use crate::tables::USER_TABLES;
 use std::collections::{BTreeMap, BTreeSet};
+
+mod plan;
+mod requests;
+
+pub use plan::{class_table, class_tables, excluded_by, plan, ClonePlan};
+pub use requests::{
+    all_requests, clones_onto, host_of, is_pending, label, record_names, state_kind, CloneOptions,
+    CloneSpec, StateKind,
+};
 
 /// Where a row of a simulated table comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -15,253 +24,6 @@ pub enum Origin {
     Source,
     /// The target's own row, kept by a preserver (or, in [`World::today`], simply the instance's).
     Target,
-}
-
-/// Whether `table` is removed by one of the `clone_data_exclude` names. A name ending in `*`
-/// (`sys_user*`, `sys_user.*`) matches by prefix; exclusions cascade to child tables, so the
-/// conservative reading is taken.
-pub fn excluded_by(table: &str, excludes: &[String]) -> Option<String> {
-    excludes
-        .iter()
-        .find(|e| {
-            let e = e.trim();
-            match e.strip_suffix('*') {
-                Some(prefix) => table.starts_with(prefix.trim_end_matches('.')),
-                None => e == table,
-            }
-        })
-        .cloned()
-}
-
-/// A clone request still to run. The documented clone states (docs: clone-states) are Requested,
-/// Scheduled, Active, Draft and Hold before or during a clone, and Completed, Canceled, Error and
-/// the rollback states after it; an unknown state counts as pending.
-pub fn is_pending(request: &CloneRequest) -> bool {
-    let s = request.state.trim().to_ascii_lowercase();
-    !(matches!(
-        s.as_str(),
-        "completed" | "complete" | "cancelled" | "canceled" | "error" | "failed"
-    ) || s.starts_with("roll"))
-}
-
-/// Whether a `clone_instance.target_instance` value names this target: its config name, its
-/// URL, its host, or the host's first label (`acmedev` for `acmedev.service-now.com`).
-pub fn names_instance(value: &str, instance: &InstanceEvidence) -> bool {
-    let v = value.trim().trim_end_matches('/').to_ascii_lowercase();
-    if v.is_empty() {
-        return false;
-    }
-    let url = instance.url.trim_end_matches('/').to_ascii_lowercase();
-    let host = url.split("://").nth(1).unwrap_or(&url).to_string();
-    let label = host.split('.').next().unwrap_or(&host).to_string();
-    let v_host = v.split("://").nth(1).unwrap_or(&v).to_string();
-    v == instance.name.to_ascii_lowercase() || v == url || v_host == host || v == label
-}
-
-/// Which preservers run in the clone onto one target, and which target rows they keep.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClonePlan {
-    pub target: String,
-    /// sys_ids of the preservers that apply.
-    pub applicable: BTreeSet<String>,
-    /// Preservers that do not apply, with the reason.
-    pub not_applied: BTreeMap<String, String>,
-    /// User tables removed by `clone_data_exclude`, with the matching exclusion.
-    pub excluded: BTreeMap<String, String>,
-    /// Target rows kept, per user table (sys_ids).
-    pub kept: BTreeMap<String, BTreeSet<String>>,
-    /// The pending clone request this plan follows, if any.
-    pub request: Option<CloneRequest>,
-    /// The profile the clone uses, as its sys_id, when one decides.
-    pub profile: Option<String>,
-}
-
-impl ClonePlan {
-    pub fn applicable_on<'p>(
-        &self,
-        preservers: &'p [Preserver],
-        table: &str,
-    ) -> Vec<&'p Preserver> {
-        preservers
-            .iter()
-            .filter(|p| p.table == table && self.applicable.contains(&p.sys_id))
-            .collect()
-    }
-}
-
-/// Decides which preservers apply to the clone onto `target` (PRODUCT.md 2.1 step 1) and which
-/// of the target's rows they keep.
-pub fn plan(source: &InstanceEvidence, target: &InstanceEvidence) -> Result<ClonePlan, Unreadable> {
-    let clone = source.clone.as_ref().ok_or_else(|| Unreadable {
-        table: "clone_data_preserver".into(),
-        reason: "the source's clone set-up was not collected".into(),
-    })?;
-    let preservers = clone.preservers.as_result()?;
-    let excludes = clone.excludes.as_result()?;
-    let requests = clone.clone_requests.as_result()?;
-    let profiles = clone.profiles.as_result()?;
-
-    let request = requests
-        .iter()
-        .filter(|r| is_pending(r) && names_instance(&r.target_instance, target))
-        .max_by(|a, b| a.created_on.cmp(&b.created_on))
-        .cloned();
-    let preserve_theme = request
-        .as_ref()
-        .and_then(|r| r.preserve_theme)
-        .unwrap_or(false);
-
-    // The profile that decides: the request's. A request without a profile takes every
-    // preserver (docs system-profile-clone). With no request, the default profile; with profiles
-    // but no default, any profile could be used: a preserver must then be in all of them.
-    let any_profile_rule = request.is_none() && !profiles.is_empty();
-    let profile = match &request {
-        Some(r) if !r.profile.is_empty() => Some(r.profile.clone()),
-        Some(_) => None,
-        None => profiles
-            .iter()
-            .find(|p| p.default_profile == Some(true))
-            .map(|p| p.sys_id.clone()),
-    };
-    // The profile-to-preserver links matter only when a profile decides.
-    let empty = Vec::new();
-    let links = if profile.is_some() || any_profile_rule {
-        clone.profile_preservers.as_result()?
-    } else {
-        &empty
-    };
-    let in_profile = |p: &Preserver, profile: &str| {
-        links
-            .iter()
-            .any(|l| l.profile == profile && l.preserver == p.sys_id)
-    };
-
-    let mut applicable = BTreeSet::new();
-    let mut not_applied = BTreeMap::new();
-    for p in preservers {
-        let reason = if p.include_in_system_clone == Some(false) {
-            Some("switched off (include_in_system_clone is false)".to_string())
-        } else if p.theme == Some(true) && !preserve_theme {
-            Some("a theme preserver, and this clone does not preserve the theme".to_string())
-        } else if let Some(profile) = &profile {
-            if in_profile(p, profile) {
-                None
-            } else {
-                let name = profiles
-                    .iter()
-                    .find(|x| &x.sys_id == profile)
-                    .map(|x| x.name.clone())
-                    .unwrap_or_else(|| profile.clone());
-                Some(format!("not listed in the clone profile \"{name}\""))
-            }
-        } else if any_profile_rule && !profiles.iter().all(|x| in_profile(p, &x.sys_id)) {
-            Some(
-                "not listed in every clone profile, and no request or default profile says which one the clone uses"
-                    .to_string(),
-            )
-        } else {
-            None
-        };
-        let reason = reason.or_else(|| {
-            let r = request.as_ref()?;
-            (r.lock_settings == Some(true)
-                && !p.created_on.is_empty()
-                && !r.created_on.is_empty()
-                && p.created_on > r.created_on)
-                .then(|| "created after the clone request locked its settings".to_string())
-        });
-        match reason {
-            Some(r) => {
-                not_applied.insert(p.sys_id.clone(), r);
-            }
-            None => {
-                applicable.insert(p.sys_id.clone());
-            }
-        }
-    }
-
-    let mut excluded = BTreeMap::new();
-    for t in USER_TABLES {
-        if let Some(e) = excluded_by(t, excludes) {
-            excluded.insert(t.to_string(), e);
-        }
-    }
-
-    let mut kept: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for eval in &target.preserver_evals {
-        if !applicable.contains(&eval.preserver) {
-            continue;
-        }
-        let matched = eval.matched.as_result()?;
-        kept.entry(eval.table.clone())
-            .or_default()
-            .extend(matched.iter().cloned());
-    }
-    // Every applicable preserver on a user table, or on the class table of one of the target's
-    // MID users, must have been evaluated on this target.
-    let classes = class_tables(target);
-    for p in preservers {
-        if applicable.contains(&p.sys_id)
-            && (USER_TABLES.contains(&p.table.as_str()) || classes.contains(p.table.as_str()))
-            && !target
-                .preserver_evals
-                .iter()
-                .any(|e| e.preserver == p.sys_id)
-        {
-            return Err(Unreadable {
-                table: p.table.clone(),
-                reason: format!(
-                    "preserver \"{}\" was not evaluated on {}",
-                    p.name, target.name
-                ),
-            });
-        }
-    }
-    // Preservers do not reach child classes: only `sys_user` records are kept by a `sys_user`
-    // preserver (an empty class name is read as `sys_user`); a child-class user is kept by a
-    // preserver on its own class table ([`user_table_of`]).
-    if let (Some(ids), Fact::Ok { value: users }) = (kept.get_mut("sys_user"), &target.users) {
-        ids.retain(|id| {
-            users
-                .iter()
-                .find(|u| &u.sys_id == id)
-                .map(|u| u.sys_class_name.is_empty() || u.sys_class_name == "sys_user")
-                .unwrap_or(true)
-        });
-    }
-
-    Ok(ClonePlan {
-        target: target.name.clone(),
-        applicable,
-        not_applied,
-        excluded,
-        kept,
-        request,
-        profile,
-    })
-}
-
-/// The table that holds a user's record: its class (`u_mid_service_account`), or `sys_user`
-/// when the class is `sys_user` or not known.
-pub fn user_table_of(user: &User) -> &str {
-    match user.sys_class_name.trim() {
-        "" => "sys_user",
-        c => c,
-    }
-}
-
-/// The class tables of an instance's users that are not `sys_user` (children of it), whose
-/// preservers keep those users.
-pub fn class_tables(inst: &InstanceEvidence) -> BTreeSet<&str> {
-    inst.users
-        .get()
-        .map(|us| {
-            us.iter()
-                .map(user_table_of)
-                .filter(|t| *t != "sys_user")
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// How a user holds `mid_server`.
@@ -384,7 +146,7 @@ impl World {
             inst.users.as_result()?,
             |r| &r.sys_id,
             origin,
-            |r| keep(user_table_of(r), &r.sys_id),
+            |r| keep(class_table(r), &r.sys_id),
         ));
         self.user_roles.extend(by_id(
             inst.user_roles.as_result()?,

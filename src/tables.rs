@@ -229,30 +229,79 @@ pub const CLONE_DATA_PRESERVER: Table = source(
     ],
 );
 
-pub const CLONE_PROFILE: Table = source("clone_profile", &["sys_id", "name", "default_profile"]);
-
-pub const CLONE_PROFILE_PRESERVERS: Table = source(
-    "clone_profile_preservers",
-    &["sys_id", "profile", "preserver"],
+/// Clone profiles, with the options a clone requested today takes from the default profile.
+pub const CLONE_PROFILE: Table = source(
+    "clone_profile",
+    &[
+        "sys_id",
+        "name",
+        "default_profile",
+        "preserve_theme",
+        "exclude_all_from_exclusion_list",
+        "exclude_large_data",
+    ],
 );
 
-pub const CLONE_DATA_EXCLUDE: Table = source("clone_data_exclude", &["sys_id", "name"]);
+/// The preservers each profile lists, with when each was linked (a locked request's profile
+/// does not take a preserver linked after it).
+pub const CLONE_PROFILE_PRESERVERS: Table = source(
+    "clone_profile_preservers",
+    &["sys_id", "profile", "preserver", "sys_created_on"],
+);
 
-/// Clone requests, scheduled or past, with the instance record their target points to.
+/// Exclusions: `default` ones always apply, the custom list as the request's options say.
+pub const CLONE_DATA_EXCLUDE: Table = source(
+    "clone_data_exclude",
+    &["sys_id", "name", "table", "default"],
+);
+
+/// Legacy clone requests (`clone_instance`), scheduled or past. `target_instance` is a
+/// reference to the source's `instance` table, read on its own ([`INSTANCE`]).
 pub const CLONE_INSTANCE: Table = source(
     "clone_instance",
     &[
         "sys_id",
+        "clone_id",
         "target_instance",
-        "target_instance.instance_url",
-        "target_instance.instance_name",
         "state",
         "scheduled",
         "profile",
-        "lock_settings",
+        "lock_profile_settings",
         "preserve_theme",
+        "exclude_all_from_exclusion_list",
+        "exclude_large_data",
         "sys_created_on",
     ],
+);
+
+/// Clone Admin Console requests (Washington DC on). A release without the table has no
+/// console requests: absent, not unreadable.
+pub const SN_INSTANCE_CLONE_REQUEST: Table = Table {
+    may_be_absent: true,
+    ..source(
+        "sn_instance_clone_request",
+        &[
+            "sys_id",
+            "request_id",
+            "target_instance",
+            "state",
+            "scheduled",
+            "profile",
+            "lock_profile_settings",
+            "preserve_theme",
+            "exclude_all_from_exclusion_list",
+            "exclude_large_data",
+            "on_demand_backup",
+            "sys_created_on",
+        ],
+    )
+};
+
+/// The clone targets registered on the source, read by the sys_ids the requests point to
+/// (never a password field).
+pub const INSTANCE: Table = source(
+    "instance",
+    &["sys_id", "instance_name", "instance_url", "production"],
 );
 
 /// Every table the audit reads, in the order of the doctor matrix. The first is read alone
@@ -273,6 +322,8 @@ pub const ALL: &[&Table] = &[
     &CLONE_PROFILE_PRESERVERS,
     &CLONE_DATA_EXCLUDE,
     &CLONE_INSTANCE,
+    &SN_INSTANCE_CLONE_REQUEST,
+    &INSTANCE,
 ];
 
 /// The user tables whose preservers a target evaluates in the wave that has the MID users'
@@ -328,6 +379,22 @@ mod tests {
             );
         }
         assert_eq!(ALL[0].name, "sys_user_role");
+    }
+
+    #[test]
+    fn no_table_asks_for_a_secret_field() {
+        for t in ALL {
+            for f in t.fields {
+                let last = f.rsplit('.').next().unwrap_or(f);
+                assert!(
+                    !["password", "secret", "key", "token", "pem_certificate"]
+                        .iter()
+                        .any(|s| last.contains(s)),
+                    "{}.{f}",
+                    t.name
+                );
+            }
+        }
     }
 
     #[test]

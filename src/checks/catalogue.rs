@@ -274,8 +274,8 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         severity: High,
         max_severity: High,
         title: "A MID-related preserver will not run",
-        rationale: "A preserver that is switched off, a theme preserver, one missing from the profile the clone uses, or one added after a request locked its settings keeps nothing.",
-        decided: "For each preserver whose condition matches a MID-related row on some target, fails when it does not apply to the clone onto some target.",
+        rationale: "A preserver that is switched off, a theme preserver in a clone that does not preserve the theme, one missing from the profile the clone uses, one created or linked into the profile after a request locked its settings, or one whose condition uses MATCH_RGX (not supported in preserver conditions) keeps nothing.",
+        decided: "For each preserver whose condition matches a MID-related row on some target, fails when it does not apply to some clone onto some target: each pending request of clone_instance and sn_instance_clone_request, or the clone requested today; names the request.",
         remediation: "Set include_in_system_clone to true, add the preserver to the clone profile, or re-create a locked clone request.",
     },
     CheckDef {
@@ -305,7 +305,7 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         max_severity: High,
         title: "The clone excludes a user table",
         rationale: "An excluded table ends up empty on the target unless it is also preserved.",
-        decided: "Matches clone_data_exclude names (wildcards by prefix) against sys_user, sys_user_has_role, sys_user_grmember, sys_user_group, sys_group_has_role, sys_user_role and sys_user_role_contains.",
+        decided: "Under each clone onto each target, matches the clone_data_exclude names (wildcards by prefix) that clone applies (default exclusions always; the custom list when exclude_all_from_exclusion_list and exclude_large_data are not false) against sys_user, sys_user_has_role, sys_user_grmember, sys_user_group, sys_group_has_role, sys_user_role, sys_user_role_contains and the MID users' class tables (excluded with sys_user too).",
         remediation: "Remove the exclusion, or make sure preservers keep every MID row of that table.",
     },
     CheckDef {

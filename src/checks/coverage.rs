@@ -14,6 +14,14 @@ pub(super) fn judge(evidence: &Evidence, out: &mut Vec<CheckResult>) {
                 .with("requests", read.requests.to_string())
                 .with("rows", read.rows.to_string());
             match &read.error {
+                None if read.absent => out.push(ju.pass(
+                    subject.clone(),
+                    format!(
+                        "{} does not exist on {}'s release: nothing to read",
+                        read.table, inst.name
+                    ),
+                    ev.with("absent", "true"),
+                )),
                 Some(why) => out.push(ju.undecided(
                     subject.clone(),
                     format!("{} on {} could not be read: {why}", read.table, inst.name),

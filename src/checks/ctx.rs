@@ -5,23 +5,25 @@
 //! one themselves: they ask the context.
 
 use super::facts::{used_by, UsedBy};
-use crate::evidence::{Evidence, InstanceEvidence, Unreadable};
-use crate::simulate::{self, ClonePlan, World};
+use crate::evidence::{CloneRequest, Evidence, InstanceEvidence, Unreadable};
+use crate::simulate::{self, ClonePlan, CloneSpec, World};
 use std::collections::BTreeMap;
 
 /// Which clone of a target a simulation follows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RequestKey {
-    /// No pending clone request names the target (or the plan could not be made): the profile
-    /// rules without a request decide.
+    /// No pending clone request names the target (or which ones do could not be told): the
+    /// clone that would be requested today.
     NoRequest,
-    /// The pending `clone_instance` request with this sys_id.
+    /// The pending request (`clone_instance` or `sn_instance_clone_request`) with this sys_id.
     Request(String),
 }
 
 /// One clone onto a target, simulated.
 #[derive(Debug)]
 pub struct SimulatedClone {
+    /// The pending request it follows; `None` for the clone requested today.
+    pub request: Option<CloneRequest>,
     /// Which preservers run and which target rows they keep.
     pub plan: Result<ClonePlan, Unreadable>,
     /// The target's user tables after the clone (the plan's error when there is no plan).
@@ -32,8 +34,8 @@ pub struct SimulatedClone {
 pub struct Ctx<'e> {
     pub evidence: &'e Evidence,
     today: BTreeMap<&'e str, Result<World, Unreadable>>,
-    /// Keyed by target and clone request. Today a target has one entry, for the newest pending
-    /// request that names it; a run that judges every pending request adds one entry each.
+    /// Keyed by target and clone request: one entry per pending request naming the target, or
+    /// one for the clone requested today.
     clones: BTreeMap<(&'e str, RequestKey), SimulatedClone>,
     used: BTreeMap<&'e str, UsedBy>,
 }
@@ -52,22 +54,47 @@ impl<'e> Ctx<'e> {
             .collect();
         let mut clones = BTreeMap::new();
         if let Some(source) = evidence.source() {
-            // Every instance but the source is one the source could be cloned onto.
+            // Every instance but the source is one the source could be cloned onto, once per
+            // pending request naming it (PRODUCT.md 2.1 step 0).
             for inst in evidence
                 .instances
                 .values()
                 .filter(|i| i.name != source.name)
             {
-                let plan = simulate::plan(source, inst);
-                let after = match &plan {
-                    Ok(plan) => World::after_clone(source, inst, plan),
-                    Err(e) => Err(e.clone()),
+                let specs = match &source.clone {
+                    Some(setup) => simulate::clones_onto(setup, inst),
+                    None => Ok(vec![CloneSpec::Today]),
                 };
-                let key = match plan.as_ref().ok().and_then(|p| p.request.as_ref()) {
-                    Some(r) => RequestKey::Request(r.sys_id.clone()),
-                    None => RequestKey::NoRequest,
+                let specs = match specs {
+                    Ok(specs) => specs,
+                    Err(e) => {
+                        let clone = SimulatedClone {
+                            request: None,
+                            plan: Err(e.clone()),
+                            after: Err(e),
+                        };
+                        clones.insert((inst.name.as_str(), RequestKey::NoRequest), clone);
+                        continue;
+                    }
                 };
-                clones.insert((inst.name.as_str(), key), SimulatedClone { plan, after });
+                for spec in specs {
+                    let plan = simulate::plan(source, inst, &spec);
+                    let after = match &plan {
+                        Ok(plan) => World::after_clone(source, inst, plan),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let key = match spec.request() {
+                        Some(r) => RequestKey::Request(r.sys_id.clone()),
+                        None => RequestKey::NoRequest,
+                    };
+                    let request = spec.request().cloned();
+                    let clone = SimulatedClone {
+                        request,
+                        plan,
+                        after,
+                    };
+                    clones.insert((inst.name.as_str(), key), clone);
+                }
             }
         }
         Ctx {
@@ -91,27 +118,33 @@ impl<'e> Ctx<'e> {
         }
     }
 
-    /// The clone onto `target` (its one simulated request), or `None` without a source.
-    pub fn clone_onto(&self, target: &str) -> Option<&SimulatedClone> {
-        self.clones
+    /// Every clone onto `target` (one per pending request naming it, else the clone requested
+    /// today), the soonest scheduled first; none without a source.
+    pub fn clones_onto(&self, target: &str) -> Vec<&SimulatedClone> {
+        let mut clones: Vec<&SimulatedClone> = self
+            .clones
             .iter()
-            .find(|((name, _), _)| *name == target)
+            .filter(|((name, _), _)| *name == target)
             .map(|(_, c)| c)
-    }
-
-    /// The plan of the clone onto `target`.
-    pub fn plan(&self, target: &str) -> Option<Result<&ClonePlan, &Unreadable>> {
-        self.clone_onto(target).map(|c| c.plan.as_ref())
-    }
-
-    /// The target's tables after the clone.
-    pub fn after(&self, target: &str) -> Option<Result<&World, &Unreadable>> {
-        self.clone_onto(target).map(|c| c.after.as_ref())
+            .collect();
+        clones.sort_by_key(|c| {
+            c.request
+                .as_ref()
+                .map(|r| (r.scheduled.is_empty(), r.scheduled.clone()))
+        });
+        clones
     }
 
     /// Logins used by the instance's MID Servers: user_name (in any case) → MID Server names.
     pub fn used_by(&self, inst: &InstanceEvidence) -> &UsedBy {
         static NONE: UsedBy = UsedBy::new();
         self.used.get(inst.name.as_str()).unwrap_or(&NONE)
+    }
+}
+
+impl SimulatedClone {
+    /// How results name the clone (its request); `None` for the clone requested today.
+    pub fn label(&self) -> Option<String> {
+        self.request.as_ref().map(simulate::label)
     }
 }

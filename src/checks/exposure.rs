@@ -315,7 +315,11 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
     let mid_users = active_mid_users(ctx, inst, today);
 
     // After the clone (targets only): the simulated roles of kept users.
-    let after: Option<Result<&World, &Unreadable>> = ctx.after(&inst.name);
+    let afters: Vec<Result<&World, &Unreadable>> = ctx
+        .clones_onto(&inst.name)
+        .into_iter()
+        .map(|c| c.after.as_ref())
+        .collect();
 
     let ji = Judge::new(CheckId::MidUserInteractiveLogin, name);
     let je = Judge::new(CheckId::MidUserElevatedRoles, name);
@@ -369,13 +373,20 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
         let mut elevated = elevated_in(today, &held);
         let mut maybe_elevated = elevated_in(today, &maybe);
         let mut unread = today.held_unread.clone();
-        if let Some(Ok(a)) = &after {
+        for a in afters.iter().flatten() {
             if a.users.contains_key(&u.sys_id) {
                 let (after_held, after_maybe) = a.granted_roles(&u.sys_id);
-                let later =
-                    |v: Vec<String>| v.into_iter().map(|n| format!("{n} (after the clone)"));
-                elevated.extend(later(elevated_in(a, &after_held)));
-                maybe_elevated.extend(later(elevated_in(a, &after_maybe)));
+                for (from, into) in [
+                    (elevated_in(a, &after_held), &mut elevated),
+                    (elevated_in(a, &after_maybe), &mut maybe_elevated),
+                ] {
+                    for n in from {
+                        let n = format!("{n} (after the clone)");
+                        if !into.contains(&n) {
+                            into.push(n);
+                        }
+                    }
+                }
                 unread = unread.or_else(|| a.held_unread.clone());
             }
         }
@@ -386,7 +397,8 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if let (true, Some(Err(e))) = (elevated.is_empty(), &after) {
+        let unsimulated = afters.iter().find_map(|a| a.as_ref().err());
+        if let (true, Some(e)) = (elevated.is_empty(), unsimulated) {
             // Nothing elevated today, but the state after the clone could not be simulated.
             out.push(je.error(subject.clone(), e));
         } else if let (true, Some(role)) = (elevated.is_empty(), maybe_elevated.first()) {

@@ -9,6 +9,7 @@ mod ctx;
 mod exposure;
 mod facts;
 mod inventory;
+mod per_clone;
 mod preservers;
 mod survival;
 

@@ -1,11 +1,12 @@
 //! Are the preservers right? Judged on the source (where preservers are defined) from what each
 //! target answered for their conditions.
 
-use super::{advice, table_subject, CheckId, Ctx, Ev, Judge};
+use super::{advice, table_subject, CheckId, Ctx, Ev, Judge, SimulatedClone};
 use crate::evidence::{Fact, Preserver, Unreadable, USER_TABLES};
 use crate::finding::{CheckResult, Subject};
 use crate::query;
-use crate::simulate::{class_tables, excluded_by};
+use crate::simulate::class_tables;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     let evidence = ctx.evidence;
@@ -17,22 +18,10 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         return;
     };
 
-    // clone-excludes-user-tables
+    // clone-excludes-user-tables, under every clone onto every target
     let j = Judge::new(CheckId::CloneExcludesUserTables, s);
     match clone.excludes.as_result() {
-        Ok(excludes) => {
-            for t in USER_TABLES {
-                match excluded_by(t, excludes) {
-                    Some(e) => out.push(j.fail(
-                        table_subject(t),
-                        format!("clone_data_exclude entry \"{e}\" removes {t}: it ends up empty on the targets unless preserved"),
-                        "",
-                        Ev::new().with("exclusion", &e),
-                    )),
-                    None => out.push(j.pass(table_subject(t), format!("{t} is not excluded"), Ev::new())),
-                }
-            }
-        }
+        Ok(_) => excluded_tables(ctx, &j, out),
         Err(e) => out.push(j.error(table_subject("clone_data_exclude"), &e)),
     }
 
@@ -57,7 +46,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         USER_TABLES.contains(&p.table.as_str())
             || evidence
                 .target_instances()
-                .any(|t| class_tables(t).contains(p.table.as_str()))
+                .any(|t| class_tables(&[t]).contains(&p.table))
     };
 
     // preserver-dot-walked
@@ -114,20 +103,21 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                         continue;
                     }
                 };
-            match ctx.plan(&target.name) {
-                Some(Ok(plan))
-                    if has_mid_users && plan.applicable_on(preservers, table).is_empty() =>
-                {
-                    lacking.push(target.name.clone());
-                }
-                Some(Ok(plan)) if plan.applicable_on(preservers, table).is_empty() => {
-                    if let Some(e) = maybe {
-                        undecided = Some(e);
+            for clone in ctx.clones_onto(&target.name) {
+                match &clone.plan {
+                    Ok(plan)
+                        if has_mid_users && plan.applicable_on(preservers, table).is_empty() =>
+                    {
+                        lacking.push(onto(&target.name, clone));
                     }
+                    Ok(plan) if plan.applicable_on(preservers, table).is_empty() => {
+                        if let Some(e) = &maybe {
+                            undecided = Some(e.clone());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => undecided = Some(e.clone()),
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => undecided = Some(e.clone()),
-                None => {}
             }
         }
         if !lacking.is_empty() {
@@ -167,7 +157,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             else {
                 // A class table's preserver is evaluated only where MID users have that class.
                 if !USER_TABLES.contains(&p.table.as_str())
-                    && !class_tables(target).contains(p.table.as_str())
+                    && !class_tables(&[target]).contains(&p.table)
                 {
                     continue;
                 }
@@ -224,14 +214,15 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         let mut skipped = Vec::new();
         let mut plan_error = None;
         for target in evidence.target_instances() {
-            match ctx.plan(&target.name) {
-                Some(Ok(plan)) => {
-                    if let Some(why) = plan.not_applied.get(&p.sys_id) {
-                        skipped.push(format!("{}: {why}", target.name));
+            for clone in ctx.clones_onto(&target.name) {
+                match &clone.plan {
+                    Ok(plan) => {
+                        if let Some(why) = plan.not_applied.get(&p.sys_id) {
+                            skipped.push(format!("{}: {why}", onto(&target.name, clone)));
+                        }
                     }
+                    Err(e) => plan_error = Some(e.clone()),
                 }
-                Some(Err(e)) => plan_error = Some(e.clone()),
-                None => {}
             }
         }
         if !skipped.is_empty() {
@@ -293,4 +284,60 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
 
 fn subject(p: &Preserver) -> Subject {
     Subject::new("clone_data_preserver", &p.sys_id, &p.name)
+}
+
+/// The clone onto `target` as results name it: the target, and the request when one decides.
+fn onto(target: &str, clone: &SimulatedClone) -> String {
+    match clone.label() {
+        Some(l) => format!("{target} ({l})"),
+        None => target.to_string(),
+    }
+}
+
+/// clone-excludes-user-tables: each user table, and each class table of a MID user, that some
+/// clone of PRODUCT.md 2.1 step 0 empties as it applies the exclusion list.
+fn excluded_tables(ctx: &Ctx, j: &Judge, out: &mut Vec<CheckResult>) {
+    let evidence = ctx.evidence;
+    let insts: Vec<_> = evidence.instances.values().collect();
+    let mut tables: BTreeSet<String> = USER_TABLES.iter().map(|t| t.to_string()).collect();
+    tables.extend(class_tables(&insts));
+    let mut hits: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut undecided: Option<Unreadable> = None;
+    for target in evidence.target_instances() {
+        for clone in ctx.clones_onto(&target.name) {
+            match &clone.plan {
+                Ok(plan) => {
+                    for (t, e) in &plan.excluded {
+                        tables.insert(t.clone());
+                        let hit = (onto(&target.name, clone), e.clone());
+                        hits.entry(t.clone()).or_default().push(hit);
+                    }
+                }
+                Err(e) => undecided = Some(e.clone()),
+            }
+        }
+    }
+    for t in &tables {
+        match (hits.get(t), &undecided) {
+            (Some(h), _) => {
+                let (clones, exclusion): (Vec<String>, Vec<String>) = h.iter().cloned().unzip();
+                out.push(j.fail(
+                    table_subject(t),
+                    format!(
+                        "clone_data_exclude entry {} removes {t} in the clone onto {}: it ends up empty there unless preserved",
+                        exclusion[0],
+                        clones.join("; ")
+                    ),
+                    "",
+                    Ev::new()
+                        .with("exclusion", &exclusion[0])
+                        .with("clones", clones.join("; ")),
+                ));
+            }
+            (None, Some(e)) => out.push(j.error(table_subject(t), e)),
+            (None, None) => {
+                out.push(j.pass(table_subject(t), format!("{t} is not excluded"), Ev::new()))
+            }
+        }
+    }
 }

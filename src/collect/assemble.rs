@@ -26,6 +26,7 @@ pub(super) fn unread(
             rows: 0,
             hidden_rows: 0,
             error: Some(why.to_string()),
+            absent: false,
         });
     }
     InstanceEvidence {
@@ -138,6 +139,8 @@ pub(super) fn assemble(
                 profile_preservers: c.profile_preservers,
                 excludes: c.excludes,
                 clone_requests: c.clone_requests,
+                console_requests: c.console_requests,
+                target_records: c.target_records,
             }),
             _ => None,
         },

@@ -37,6 +37,7 @@
 //! never an empty list that looks like "none".
 
 mod assemble;
+mod clone_rows;
 mod preserver_eval;
 mod reader;
 mod rows;

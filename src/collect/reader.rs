@@ -50,12 +50,22 @@ impl Reader {
             rows: 0,
             hidden_rows: 0,
             error: None,
+            absent: false,
         });
         entry.requests += requests;
         entry.rows += rows;
         entry.hidden_rows += hidden;
         if entry.error.is_none() {
             entry.error = error;
+        }
+    }
+
+    /// A table the release lacks, which it may: read with no rows and no gap.
+    fn absent(&self, t: &Table) {
+        self.record(t, 1, 0, 0, None);
+        let mut cov = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = cov.get_mut(t.name) {
+            entry.absent = true;
         }
     }
 
@@ -70,7 +80,7 @@ impl Reader {
     /// (no rows then).
     fn failed(&self, t: &Table, e: ClientError) -> Result<(), Unreadable> {
         if t.may_be_absent && e.is_invalid_table() {
-            self.record(t, 1, 0, 0, None);
+            self.absent(t);
             return Ok(());
         }
         let reason = e.short();
@@ -137,6 +147,22 @@ impl Reader {
     /// The rows the audit reads first ([`Table::probe`]).
     pub(super) async fn initial<T: DeserializeOwned>(&self, t: &Table) -> Read<T> {
         self.read(t, t.probe).await
+    }
+
+    /// The rows the audit reads first of a table a release may lack ([`Table::may_be_absent`]):
+    /// `None` when this release lacks it (400 "Invalid table"), read with no gap.
+    pub(super) async fn initial_or_absent<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+    ) -> Result<Option<Vec<T>>, Unreadable> {
+        let query = TableQuery::new(t.name, t.probe, t.fields);
+        match self.client.fetch(&query).await {
+            Err(e) if t.may_be_absent && e.is_invalid_table() => {
+                self.absent(t);
+                Ok(None)
+            }
+            answer => self.answered(t, answer).map(Some),
+        }
     }
 
     /// Rows whose `field` is in `values`, in as many requests as 8 KB URLs need. No request when

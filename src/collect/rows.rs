@@ -43,7 +43,7 @@ keyed!(
 );
 
 /// ServiceNow's value conventions, for `#[serde(deserialize_with = "…")]`.
-mod de {
+pub(super) mod de {
     use crate::evidence::parse_bool;
     use serde::{Deserialize, Deserializer};
 
@@ -441,105 +441,6 @@ impl From<PreserverRow> for Preserver {
     }
 }
 
-/// `clone_profile`.
-#[derive(Deserialize)]
-pub(super) struct CloneProfileRow {
-    #[serde(default, deserialize_with = "de::text")]
-    sys_id: String,
-    #[serde(default, deserialize_with = "de::text")]
-    name: String,
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    default_profile: Option<bool>,
-}
-
-impl From<CloneProfileRow> for CloneProfile {
-    fn from(r: CloneProfileRow) -> Self {
-        CloneProfile {
-            sys_id: r.sys_id,
-            name: r.name,
-            default_profile: r.default_profile,
-        }
-    }
-}
-
-/// `clone_profile_preservers`.
-#[derive(Deserialize)]
-pub(super) struct ProfilePreserverRow {
-    #[serde(default, deserialize_with = "de::text")]
-    profile: String,
-    #[serde(default, deserialize_with = "de::text")]
-    preserver: String,
-}
-
-impl From<ProfilePreserverRow> for ProfilePreserver {
-    fn from(r: ProfilePreserverRow) -> Self {
-        ProfilePreserver {
-            profile: r.profile,
-            preserver: r.preserver,
-        }
-    }
-}
-
-/// `clone_data_exclude`: a table name or a wildcard.
-#[derive(Deserialize)]
-pub(super) struct ExcludeRow {
-    #[serde(default, deserialize_with = "de::text")]
-    pub(super) name: String,
-}
-
-/// `clone_instance`, with the instance record its target points to.
-#[derive(Deserialize)]
-pub(super) struct CloneRequestRow {
-    #[serde(default, deserialize_with = "de::text")]
-    sys_id: String,
-    #[serde(default, deserialize_with = "de::text")]
-    target_instance: String,
-    #[serde(
-        rename = "target_instance.instance_url",
-        default,
-        deserialize_with = "de::text"
-    )]
-    target_url: String,
-    #[serde(
-        rename = "target_instance.instance_name",
-        default,
-        deserialize_with = "de::text"
-    )]
-    target_name: String,
-    #[serde(default, deserialize_with = "de::text")]
-    state: String,
-    #[serde(default, deserialize_with = "de::text")]
-    scheduled: String,
-    #[serde(default, deserialize_with = "de::text")]
-    profile: String,
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    lock_settings: Option<bool>,
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    preserve_theme: Option<bool>,
-    #[serde(default, deserialize_with = "de::text")]
-    sys_created_on: String,
-}
-
-impl From<CloneRequestRow> for CloneRequest {
-    fn from(r: CloneRequestRow) -> Self {
-        // The target as its instance record names it (URL, then name), else the reference.
-        let target = [r.target_url, r.target_name, r.target_instance]
-            .into_iter()
-            .find(|v| !v.is_empty())
-            .unwrap_or_default();
-        CloneRequest {
-            sys_id: r.sys_id,
-            target_instance: target,
-            state: r.state,
-            scheduled: r.scheduled,
-            profile: r.profile,
-            lock_settings: r.lock_settings,
-            preserve_theme: r.preserve_theme,
-            created_on: r.sys_created_on,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,12 +516,5 @@ mod tests {
             .expect("parses")
             .into();
         assert_eq!(p.condition, " roles=mid_server^EQ ");
-        let c: CloneRequest = parse::<CloneRequestRow>(row(&[
-            ("target_instance", "i1"),
-            ("target_instance.instance_name", "dev"),
-        ]))
-        .expect("parses")
-        .into();
-        assert_eq!(c.target_instance, "dev");
     }
 }

@@ -1,6 +1,7 @@
 //! The waves of one instance's reads (see [`super`]): what each wave asks, and what it hands to
 //! the next.
 
+use super::clone_rows::*;
 use super::preserver_eval::{
     class_level_evals, count_all, group_level_evals, match_users, user_level_evals, Matches,
 };
@@ -139,8 +140,46 @@ pub(super) struct Extras {
 pub(super) struct CloneExtras {
     pub(super) profiles: Fact<Vec<CloneProfile>>,
     pub(super) profile_preservers: Fact<Vec<ProfilePreserver>>,
-    pub(super) excludes: Fact<Vec<String>>,
+    pub(super) excludes: Fact<Vec<Exclusion>>,
     pub(super) clone_requests: Fact<Vec<CloneRequest>>,
+    pub(super) console_requests: Fact<Option<Vec<CloneRequest>>>,
+    pub(super) target_records: Fact<Vec<InstanceRecord>>,
+}
+
+/// The clone requests of both request tables and, once they are in, the `instance` records
+/// their targets point to (a read of its own, by sys_id).
+async fn clone_requests(
+    inst: &Reader,
+) -> (
+    Fact<Vec<CloneRequest>>,
+    Fact<Option<Vec<CloneRequest>>>,
+    Fact<Vec<InstanceRecord>>,
+) {
+    let (legacy, console) = futures::join!(
+        inst.initial::<CloneRequestRow>(&CLONE_INSTANCE),
+        inst.initial_or_absent::<CloneRequestRow>(&SN_INSTANCE_CLONE_REQUEST),
+    );
+    let legacy: Read<CloneRequest> = legacy.map(|rows| {
+        rows.into_iter()
+            .map(|r| r.into_request(RequestTable::CloneInstance))
+            .collect()
+    });
+    let console: Result<Option<Vec<CloneRequest>>, Unreadable> = console.map(|rows| {
+        rows.map(|rows| {
+            rows.into_iter()
+                .map(|r| r.into_request(RequestTable::SnInstanceCloneRequest))
+                .collect()
+        })
+    });
+    let targets: BTreeSet<String> = (legacy.iter().flatten())
+        .chain(console.iter().flatten().flatten())
+        .map(|r| r.target_instance.clone())
+        .filter(|t| query::is_sys_id(t))
+        .collect();
+    let records = inst
+        .read_in::<InstanceRow>(&INSTANCE, "sys_id", &targets)
+        .await;
+    (fact(legacy), fact(console), fact_of(records))
 }
 
 async fn extras(inst: &Reader, is_source: bool) -> Extras {
@@ -148,22 +187,19 @@ async fn extras(inst: &Reader, is_source: bool) -> Extras {
         if !is_source {
             return None;
         }
-        let (profiles, links, excludes, requests) = futures::join!(
+        let (profiles, links, excludes, (clone_requests, console_requests, target_records)) = futures::join!(
             inst.initial::<CloneProfileRow>(&CLONE_PROFILE),
             inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS),
             inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE),
-            inst.initial::<CloneRequestRow>(&CLONE_INSTANCE),
+            clone_requests(inst),
         );
         Some(CloneExtras {
             profiles: fact_of(profiles),
             profile_preservers: fact_of(links),
-            excludes: fact(excludes.map(|rows| {
-                rows.into_iter()
-                    .map(|r| r.name)
-                    .filter(|n| !n.is_empty())
-                    .collect()
-            })),
-            clone_requests: fact_of(requests),
+            excludes: fact_of(excludes),
+            clone_requests,
+            console_requests,
+            target_records,
         })
     };
     let (props, clone) = futures::join!(inst.initial(&SYS_PROPERTIES), clone);

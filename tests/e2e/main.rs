@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod check_fixes;
 mod cli;
+mod clone_requests;
 mod doctor;
 mod faults;
 mod grants;

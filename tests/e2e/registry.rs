@@ -62,6 +62,9 @@ fn an_audit_reads_exactly_the_tables_and_fields_of_the_registry() {
     let mut prod = estate(true, 100, "mid.prod");
     seed_preservers(&mut prod);
     prod.add_preserver("MID groups", "sys_user_group", "nameSTARTSWITHMID");
+    // A pending request, so that its target's `instance` record is read.
+    let record = prod.add_instance_record("acmetest", "https://acmetest.example.invalid");
+    prod.add_clone_request("sn_instance_clone_request", &record, serde_json::json!({}));
     let (prod, dev) = (
         FakeInstance::start(prod),
         FakeInstance::start(estate(false, 200, "mid.dev")),

@@ -122,6 +122,13 @@ pub fn estate(role: u32) -> Evidence {
         profile_preservers: Fact::ok(vec![]),
         excludes: Fact::ok(vec![]),
         clone_requests: Fact::ok(vec![]),
+        console_requests: Fact::ok(Some(vec![])),
+        target_records: Fact::ok(vec![InstanceRecord {
+            sys_id: id(95),
+            instance_name: "dev".into(),
+            instance_url: "https://dev.service-now.com".into(),
+            production: Some(false),
+        }]),
     });
     let mut dev = instance("dev", InstanceRole::Target, false);
     dev.users = Fact::ok(vec![user(100, "mid.dev")]);
@@ -145,6 +152,36 @@ pub fn estate(role: u32) -> Evidence {
         targets: vec!["dev".into()],
         instances,
         requests: 0,
+    }
+}
+
+/// A pending `clone_instance` request (sys_id `id(n)`) for dev (its instance record `id(95)`),
+/// with no profile, no lock and every option at its platform default.
+pub fn request(n: u32) -> CloneRequest {
+    CloneRequest {
+        table: RequestTable::CloneInstance,
+        sys_id: id(n),
+        number: String::new(),
+        target_instance: id(95),
+        state: "Scheduled".into(),
+        scheduled: "2026-11-25 22:00:00".into(),
+        profile: String::new(),
+        lock_profile_settings: Some(false),
+        preserve_theme: Some(false),
+        exclude_all_from_exclusion_list: Some(true),
+        exclude_large_data: Some(true),
+        on_demand_backup: None,
+        created_on: "2026-11-01 00:00:00".into(),
+    }
+}
+
+/// A custom exclusion of `name`.
+pub fn exclusion(n: u32, name: &str) -> Exclusion {
+    Exclusion {
+        sys_id: id(n),
+        name: name.into(),
+        table: String::new(),
+        default: Some(false),
     }
 }
 

@@ -99,7 +99,7 @@ fn a_child_class_user_is_kept_by_a_preserver_on_its_class_table() {
         Status::Pass
     );
     // Excluding sys_user does not remove a kept record of a child class.
-    clone_setup(&mut e).excludes = Fact::ok(vec!["sys_user".into()]);
+    clone_setup(&mut e).excludes = Fact::ok(vec![exclusion(900, "sys_user")]);
     let r = checks::run(&e).results;
     assert_eq!(
         status(&r, "mid-user-not-preserved", "dev", "mid.dev"),

@@ -108,7 +108,7 @@ fn a_parent_groups_role_reaches_the_member() {
 #[test]
 fn an_excluded_user_table_removes_the_source_copy_and_is_reported() {
     let mut e = estate(MID);
-    clone_setup(&mut e).excludes = Fact::ok(vec!["sys_user_has*".into()]);
+    clone_setup(&mut e).excludes = Fact::ok(vec![exclusion(80, "sys_user_has*")]);
     let r = checks::run(&e).results;
     assert_eq!(
         status(
@@ -176,14 +176,8 @@ fn switched_off_theme_and_late_preservers_do_not_apply() {
     // Created after a request that locked its settings.
     let mut e = estate(MID);
     clone_setup(&mut e).clone_requests = Fact::ok(vec![CloneRequest {
-        sys_id: id(70),
-        target_instance: "https://dev.service-now.com".into(),
-        state: "Scheduled".into(),
-        scheduled: "2026-11-25 22:00:00".into(),
-        profile: String::new(),
-        lock_settings: Some(true),
-        preserve_theme: Some(false),
-        created_on: "2026-11-01 00:00:00".into(),
+        lock_profile_settings: Some(true),
+        ..request(70)
     }]);
     if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
         value[1].created_on = "2026-11-10 00:00:00".into();
@@ -421,11 +415,15 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         sys_id: id(90),
         name: "Lean".into(),
         default_profile: Some(true),
+        preserve_theme: Some(false),
+        exclude_all_from_exclusion_list: Some(true),
+        exclude_large_data: Some(true),
     }]);
     // The default profile lists only the user preserver.
     setup.profile_preservers = Fact::ok(vec![ProfilePreserver {
         profile: id(90),
         preserver: id(10),
+        created_on: "2026-10-01 00:00:00".into(),
     }]);
     let r = checks::run(&e).results;
     assert_eq!(
@@ -434,14 +432,9 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
     );
     // A pending request with no profile: every preserver applies.
     let request = CloneRequest {
-        sys_id: id(91),
-        target_instance: "dev".into(),
         state: "Requested".into(),
         scheduled: String::new(),
-        profile: String::new(),
-        lock_settings: Some(false),
-        preserve_theme: Some(false),
-        created_on: "2026-11-01 00:00:00".into(),
+        ..request(91)
     };
     clone_setup(&mut e).clone_requests = Fact::ok(vec![request.clone()]);
     let r = checks::run(&e).results;
@@ -469,4 +462,79 @@ fn a_request_without_a_profile_takes_every_preserver_and_one_with_a_profile_only
         status(&r, "preserver-not-applied", "prod", "grants"),
         Status::Fail
     );
+}
+
+#[test]
+fn each_pending_request_is_judged_and_a_failure_names_the_requests_it_fails_under() {
+    let mut e = estate(MID);
+    let setup = clone_setup(&mut e);
+    setup.profiles = Fact::ok(vec![CloneProfile {
+        sys_id: id(90),
+        name: "Lean".into(),
+        default_profile: Some(false),
+        preserve_theme: None,
+        exclude_all_from_exclusion_list: None,
+        exclude_large_data: None,
+    }]);
+    setup.profile_preservers = Fact::ok(vec![ProfilePreserver {
+        profile: id(90),
+        preserver: id(10),
+        created_on: "2026-10-01 00:00:00".into(),
+    }]);
+    // A lean console request and a legacy one taking every preserver.
+    let lean = CloneRequest {
+        table: RequestTable::SnInstanceCloneRequest,
+        number: "CR1".into(),
+        profile: id(90),
+        ..request(71)
+    };
+    let full = CloneRequest {
+        number: "CLN2".into(),
+        created_on: "2026-11-20 00:00:00".into(),
+        ..request(72)
+    };
+    setup.clone_requests = Fact::ok(vec![full.clone()]);
+    setup.console_requests = Fact::ok(Some(vec![lean.clone()]));
+    let r = checks::run(&e).results;
+    let lost: Vec<&CheckResult> = r
+        .iter()
+        .filter(|x| x.check == CheckId::MidRoleNotPreserved)
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:#?}");
+    assert_eq!(lost[0].status, Status::Fail);
+    assert!(lost[0].message.contains("CR1"), "{}", lost[0].message);
+    assert!(!lost[0].message.contains("CLN2"), "{}", lost[0].message);
+    assert!(lost[0].evidence["clone_request"].contains("sn_instance_clone_request"));
+    // Lean under both: the failure says so, and names both.
+    clone_setup(&mut e).clone_requests = Fact::ok(vec![CloneRequest {
+        profile: id(90),
+        ..full
+    }]);
+    let r = checks::run(&e).results;
+    let lost = r
+        .iter()
+        .find(|x| x.check == CheckId::MidRoleNotPreserved)
+        .expect("a result");
+    assert!(
+        lost.message.contains("under every pending request") && lost.message.contains("CLN2"),
+        "{}",
+        lost.message
+    );
+    // An unknown lock state: undecided, naming the request (a failure under another request
+    // would still fail).
+    clone_setup(&mut e).clone_requests = Fact::ok(vec![]);
+    clone_setup(&mut e).console_requests = Fact::ok(Some(vec![CloneRequest {
+        lock_profile_settings: None,
+        ..lean
+    }]));
+    let r = checks::run(&e).results;
+    assert_eq!(
+        status(&r, "mid-server-will-go-down", "dev", "mid-dev-01"),
+        Status::Error
+    );
+    let down = r
+        .iter()
+        .find(|x| x.check == CheckId::MidServerWillGoDown)
+        .expect("a result");
+    assert!(down.message.contains("CR1"), "{}", down.message);
 }

@@ -8,8 +8,10 @@ mod servers;
 mod users;
 
 use super::facts::mid_server_logins;
+use super::per_clone::{self, CloneRun};
 use super::{
     table_subject, undecided_unless_known, unknown_active, CheckId, Ctx, Judge, ServerImpact,
+    SimulatedClone,
 };
 use crate::evidence::{InstanceEvidence, MidServer, Unreadable, User};
 use crate::finding::{CheckResult, Subject};
@@ -22,7 +24,30 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>, impact: &mut Vec<Serv
         return;
     };
     for target in evidence.target_instances() {
-        judge_target(ctx, source, target, out, impact);
+        // Judged under each clone onto the target, merged per subject.
+        let runs = ctx
+            .clones_onto(&target.name)
+            .into_iter()
+            .map(|clone| {
+                let mut run = CloneRun {
+                    label: clone.label(),
+                    results: Vec::new(),
+                    impact: Vec::new(),
+                };
+                judge_target(
+                    ctx,
+                    source,
+                    target,
+                    clone,
+                    &mut run.results,
+                    &mut run.impact,
+                );
+                run
+            })
+            .collect();
+        let (results, hit) = per_clone::merge(runs);
+        out.extend(results);
+        impact.extend(hit);
         servers::build_mismatch(source, target, out);
     }
     for inst in evidence.instances.values() {
@@ -76,6 +101,7 @@ fn judge_target(
     ctx: &Ctx,
     source: &InstanceEvidence,
     target: &InstanceEvidence,
+    clone: &SimulatedClone,
     out: &mut Vec<CheckResult>,
     impact: &mut Vec<ServerImpact>,
 ) {
@@ -104,10 +130,6 @@ fn judge_target(
     };
     // The same first error as building them in turn: today, the plan, after, the source today.
     let worlds = ctx.today(target).and_then(|today| {
-        let clone = ctx.clone_onto(&target.name).ok_or_else(|| Unreadable {
-            table: "clone_data_preserver".into(),
-            reason: format!("the clone onto {t} was not simulated"),
-        })?;
         let plan = clone.plan.as_ref().map_err(Unreadable::clone)?;
         let after = clone.after.as_ref().map_err(Unreadable::clone)?;
         let src_today = ctx.today(source)?;

@@ -6,7 +6,7 @@ use super::{preserver_names, Fate, Outcome};
 use crate::checks::{advice, CheckId, Ev, Judge};
 use crate::evidence::{InstanceEvidence, Preserver, User};
 use crate::finding::CheckResult;
-use crate::simulate::{same_login, user_table_of, ClonePlan, Grant, Origin, World};
+use crate::simulate::{class_table, same_login, ClonePlan, Grant, Origin, World};
 
 pub(super) fn judge_login(
     fate: &Fate,
@@ -78,7 +78,7 @@ pub(super) fn judge_login(
         let child = fate
             .records
             .iter()
-            .find(|u| user_table_of(u) != "sys_user")
+            .find(|u| class_table(u) != "sys_user")
             .filter(|_| !kept_record);
         let mut fix = None;
         let target_why = if fate.records.is_empty() {
@@ -139,7 +139,7 @@ pub(super) fn judge_login(
         let table = fate
             .records
             .first()
-            .map(|u| user_table_of(u))
+            .map(|u| class_table(u))
             .unwrap_or("sys_user");
         out.push(j.fail(
             fate.subject.clone(),
@@ -280,7 +280,7 @@ pub(super) fn judge_login(
 fn child_class_lost(u: &User, source: &InstanceEvidence, plan: &ClonePlan) -> (String, String) {
     let s = source.name.as_str();
     let login = &u.user_name;
-    let table = user_table_of(u);
+    let table = class_table(u);
     let on_table: Vec<&Preserver> = source
         .clone
         .as_ref()

@@ -124,23 +124,94 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("sys_properties", &["sys_id", "name", "value", "type"]),
     (
         "clone_data_preserver",
-        &["sys_id", "name", "table", "condition", "theme"],
+        &[
+            "sys_id",
+            "name",
+            "table",
+            "condition",
+            "theme",
+            "default",
+            "include_in_system_clone",
+            "sys_created_on",
+        ],
     ),
-    ("clone_profile", &["sys_id", "name", "default_profile"]),
+    (
+        "clone_profile",
+        &[
+            "sys_id",
+            "name",
+            "default_profile",
+            "preserve_theme",
+            "exclude_all_from_exclusion_list",
+            "exclude_large_data",
+            "target_instance",
+        ],
+    ),
     (
         "clone_profile_preservers",
-        &["sys_id", "profile", "preserver"],
+        &["sys_id", "profile", "preserver", "sys_created_on"],
     ),
-    ("clone_data_exclude", &["sys_id", "name"]),
+    (
+        "clone_data_exclude",
+        &[
+            "sys_id",
+            "name",
+            "table",
+            "condition",
+            "default",
+            "include_in_system_clone",
+        ],
+    ),
     (
         "clone_instance",
         &[
             "sys_id",
-            "source_instance",
+            "clone_id",
             "target_instance",
             "state",
             "scheduled",
             "profile",
+            "lock_profile_settings",
+            "preserve_theme",
+            "exclude_all_from_exclusion_list",
+            "exclude_large_data",
+            "recurring",
+            "sys_created_on",
+        ],
+    ),
+    // The Clone Admin Console's requests (Washington DC on; `drop_table` for older releases).
+    (
+        "sn_instance_clone_request",
+        &[
+            "sys_id",
+            "request_id",
+            "source_instance",
+            "target_instance",
+            "state",
+            "stage",
+            "scheduled",
+            "profile",
+            "profile_name",
+            "lock_profile_settings",
+            "preserve_theme",
+            "exclude_all_from_exclusion_list",
+            "exclude_large_data",
+            "on_demand_backup",
+            "sys_created_on",
+        ],
+    ),
+    // Registered clone targets; the password fields exist, and must never be asked for.
+    (
+        "instance",
+        &[
+            "sys_id",
+            "instance_name",
+            "instance_url",
+            "instance_id",
+            "production",
+            "admin_user",
+            "admin_password",
+            "database_password",
         ],
     ),
 ];
@@ -174,9 +245,13 @@ pub fn reference_target(table: &str, field: &str) -> Option<&'static str> {
         | ("sys_group_has_role", "group")
         | ("sys_user_group", "parent") => Some("sys_user_group"),
         ("ecc_agent_config", "ecc_agent") => Some("ecc_agent"),
-        ("clone_profile_preservers", "profile") | ("clone_instance", "profile") => {
-            Some("clone_profile")
-        }
+        ("clone_profile_preservers", "profile")
+        | ("clone_instance", "profile")
+        | ("sn_instance_clone_request", "profile") => Some("clone_profile"),
+        ("clone_instance", "target_instance")
+        | ("sn_instance_clone_request", "target_instance")
+        | ("sn_instance_clone_request", "source_instance")
+        | ("clone_profile", "target_instance") => Some("instance"),
         ("clone_profile_preservers", "preserver") => Some("clone_data_preserver"),
         _ => None,
     }
@@ -743,12 +818,101 @@ impl FakeState {
         )
     }
 
-    /// A clone data preserver; returns its sys_id.
+    /// A clone data preserver, switched on, made long ago; returns its sys_id.
     pub fn add_preserver(&mut self, name: &str, table: &str, condition: &str) -> String {
         self.insert(
             "clone_data_preserver",
-            json!({ "name": name, "table": table, "condition": condition, "theme": "false" }),
+            json!({
+                "name": name,
+                "table": table,
+                "condition": condition,
+                "theme": "false",
+                "default": "false",
+                "include_in_system_clone": "true",
+                "sys_created_on": "2025-01-01 00:00:00",
+            }),
         )
+    }
+
+    /// A clone profile (`default_profile` as given, every option at its platform default)
+    /// listing `preservers`, each linked long ago; returns its sys_id.
+    pub fn add_clone_profile(&mut self, name: &str, default: bool, preservers: &[&str]) -> String {
+        let profile = self.insert(
+            "clone_profile",
+            json!({
+                "name": name,
+                "default_profile": default.to_string(),
+                "preserve_theme": "false",
+                "exclude_all_from_exclusion_list": "true",
+                "exclude_large_data": "true",
+            }),
+        );
+        for p in preservers {
+            self.link_preserver(&profile, p, "2025-01-01 00:00:00");
+        }
+        profile
+    }
+
+    /// Links a preserver into a profile at `created_on`; returns the link's sys_id.
+    pub fn link_preserver(&mut self, profile: &str, preserver: &str, created_on: &str) -> String {
+        self.insert(
+            "clone_profile_preservers",
+            json!({ "profile": profile, "preserver": preserver, "sys_created_on": created_on }),
+        )
+    }
+
+    /// A clone data exclusion of `name` (`default` as given); returns its sys_id.
+    pub fn add_exclusion(&mut self, name: &str, default: bool) -> String {
+        self.insert(
+            "clone_data_exclude",
+            json!({
+                "name": name,
+                "table": "",
+                "default": default.to_string(),
+                "include_in_system_clone": "true",
+            }),
+        )
+    }
+
+    /// A registered clone target (`instance`); returns its sys_id.
+    pub fn add_instance_record(&mut self, name: &str, url: &str) -> String {
+        self.insert(
+            "instance",
+            json!({
+                "instance_name": name,
+                "instance_url": url,
+                "instance_id": "",
+                "production": "false",
+                "admin_user": "admin",
+                "admin_password": "fake-instance-admin-password-9d2c",
+                "database_password": "fake-instance-db-password-41aa",
+            }),
+        )
+    }
+
+    /// A clone request in `table` (`clone_instance` or `sn_instance_clone_request`) to the
+    /// `instance` record `target`: Scheduled, no profile, unlocked, every option at its platform
+    /// default, overridden or extended by `extra`; returns its sys_id.
+    pub fn add_clone_request(&mut self, table: &str, target: &str, extra: Value) -> String {
+        let mut row = json!({
+            "target_instance": target,
+            "state": "Scheduled",
+            "scheduled": "2026-12-01 22:00:00",
+            "profile": "",
+            "lock_profile_settings": "false",
+            "preserve_theme": "false",
+            "exclude_all_from_exclusion_list": "true",
+            "exclude_large_data": "true",
+            "sys_created_on": "2026-11-01 09:00:00",
+        });
+        if table == "sn_instance_clone_request" {
+            merge(
+                &mut row,
+                json!({ "on_demand_backup": "false", "stage": "" }),
+            );
+        }
+        merge(&mut row, extra);
+        self.insert(table, row)
     }
 
     // --- The encoded-query evaluator.
@@ -1276,11 +1440,14 @@ enum Op {
     Le,
     Gt,
     Ge,
+    /// `MATCH_RGX`: the whole value matches a pattern (literals, `.`, `.*`, `\\.`).
+    MatchRgx,
 }
 
 /// Longest names first, so `NOT IN` wins over `IN` and `<=` over `<`.
 const OPERATORS: &[(&str, Op)] = &[
     ("ISNOTEMPTY", Op::IsNotEmpty),
+    ("MATCH_RGX", Op::MatchRgx),
     ("STARTSWITH", Op::StartsWith),
     ("NOT LIKE", Op::NotLike),
     ("ENDSWITH", Op::EndsWith),
@@ -1360,7 +1527,35 @@ fn op_matches(term: &Term, values: &[&str]) -> bool {
         Op::Le => cmp(|o| o != CmpOrdering::Greater),
         Op::Gt => cmp(|o| o == CmpOrdering::Greater),
         Op::Ge => cmp(|o| o != CmpOrdering::Less),
+        Op::MatchRgx => values
+            .iter()
+            .any(|x| regex_matches(v.as_bytes(), x.as_bytes())),
     }
+}
+
+/// A whole-value match of the small pattern language `MATCH_RGX` terms use here: literal
+/// characters, `.` (any one), `X*` (any number of X) and `\\` escapes.
+fn regex_matches(pattern: &[u8], text: &[u8]) -> bool {
+    let (atom, rest): (Option<u8>, &[u8]) = match pattern {
+        [] => return text.is_empty(),
+        [b'\\', c, rest @ ..] => (Some(*c), rest),
+        [b'.', rest @ ..] => (None, rest),
+        [c, rest @ ..] => (Some(*c), rest),
+    };
+    let one = |t: &[u8]| t.first().is_some_and(|c| atom.is_none_or(|a| a == *c));
+    if let [b'*', rest @ ..] = rest {
+        let mut t = text;
+        loop {
+            if regex_matches(rest, t) {
+                return true;
+            }
+            if !one(t) {
+                return false;
+            }
+            t = &t[1..];
+        }
+    }
+    one(text) && regex_matches(rest, &text[1..])
 }
 
 // --- Small helpers: no dependency beyond axum, tokio and serde_json.
