@@ -89,6 +89,7 @@ fn read(table: &str, requests: u64, rows: u64) -> TableRead {
         rows,
         hidden_rows: 0,
         error: None,
+        cause: None,
     }
 }
 
@@ -427,6 +428,7 @@ pub fn evidence(now: DateTime<Utc>, run_id: &str) -> Evidence {
         targets: vec!["dev".into(), "test".into()],
         instances,
         requests,
+        demo: true,
     }
 }
 

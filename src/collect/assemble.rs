@@ -26,6 +26,7 @@ pub(super) fn unread(
             rows: 0,
             hidden_rows: 0,
             error: Some(why.to_string()),
+            cause: None,
         });
     }
     InstanceEvidence {
