@@ -118,6 +118,7 @@ impl<'a> Judge<'a> {
             remediation,
             evidence,
             waiver: None,
+            cause: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod doctor;
 mod faults;
+mod honesty;
 mod hostile;
 mod refusals;
 mod registry;
