@@ -136,6 +136,7 @@ fn read(table: &str, requests: u64, rows: u64) -> TableRead {
         hidden_rows: 0,
         error: None,
         absent: false,
+        cause: None,
     }
 }
 
@@ -509,6 +510,7 @@ pub fn evidence(now: DateTime<Utc>, run_id: &str) -> Evidence {
         targets: vec!["dev".into(), "test".into()],
         instances,
         requests,
+        demo: true,
     }
 }
 

@@ -135,6 +135,21 @@ pub struct AppliedWaiver {
     pub expires: String,
 }
 
+/// Why a result is `error`: whose table (or login) failed, and the kind of failure, which
+/// decides the fix. Results that share a cause and an instance are one problem to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ErrorCause {
+    pub kind: crate::evidence::Cause,
+    /// The instance whose table could not be read (or that could not be read at all), which
+    /// need not be the result's own instance.
+    pub instance: String,
+    /// The table that could not be read; empty when the cause is not one table.
+    pub table: String,
+    /// What the instance answered, or what was missing.
+    pub reason: String,
+}
+
 /// One row of the verdict: a check judged on one subject of one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -152,4 +167,7 @@ pub struct CheckResult {
     pub evidence: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
+    /// On an `error`, why it could not be decided (set when the report is built).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<ErrorCause>,
 }

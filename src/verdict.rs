@@ -1,5 +1,5 @@
-//! From evidence to the one [`Report`]: judge every check, apply the waivers, build the report and
-//! decide the gate. `audit` (online and `--evidence`), `render` of an evidence file and `demo` all
+//! From evidence to the one [`Report`]: judge every check, apply the waivers, build the report
+//! (tracing each undecided result to the instance and cause behind it) and decide the gate. `audit` (online and `--evidence`), `render` of an evidence file and `demo` all
 //! come through here, so they cannot decide differently.
 
 use crate::checks::{self, Judgement};

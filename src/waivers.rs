@@ -378,6 +378,7 @@ fn waiver_result(
         remediation: remediation.to_string(),
         evidence: waiver_evidence(waiver),
         waiver: None,
+        cause: None,
     }
 }
 

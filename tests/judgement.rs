@@ -1,10 +1,13 @@
 //! Judging evidence built by hand: the clone simulation and the checks, waivers, the verdict
-//! stage the commands share, and JSON snapshots of whole judgements.
+//! stage the commands share, the honesty rules of the report, and JSON snapshots of whole
+//! judgements.
 
 #[path = "judgement/estate.rs"]
 mod estate;
 #[path = "judgement/grants.rs"]
 mod grants;
+#[path = "judgement/honesty.rs"]
+mod honesty;
 #[path = "judgement/simulation.rs"]
 mod simulation;
 #[path = "judgement/snapshots.rs"]

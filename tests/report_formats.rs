@@ -3,7 +3,7 @@
 //! script and no external URL, Markdown tables hold, JSON round-trips and matches its schema).
 
 use chrono::{DateTime, Utc};
-use preclone::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
+use preclone::finding::{AppliedWaiver, CheckResult, ErrorCause, Severity, Status, Subject};
 use preclone::output::write_atomic;
 use preclone::report::{
     console, csv as csv_report, html, json, junit, markdown, render, ConsoleOptions, Counts,
@@ -77,7 +77,25 @@ fn result(
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         waiver: None,
+        cause: None,
     }
+}
+
+/// `r`, undecided because `instance` answered `kind` reading `table`.
+fn caused(
+    mut r: CheckResult,
+    kind: &str,
+    instance: &str,
+    table: &str,
+    reason: &str,
+) -> CheckResult {
+    r.cause = Some(ErrorCause {
+        kind: word(kind),
+        instance: instance.to_string(),
+        table: table.to_string(),
+        reason: reason.to_string(),
+    });
+    r
 }
 
 fn waived(mut r: CheckResult, reason: &str, approver: &str, expires: &str) -> CheckResult {
@@ -105,6 +123,7 @@ fn instance(
         production_origin: word(origin),
         build_tag: build_tag.map(str::to_string),
         audit_user: Some("preclone.audit".to_string()),
+        read: word("complete"),
     }
 }
 
@@ -163,6 +182,7 @@ fn coverage(
         hidden_rows: hidden,
         status: word(status),
         error: error.map(str::to_string),
+        cause: (status != "ok").then(|| word("acl")),
     }
 }
 
@@ -354,25 +374,37 @@ fn results() -> Vec<CheckResult> {
             "set production = true or false for test in preclone.toml",
             &[],
         ),
-        result(
-            "rows-hidden-by-acl",
-            Info,
-            Error,
+        caused(
+            result(
+                "rows-hidden-by-acl",
+                Info,
+                Error,
+                "dev",
+                ("sys_db_object", "", "sys_user_has_role"),
+                "X-Total-Count announced 40 rows, 37 arrived",
+                "grant the audit user read on sys_user_has_role",
+                &[("announced", "40"), ("arrived", "37")],
+            ),
+            "acl",
             "dev",
-            ("sys_db_object", "", "sys_user_has_role"),
-            "X-Total-Count announced 40 rows, 37 arrived",
-            "grant the audit user read on sys_user_has_role",
-            &[("announced", "40"), ("arrived", "37")],
+            "sys_user_has_role",
+            "3 of 40 rows hidden by ACLs",
         ),
-        result(
-            "table-unreadable",
-            Info,
-            Error,
+        caused(
+            result(
+                "table-unreadable",
+                Info,
+                Error,
+                "test",
+                ("sys_db_object", "", "ecc_agent_config"),
+                "403 Forbidden",
+                "grant the audit user read on ecc_agent_config",
+                &[("http_status", "403")],
+            ),
+            "acl",
             "test",
-            ("sys_db_object", "", "ecc_agent_config"),
-            "403 Forbidden",
-            "grant the audit user read on ecc_agent_config",
-            &[("http_status", "403")],
+            "ecc_agent_config",
+            "403 Forbidden: an ACL denies read on ecc_agent_config",
         ),
         // waived
         waived(
@@ -498,6 +530,7 @@ fn canonical() -> Report {
             name: "preclone".to_string(),
             version: "0.1.0".to_string(),
         },
+        demo: false,
         run_id: "20261124T091203Z-4f2a9c".to_string(),
         started_at: time("2026-11-24T09:12:03Z"),
         finished_at: time("2026-11-24T09:12:03.742Z"),
@@ -533,6 +566,7 @@ fn canonical() -> Report {
             verdict: word("fail"),
             exit_code: preclone::exit::Exit::GateFailed,
             reason: "6 unwaived failures at or above high".to_string(),
+            decided: false,
         },
         summary: Summary {
             by_severity,
@@ -562,6 +596,7 @@ fn canonical() -> Report {
                 result_status: Status::Fail,
             },
         ],
+        impact_undecided: vec![],
         inventory: vec![
             InstanceInventory {
                 instance: "prod".to_string(),
@@ -831,8 +866,18 @@ fn console_puts_the_verdict_first_then_the_impact_table() {
         "header line: {}",
         lines[0]
     );
-    assert!(lines[0].ends_with("evidence INCOMPLETE"), "{}", lines[0]);
-    let verdict = lines[2];
+    // Then whether every table was read, and whether the gate could be decided.
+    assert!(
+        lines[1].starts_with(
+            "evidence INCOMPLETE: 1 table unreadable, 1 table with rows hidden · gate not decided"
+        ),
+        "{}",
+        lines[1]
+    );
+    let verdict = lines
+        .iter()
+        .find(|l| l.starts_with("FAIL  "))
+        .unwrap_or_else(|| panic!("no verdict line:\n{out}"));
     assert!(verdict.starts_with("FAIL  "), "verdict line: {verdict}");
     assert!(
         verdict.contains("4 critical · 2 high · 4 medium · 3 low"),
@@ -866,15 +911,17 @@ fn console_puts_the_verdict_first_then_the_impact_table() {
         out.contains("fix   on prod, add a preserver on sys_user"),
         "{out}"
     );
-    // Totals last.
+    // Totals, then the verdict again, last.
     assert_eq!(
-        lines.last().copied(),
-        Some(
-            "31 checks · 26 results: 7 pass · 13 fail · 4 error · 2 waived · 38 requests in 0.7 s"
-        )
+        lines[lines.len() - 3],
+        "31 checks · 26 results: 7 pass · 13 fail · 4 error · 2 waived · 38 requests in 0.7 s"
     );
-    // Exposure failures named, coverage gaps named.
-    assert!(out.contains("Production exposure: 3 findings"), "{out}");
+    assert_eq!(lines.last(), Some(verdict));
+    // Exposure failures of production named (not dev's), coverage gaps named.
+    assert!(
+        out.contains("Production exposure: 1 finding, and 1 result not decided"),
+        "{out}"
+    );
     assert!(out.contains("unreadable: 403 Forbidden"), "{out}");
     assert!(out.contains("3 of 40 hidden by ACLs"), "{out}");
 }
@@ -925,6 +972,38 @@ fn console_fits_the_width_it_is_given() {
 }
 
 #[test]
+fn console_exposure_is_about_production_only() {
+    let out = plain_console(&canonical());
+    let exposure: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Production exposure"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    // prod's finding is there; dev (not production) has an interactive-login finding too, but
+    // it belongs to Findings only.
+    assert!(
+        exposure.iter().any(|l| l.contains("prod-foreign-mid-user")),
+        "{exposure:?}"
+    );
+    assert!(!exposure.iter().any(|l| l.contains("dev ")), "{exposure:?}");
+    assert!(out.contains("mid-user-interactive-login · +1"));
+}
+
+#[test]
+fn the_exit_paragraph_points_above_only_when_the_console_was_shown() {
+    let r = canonical();
+    let shown = preclone::report::exit_paragraph(&r, true).expect("exit 1 says why");
+    assert!(shown.contains("See the findings above"), "{shown}");
+    // With -q (or another --format on stdout) there is nothing above to see.
+    let quiet = preclone::report::exit_paragraph(&r, false).expect("exit 1 says why");
+    assert!(!quiet.contains("findings above"), "{quiet}");
+    assert!(quiet.starts_with("preclone: 6 unwaived failures at or above high (exit 1)."));
+    let mut pass = canonical();
+    pass.gate.exit_code = preclone::exit::Exit::Pass;
+    assert_eq!(preclone::report::exit_paragraph(&pass, false), None);
+}
+
+#[test]
 fn console_says_none_found_when_there_is_nothing_to_report() {
     let mut r = canonical();
     r.results.retain(|x| x.status == Status::Pass);
@@ -956,7 +1035,8 @@ fn json_parse_refuses_other_schema_versions_and_non_reports() {
     v["schema_version"] = Value::from(REPORT_SCHEMA_VERSION + 1);
     let err = json::parse(&v.to_string()).expect_err("newer schema refused");
     assert!(matches!(err, RenderError::SchemaVersion { .. }), "{err}");
-    assert!(err.to_string().contains("schema_version 2"), "{err}");
+    let newer = format!("schema_version {}", REPORT_SCHEMA_VERSION + 1);
+    assert!(err.to_string().contains(&newer), "{err}");
 
     let err = json::parse("{\"results\": []}").expect_err("no schema_version");
     assert!(matches!(err, RenderError::NotAReport), "{err}");
@@ -1040,8 +1120,8 @@ fn fixture_and_sample_report_match_the_schema() {
         );
     }
 
-    // The schema requires exactly the keys the report writes, and a result's `waiver` only
-    // when the result is waived.
+    // The schema requires exactly the keys the report writes, a result's `waiver` only when
+    // the result is waived, and its `cause` only when it is an error.
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture_path()).expect("tests/fixtures/canonical_report.json"),
     )
@@ -1061,8 +1141,10 @@ fn fixture_and_sample_report_match_the_schema() {
     let result = &schema["$defs"]["CheckResult"];
     let mut result_keys = names(&result["required"]);
     result_keys.insert("waiver".into());
+    result_keys.insert("cause".into());
     assert_eq!(result_keys, keys(&result["properties"]));
     assert!(!names(&result["required"]).contains("waiver"));
+    assert!(!names(&result["required"]).contains("cause"));
 }
 
 #[test]
@@ -1363,15 +1445,19 @@ fn junit_is_valid_xml_with_one_testcase_per_result() {
     );
     let counts = parse_junit(&xml);
     assert_eq!(counts.testcases, r.results.len());
-    assert_eq!(counts.failures, count_status(&r, Status::Fail));
-    assert_eq!(counts.errors, count_status(&r, Status::Error));
+    // Red only where the gate (high) is: fails and errors below it are passing test cases.
+    let at_gate = |x: &&CheckResult, status| x.status == status && x.severity >= Severity::High;
+    let count = |status| r.results.iter().filter(|x| at_gate(x, status)).count();
+    assert_eq!(counts.failures, count(Status::Fail));
+    assert_eq!(counts.errors, count(Status::Error));
+    assert!(counts.failures < count_status(&r, Status::Fail));
     assert_eq!(counts.skipped, count_status(&r, Status::Waived));
     assert_eq!(counts.suites, ["prod", "dev", "test"]);
     let dev_tests = r.results.iter().filter(|x| x.instance == "dev").count();
     let dev_fails = r
         .results
         .iter()
-        .filter(|x| x.instance == "dev" && x.status == Status::Fail)
+        .filter(|x| x.instance == "dev" && at_gate(x, Status::Fail))
         .count();
     assert_eq!(
         counts.suite_totals[1],
@@ -1392,6 +1478,11 @@ fn junit_is_valid_xml_with_one_testcase_per_result() {
     ));
     assert!(xml.contains("<failure message=\"no applicable sys_user preserver matches it"));
     assert!(xml.contains("type=\"critical\">"));
+    // A finding below the gate still reaches the dashboard, as output of a passing case.
+    assert!(
+        xml.contains("<system-out>low fail, not counted: low is below the gate (--fail-on high)"),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -1427,17 +1518,25 @@ fn markdown_escapes_cells_and_keeps_the_table_whole() {
     assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!out.contains("<script"));
     assert!(out.contains("mid \"quotes\", commas,<br>and a newline"));
-    // Every table row has exactly the header's cell count (7 unescaped pipes).
+    // Every table row has exactly the header's cell count (6 unescaped pipes).
     let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
-    let findings = count_status(&r, Status::Fail) + count_status(&r, Status::Error);
-    assert_eq!(rows.len(), findings + 2);
+    assert_eq!(rows.len(), count_status(&r, Status::Fail) + 2);
     for row in rows {
         let unescaped = row
             .char_indices()
             .filter(|&(i, c)| c == '|' && (i == 0 || row.as_bytes()[i - 1] != b'\\'))
             .count();
-        assert_eq!(unescaped, 7, "row split: {row}");
+        assert_eq!(unescaped, 6, "row split: {row}");
     }
+    // The undecided results, one item per cause, each with its fix.
+    assert!(
+        out.contains("### Not decided (never counted as a pass)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- **test**: ecc\\_agent\\_config: read denied by an ACL"),
+        "{out}"
+    );
     assert!(out.contains("2 results waived"));
     assert!(out.contains("Evidence digest: sha256:3f1c0a9e"));
 }
@@ -1453,7 +1552,7 @@ fn markdown_caps_the_findings_table() {
         })
         .collect();
     r.results.extend(extra);
-    let total = count_status(&r, Status::Fail) + count_status(&r, Status::Error);
+    let total = count_status(&r, Status::Fail);
     let out = markdown::render(&r);
     let rows = out.lines().filter(|l| l.starts_with("| ")).count();
     assert_eq!(rows, markdown::MAX_ROWS + 1, "header plus the capped rows");

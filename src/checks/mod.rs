@@ -121,6 +121,7 @@ impl<'a> Judge<'a> {
             remediation,
             evidence,
             waiver: None,
+            cause: None,
         }
     }
 

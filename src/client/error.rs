@@ -221,6 +221,27 @@ impl ClientError {
         self.is_access_failure() || matches!(self, ClientError::NotJson { .. })
     }
 
+    /// What fixes it, as the evidence and the reports group it.
+    pub fn cause(&self) -> crate::evidence::Cause {
+        use crate::evidence::Cause;
+        match self {
+            ClientError::Unauthorized { .. } | ClientError::Token { .. } => Cause::Credentials,
+            ClientError::Connect { .. } | ClientError::Redirect { .. } => Cause::Unreachable,
+            ClientError::NotJson { .. } => Cause::Html,
+            ClientError::Forbidden { .. } | ClientError::NotFound { .. } => Cause::Acl,
+            ClientError::Timeout { .. } => Cause::Timeout,
+            ClientError::RateLimited { .. } => Cause::RateLimited,
+            ClientError::Setup { .. }
+            | ClientError::Transport { .. }
+            | ClientError::BadRequest { .. }
+            | ClientError::Server { .. }
+            | ClientError::Status { .. }
+            | ClientError::Malformed { .. }
+            | ClientError::Paging { .. }
+            | ClientError::MissingCount { .. } => Cause::Other,
+        }
+    }
+
     /// The HTTP status behind the error, when one was received.
     pub fn status(&self) -> Option<u16> {
         match self {

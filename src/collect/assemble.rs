@@ -27,6 +27,7 @@ pub(super) fn unread(
             hidden_rows: 0,
             error: Some(why.to_string()),
             absent: false,
+            cause: None,
         });
     }
     InstanceEvidence {

@@ -228,5 +228,6 @@ fn evidence(
         targets: targets.iter().map(|t| t.name.clone()).collect(),
         instances,
         requests: insts.iter().map(|i| i.client.requests_sent()).sum(),
+        demo: false,
     }
 }

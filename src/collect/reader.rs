@@ -4,7 +4,7 @@
 use super::rows::{self, IdRow, Keyed};
 use super::Read;
 use crate::client::{Client, ClientError, Rows, TableQuery};
-use crate::evidence::{TableRead, Unreadable};
+use crate::evidence::{Cause, TableRead, Unreadable};
 use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::Table;
 use futures::future::join_all;
@@ -51,6 +51,7 @@ impl Reader {
             hidden_rows: 0,
             error: None,
             absent: false,
+            cause: None,
         });
         entry.requests += requests;
         entry.rows += rows;
@@ -66,6 +67,16 @@ impl Reader {
         let mut cov = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = cov.get_mut(t.name) {
             entry.absent = true;
+        }
+    }
+
+    /// The kind of the error `record` kept for `t`, when it is this one.
+    fn note_cause(&self, t: &Table, reason: &str, cause: Cause) {
+        let mut cov = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = cov.get_mut(t.name) {
+            if entry.error.as_deref() == Some(reason) && entry.cause.is_none() {
+                entry.cause = Some(cause);
+            }
         }
     }
 
@@ -85,6 +96,7 @@ impl Reader {
         }
         let reason = e.short();
         self.record(t, 1, 0, 0, Some(reason.clone()));
+        self.note_cause(t, &reason, e.cause());
         Err(self.unreadable(t, reason))
     }
 

@@ -1,7 +1,9 @@
 //! Builds the one [`Report`] from the evidence, the judgement with waivers applied, and decides
 //! the CI gate (PRODUCT.md section 3, exit codes).
 
+use super::causes;
 use super::model::*;
+use super::text::cause_text;
 use crate::checks::{CheckId, ServerImpact};
 use crate::evidence::{Evidence, InstanceEvidence, InstanceRole, ProductionOrigin};
 use crate::exit::Exit;
@@ -37,6 +39,7 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
             verdict: Verdict::Incomplete,
             exit_code: Exit::Access,
             reason: why.clone(),
+            decided: false,
         };
     }
     // Unwaived failures and undecided results at or above the threshold (all of them when the
@@ -83,6 +86,8 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
         verdict,
         exit_code,
         reason,
+        // With the gate off nothing can trip it; otherwise every check that could was decided.
+        decided: threshold.is_none() || errors == 0,
     }
 }
 
@@ -92,9 +97,10 @@ pub fn digest(evidence: &Evidence) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
 }
 
-fn info(inst: &InstanceEvidence) -> InstanceInfo {
+fn info(inst: &InstanceEvidence, read: &BTreeMap<String, ReadState>) -> InstanceInfo {
     let (production, origin) = inst.production.resolve();
     InstanceInfo {
+        read: read.get(&inst.name).copied().unwrap_or(ReadState::Complete),
         name: inst.name.clone(),
         url: inst.url.clone(),
         role: inst.role,
@@ -114,6 +120,23 @@ pub struct BuildInput {
     pub inventory: Vec<InstanceInventory>,
     pub waivers: Vec<WaiverStatus>,
     pub gate: GateOptions,
+}
+
+/// Every `mid-server-will-go-down` that ended in `error`, with why in a few words.
+fn impact_undecided(results: &[CheckResult]) -> Vec<UndecidedServer> {
+    results
+        .iter()
+        .filter(|r| r.check == CheckId::MidServerWillGoDown && r.status == Status::Error)
+        .map(|r| UndecidedServer {
+            instance: r.instance.clone(),
+            mid_server: (r.subject.table == "ecc_agent").then(|| r.subject.name.clone()),
+            why: r
+                .cause
+                .as_ref()
+                .map_or_else(|| r.message.clone(), cause_text),
+            cause: r.cause.clone(),
+        })
+        .collect()
 }
 
 /// The impact table: one row per failing or waived `mid-server-will-go-down` result, in the
@@ -144,6 +167,13 @@ fn impact(results: &[CheckResult], judged: &[ServerImpact]) -> Vec<Impact> {
 pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
     let mut results = input.results;
     crate::checks::sort(&mut results);
+    let stopped = input.gate.access_failure.is_some();
+    let read: BTreeMap<String, ReadState> = evidence
+        .instances
+        .iter()
+        .map(|(name, inst)| (name.clone(), causes::read_state(inst, stopped)))
+        .collect();
+    causes::attribute(evidence, &read, &mut results);
     let gate = gate(&results, &input.gate);
     let mut by_severity: BTreeMap<Severity, Counts> = Severity::ALL
         .iter()
@@ -154,11 +184,8 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         by_severity.entry(r.severity).or_default().add(r.status);
         totals.add(r.status);
     }
-    let threshold = input.gate.fail_on.threshold();
-    let evidence_complete = input.gate.access_failure.is_none()
-        && !results
-            .iter()
-            .any(|r| r.status == Status::Error && threshold.is_none_or(|t| r.severity >= t));
+    // Every table of every instance read in full, whatever the gate.
+    let evidence_complete = !stopped && read.values().all(|r| *r == ReadState::Complete);
     let checks = {
         let mut ids: Vec<CheckId> = results.iter().map(|r| r.check).collect();
         ids.sort();
@@ -166,6 +193,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         ids.len()
     };
     let impact = impact(&results, &input.impact);
+    let impact_undecided = impact_undecided(&results);
     let mut coverage = Vec::new();
     let order: Vec<&InstanceEvidence> = evidence
         .source()
@@ -188,6 +216,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
                     CoverageStatus::Ok
                 },
                 error: t.error.clone(),
+                cause: causes::row_cause(t),
             });
         }
     }
@@ -200,19 +229,27 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
             name: "preclone".into(),
             version: evidence.tool_version.clone(),
         },
+        demo: evidence.demo,
         run_id: evidence.run_id.clone(),
         started_at: evidence.started_at,
         finished_at: evidence.finished_at,
-        source: evidence.source().map(info).unwrap_or_else(|| InstanceInfo {
-            name: evidence.source.clone(),
-            url: String::new(),
-            role: InstanceRole::Source,
-            production: None,
-            production_origin: ProductionOrigin::Unknown,
-            build_tag: None,
-            audit_user: None,
-        }),
-        targets: evidence.target_instances().map(info).collect(),
+        source: evidence
+            .source()
+            .map(|i| info(i, &read))
+            .unwrap_or_else(|| InstanceInfo {
+                name: evidence.source.clone(),
+                url: String::new(),
+                role: InstanceRole::Source,
+                production: None,
+                production_origin: ProductionOrigin::Unknown,
+                build_tag: None,
+                audit_user: None,
+                read: ReadState::NotRead,
+            }),
+        targets: evidence
+            .target_instances()
+            .map(|i| info(i, &read))
+            .collect(),
         gate,
         summary: Summary {
             by_severity,
@@ -225,6 +262,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         },
         results,
         impact,
+        impact_undecided,
         inventory: input.inventory,
         coverage,
         waivers: input.waivers,

@@ -7,12 +7,14 @@
 use super::format::ConsoleOptions;
 use super::model::{Report, Verdict};
 use super::text::{
-    audit_text, coverage_facts, coverage_text, fails_text, gate_text, is_bidi_control, is_exposure,
-    time_text, totals_text, verdict_label, with_status,
+    audit_text, coverage_facts, coverage_text, evidence_text, fails_text, gate_decided_text,
+    gate_text, is_bidi_control, is_exposure, is_production, subject_text, time_text, totals_text,
+    undecided_groups, undecided_servers, verdict_label, with_status, DEMO_TEXT,
 };
 use crate::finding::{CheckResult, Severity, Status};
 use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use std::fmt::Write;
+use unicode_width::UnicodeWidthStr;
 
 const DEFAULT_WIDTH: u16 = 100;
 const MIN_WIDTH: u16 = 40;
@@ -64,14 +66,66 @@ impl Painter {
         self.ansi("1", s)
     }
 
-    fn verdict(&self, report: &Report) -> String {
-        let label = verdict_label(report);
-        let codes = match report.gate.verdict {
+    fn verdict_codes(report: &Report) -> &'static str {
+        match report.gate.verdict {
             Verdict::Pass => "1;32",
             Verdict::Fail => "1;31",
             Verdict::Incomplete => "1;33",
+        }
+    }
+
+    /// Appends `text` wrapped at the width at spaces, never inside a word (a word wider than a
+    /// line keeps a line of its own), the first line after `indent`. `head` (text, ANSI codes)
+    /// opens the first line painted and is never split; the lines after it are indented.
+    fn para(&self, out: &mut String, indent: &str, head: Option<(&str, &str)>, text: &str) {
+        self.para_styled(out, indent, head, text, None);
+    }
+
+    /// [`Painter::para`], with every line painted with `all` when given.
+    fn para_styled(
+        &self,
+        out: &mut String,
+        indent: &str,
+        head: Option<(&str, &str)>,
+        text: &str,
+        all: Option<&str>,
+    ) {
+        // The head's spaces become no-break spaces while wrapping, so it stays on one line.
+        let glued = head.map(|(h, _)| h.replace(' ', "\u{a0}"));
+        let words = match &glued {
+            Some(g) if text.is_empty() => g.clone(),
+            Some(g) => format!("{g} {text}"),
+            None => text.to_string(),
         };
-        self.ansi(codes, &line(&label))
+        let width = usize::from(self.width);
+        // A paragraph that opens with a head continues indented under it.
+        let rest = if head.is_some() && indent.is_empty() {
+            INDENT
+        } else {
+            indent
+        };
+        for (n, l) in wrap(&words, width, indent, rest).into_iter().enumerate() {
+            let mut l = l;
+            if let (0, Some(g), Some((h, codes))) = (n, &glued, head) {
+                if let Some(after) = l
+                    .strip_prefix(indent)
+                    .and_then(|r| r.strip_prefix(g.as_str()))
+                {
+                    l = format!("{indent}{}{after}", self.ansi(codes, h));
+                }
+            }
+            match all {
+                Some(codes) => {
+                    let lead = if n == 0 { indent } else { rest };
+                    let body = l.strip_prefix(lead).unwrap_or(&l).to_string();
+                    let _ = writeln!(out, "{lead}{}", self.ansi(codes, &body));
+                }
+                None => {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+        }
     }
 
     fn severity_cell(&self, severity: Severity) -> Cell {
@@ -136,22 +190,50 @@ fn emit(out: &mut String, mut table: Table, fixed: usize) {
         }
     }
     for l in table.lines() {
-        out.push_str(INDENT);
-        out.push_str(l.trim_end());
+        let l = l.trim_end();
+        if !l.is_empty() {
+            out.push_str(INDENT);
+            out.push_str(l);
+        }
         out.push('\n');
     }
 }
 
+/// `text` as lines of at most `width` columns, the first after `first`, the others after `rest`,
+/// broken only at spaces (runs of spaces inside a line are kept, those at a break dropped).
+fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::from(first);
+    let mut used = first.width();
+    let mut empty = true;
+    let mut spaces = 0;
+    for piece in text.split(' ') {
+        if piece.is_empty() {
+            spaces += 1;
+            continue;
+        }
+        let w = piece.width();
+        let gap = if empty { 0 } else { spaces + 1 };
+        if !empty && used + gap + w > width {
+            lines.push(std::mem::replace(&mut current, String::from(rest)));
+            used = rest.width();
+            empty = true;
+        }
+        if !empty {
+            current.push_str(&" ".repeat(spaces + 1));
+            used += spaces + 1;
+        }
+        current.push_str(piece);
+        used += w;
+        empty = false;
+        spaces = 0;
+    }
+    lines.push(current);
+    lines
+}
+
 fn subject(r: &CheckResult) -> String {
-    let s = &r.subject;
-    let name = if !s.name.is_empty() {
-        &s.name
-    } else if !s.sys_id.is_empty() {
-        &s.sys_id
-    } else {
-        &s.table
-    };
-    line(name)
+    line(&subject_text(r))
 }
 
 /// Two rows per result: what failed and why, then what to do.
@@ -179,89 +261,149 @@ fn findings_table(p: &Painter, results: &[&CheckResult]) -> Table {
     t
 }
 
-fn header_and_verdict(out: &mut String, p: &Painter, report: &Report) {
-    let evidence = if report.summary.evidence_complete {
-        "evidence complete".to_string()
-    } else {
-        p.ansi("1;33", "evidence INCOMPLETE")
-    };
-    let _ = writeln!(
-        out,
-        "{} {} · audit of {} · {} · {}",
-        line(&report.tool.name),
-        line(&report.tool.version),
-        line(&audit_text(report)),
-        time_text(&report.started_at),
-        evidence
-    );
-    out.push('\n');
+/// `FAIL  2 critical · 1 high · 3 not decided   (gate: high, exit 1)`, the verdict painted.
+fn verdict_line(out: &mut String, p: &Painter, report: &Report, short: bool) {
     let undecided = report.summary.totals.error;
     let undecided = if undecided > 0 {
         format!(" · {undecided} not decided")
     } else {
         String::new()
     };
-    let _ = writeln!(
-        out,
-        "{}  {}{}   {}",
-        p.verdict(report),
-        fails_text(report),
-        undecided,
+    let label = line(&verdict_label(report));
+    let rest = format!("{}{undecided}   {}", fails_text(report), gate_text(report));
+    // The closing line stays one line: the gate alone when the whole would wrap.
+    let fits = label.width() + 2 + rest.width() <= usize::from(p.width);
+    let rest = if short && !fits {
         gate_text(report)
+    } else {
+        rest
+    };
+    let codes = Painter::verdict_codes(report);
+    // Two spaces after the verdict: the wrap keeps a run of spaces inside a line.
+    p.para(out, "", Some((&label, codes)), &format!(" {rest}"));
+}
+
+fn header_and_verdict(out: &mut String, p: &Painter, report: &Report) {
+    if report.demo {
+        p.para(out, "", Some(("DEMO", "1;33")), &format!(" {DEMO_TEXT}"));
+    }
+    let title = format!(
+        "{} {} · audit of {} · {}",
+        line(&report.tool.name),
+        line(&report.tool.version),
+        line(&audit_text(report)),
+        time_text(&report.started_at),
     );
+    p.para(out, "", None, &title);
+    let status = format!(
+        "{} · {}",
+        line(&evidence_text(report)),
+        gate_decided_text(report)
+    );
+    let warn = !(report.summary.evidence_complete && report.gate.decided);
+    p.para_styled(out, "", None, &status, warn.then_some("1;33"));
+    out.push('\n');
+    verdict_line(out, p, report, false);
     if !report.gate.reason.is_empty() {
-        let _ = writeln!(out, "{INDENT}{}", line(&report.gate.reason));
+        p.para(out, INDENT, None, &line(&report.gate.reason));
     }
     out.push('\n');
 }
 
 fn impact(out: &mut String, p: &Painter, report: &Report) {
-    let title = "MID Servers that will go down after the clone";
-    if report.impact.is_empty() {
-        let _ = writeln!(out, "{}: none", p.heading(title));
-        out.push('\n');
-        return;
+    let title = "MID Servers that will go down after the clone:";
+    p.para(
+        out,
+        "",
+        Some((title, "1")),
+        &line(&super::text::impact_summary(report)),
+    );
+    if !report.impact.is_empty() {
+        let mut t = p.table();
+        t.set_header(p.header(&["target", "MID Server", "status", "logs in as", "because"]));
+        for i in &report.impact {
+            let because = if i.result_status == Status::Waived {
+                format!("{} (waived)", text(&i.because))
+            } else {
+                text(&i.because)
+            };
+            t.add_row(vec![
+                Cell::new(line(&i.instance)),
+                Cell::new(line(&i.mid_server)),
+                Cell::new(line(&i.status)),
+                Cell::new(line(&i.user_name)),
+                Cell::new(because),
+            ]);
+        }
+        emit(out, t, 0);
     }
-    let _ = writeln!(out, "{}", p.heading(title));
-    let mut t = p.table();
-    t.set_header(p.header(&["target", "MID Server", "status", "logs in as", "because"]));
-    for i in &report.impact {
-        let because = if i.result_status == Status::Waived {
-            format!("{} (waived)", text(&i.because))
-        } else {
-            text(&i.because)
-        };
-        t.add_row(vec![
-            Cell::new(line(&i.instance)),
-            Cell::new(line(&i.mid_server)),
-            Cell::new(line(&i.status)),
-            Cell::new(line(&i.user_name)),
-            Cell::new(because),
-        ]);
+    if !report.impact_undecided.is_empty() {
+        let mut t = p.table();
+        t.set_header(p.header(&["target", "MID Server", "not decided because"]));
+        for u in undecided_servers(report) {
+            let server = u
+                .mid_server
+                .as_deref()
+                .map_or_else(|| "(could not be listed)".to_string(), line);
+            t.add_row(vec![
+                Cell::new(line(&u.instance)),
+                Cell::new(server),
+                Cell::new(text(&u.why)),
+            ]);
+        }
+        emit(out, t, 0);
     }
-    emit(out, t, 0);
     out.push('\n');
 }
 
 fn findings(out: &mut String, p: &Painter, report: &Report) {
     let fails = with_status(report, Status::Fail);
-    let errors = with_status(report, Status::Error);
     if fails.is_empty() {
-        let _ = writeln!(out, "{}: none", p.heading("Findings"));
+        p.para(out, "", Some(("Findings:", "1")), "none");
     } else {
         let _ = writeln!(out, "{}", p.heading("Findings"));
         emit(out, findings_table(p, &fails), 1);
     }
     out.push('\n');
-    if !errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            p.heading("Not decided (error: never counted as a pass)")
-        );
-        emit(out, findings_table(p, &errors), 1);
-        out.push('\n');
+}
+
+/// The results that could not be decided, one paragraph per cause: whose table (or login)
+/// failed and how, what to do, and what it left undecided.
+fn undecided(out: &mut String, p: &Painter, report: &Report) {
+    let groups = undecided_groups(report);
+    if groups.is_empty() {
+        return;
     }
+    let n = report.summary.totals.error;
+    let causes = if groups.len() == 1 {
+        "1 cause".to_string()
+    } else {
+        format!("{} causes", groups.len())
+    };
+    let noun = if n == 1 { "result" } else { "results" };
+    p.para(
+        out,
+        "",
+        Some(("Not decided (never counted as a pass):", "1")),
+        &format!("{n} {noun}, {causes}"),
+    );
+    let mut t = p.table();
+    for (i, g) in groups.iter().enumerate() {
+        if i > 0 {
+            t.add_row(vec![Cell::new(""), Cell::new("")]);
+        }
+        t.add_row(vec![
+            Cell::new(line(g.instance)),
+            Cell::new(text(&g.what())),
+        ]);
+        t.add_row(vec![p.dim_cell("fix"), Cell::new(text(&g.fix))]);
+        t.add_row(vec![
+            Cell::new(""),
+            Cell::new(text(&g.members_text(report, 8))),
+        ]);
+    }
+    emit(out, t, 1);
+    out.push('\n');
 }
 
 fn waived(out: &mut String, p: &Painter, report: &Report) {
@@ -292,27 +434,46 @@ fn waived(out: &mut String, p: &Painter, report: &Report) {
     out.push('\n');
 }
 
+/// Production exposure: the exposure findings of the production instances only (and of those
+/// whose production status is unknown).
 fn exposure(out: &mut String, p: &Painter, report: &Report) {
-    let title = p.heading("Production exposure");
+    let title = "Production exposure:";
+    if !super::text::instance_infos(report).any(|i| i.production != Some(false)) {
+        p.para(
+            out,
+            "",
+            Some((title, "1")),
+            "no instance of this audit is production",
+        );
+        out.push('\n');
+        return;
+    }
+    let about_production = |r: &&CheckResult| is_exposure(r) && is_production(report, &r.instance);
     let fails: Vec<&CheckResult> = with_status(report, Status::Fail)
         .into_iter()
-        .filter(|r| is_exposure(r))
+        .filter(about_production)
         .collect();
     let undecided = with_status(report, Status::Error)
         .into_iter()
-        .filter(|r| is_exposure(r))
+        .filter(about_production)
         .count();
-    let undecided_note = if undecided > 0 {
-        format!(", but {undecided} not decided (see above)")
-    } else {
-        String::new()
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let summary = match (fails.len(), undecided) {
+        (0, 0) => "none found".to_string(),
+        (0, u) => format!(
+            "not decided ({}; see Not decided)",
+            count(u, "result", "results")
+        ),
+        (n, 0) => count(n, "finding", "findings"),
+        (n, u) => format!(
+            "{}, and {} not decided (see Not decided)",
+            count(n, "finding", "findings"),
+            count(u, "result", "results")
+        ),
     };
-    if fails.is_empty() {
-        let _ = writeln!(out, "{title}: none found{undecided_note}");
-    } else {
-        let n = fails.len();
-        let noun = if n == 1 { "finding" } else { "findings" };
-        let _ = writeln!(out, "{title}: {n} {noun}{undecided_note}");
+    p.para(out, "", Some((title, "1")), &summary);
+    if !fails.is_empty() {
         let mut t = p.table();
         for r in fails {
             t.add_row(vec![
@@ -327,11 +488,11 @@ fn exposure(out: &mut String, p: &Painter, report: &Report) {
 }
 
 fn coverage(out: &mut String, p: &Painter, report: &Report) {
-    let _ = writeln!(
+    p.para(
         out,
-        "{}: {}",
-        p.heading("Coverage"),
-        line(&coverage_text(report))
+        "",
+        Some(("Coverage:", "1")),
+        &line(&coverage_text(report)),
     );
     let facts = coverage_facts(report);
     if !facts.unreadable.is_empty() || !facts.hidden.is_empty() {
@@ -360,7 +521,8 @@ fn coverage(out: &mut String, p: &Painter, report: &Report) {
     out.push('\n');
 }
 
-/// The console report as text (ANSI colours only when `opts.color`). Never prints.
+/// The console report as text (ANSI colours only when `opts.color`). Never prints. No line is
+/// wider than the width and no word is broken; the verdict opens it and closes it.
 pub fn render(report: &Report, opts: &ConsoleOptions) -> String {
     let p = Painter {
         color: opts.color,
@@ -370,9 +532,12 @@ pub fn render(report: &Report, opts: &ConsoleOptions) -> String {
     header_and_verdict(&mut out, &p, report);
     impact(&mut out, &p, report);
     findings(&mut out, &p, report);
+    undecided(&mut out, &p, report);
     waived(&mut out, &p, report);
     exposure(&mut out, &p, report);
     coverage(&mut out, &p, report);
-    let _ = writeln!(out, "{}", totals_text(report));
+    p.para(&mut out, "", None, &totals_text(report));
+    out.push('\n');
+    verdict_line(&mut out, &p, report, true);
     out
 }

@@ -8,12 +8,14 @@
 use super::error::RenderError;
 use super::format::Format;
 use super::model::{
-    Counts, CoverageRow, CoverageStatus, Impact, InstanceInfo, MidServerInventory, Report,
-    UserInventory, Verdict, WaiverState, WaiverStatus,
+    Counts, CoverageRow, CoverageStatus, Impact, InstanceInfo, MidServerInventory, ReadState,
+    Report, UserInventory, Verdict, WaiverState, WaiverStatus,
 };
 use super::text::{
-    coverage_text, fails_text, gate_text, instance_order, is_bidi_control, is_exposure, time_text,
-    totals_text, verdict_label, with_status,
+    coverage_text, evidence_text, fails_text, gate_decided_text, gate_text, impact_summary,
+    instance_infos, instance_order, is_bidi_control, is_exposure, is_production, subject_text,
+    time_text, totals_text, undecided_groups, undecided_servers, unread_texts, verdict_label,
+    with_status, DEMO_TEXT,
 };
 use crate::evidence::{InstanceRole, ProductionOrigin};
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status};
@@ -36,6 +38,8 @@ struct ResultView<'a> {
     severity: &'static str,
     status: &'static str,
     instance: &'a str,
+    /// The subject as lists show it (`table NAME` for a table).
+    subject: String,
     subject_name: &'a str,
     subject_table: &'a str,
     subject_sys_id: &'a str,
@@ -54,6 +58,7 @@ impl<'a> ResultView<'a> {
             severity: r.severity.as_str(),
             status: r.status.as_str(),
             instance: &r.instance,
+            subject: subject_text(r),
             subject_name: &r.subject.name,
             subject_table: &r.subject.table,
             subject_sys_id: &r.subject.sys_id,
@@ -128,6 +133,8 @@ struct SeverityRow {
 #[derive(Serialize)]
 struct CoverageSummary<'a> {
     instance: &'a str,
+    /// `complete`, `incomplete`, `failed` or `not-read`.
+    read: &'static str,
     tables: usize,
     unreadable: usize,
     hidden: usize,
@@ -137,14 +144,21 @@ struct CoverageSummary<'a> {
 }
 
 /// Coverage totals per instance, in the order the instances first appear.
-fn coverage_summary(rows: &[CoverageRow]) -> Vec<CoverageSummary<'_>> {
+fn coverage_summary(report: &Report) -> Vec<CoverageSummary<'_>> {
+    let read = |name: &str| {
+        instance_infos(report)
+            .find(|i| i.name == name)
+            .map_or(ReadState::Complete, |i| i.read)
+            .as_str()
+    };
     let mut out: Vec<CoverageSummary> = Vec::new();
-    for c in rows {
+    for c in &report.coverage {
         let idx = match out.iter().position(|s| s.instance == c.instance) {
             Some(i) => i,
             None => {
                 out.push(CoverageSummary {
                     instance: &c.instance,
+                    read: read(&c.instance),
                     tables: 0,
                     unreadable: 0,
                     hidden: 0,
@@ -173,6 +187,24 @@ fn coverage_summary(rows: &[CoverageRow]) -> Vec<CoverageSummary<'_>> {
 struct Group<'a> {
     instance: &'a str,
     results: Vec<ResultView<'a>>,
+}
+
+/// The results one cause left undecided.
+#[derive(Serialize)]
+struct UndecidedView<'a> {
+    instance: &'a str,
+    what: String,
+    fix: String,
+    summary: String,
+    results: Vec<ResultView<'a>>,
+}
+
+/// A MID Server whose fate could not be decided.
+#[derive(Serialize)]
+struct UndecidedServerView<'a> {
+    instance: &'a str,
+    mid_server: &'a str,
+    why: &'a str,
 }
 
 #[derive(Serialize)]
@@ -268,6 +300,9 @@ struct WaiverView<'a> {
 
 #[derive(Serialize)]
 struct Context<'a> {
+    /// The embedded sample estate, said in the title and the heading.
+    demo: bool,
+    demo_text: &'static str,
     tool_name: &'a str,
     tool_version: &'a str,
     schema_version: u32,
@@ -286,6 +321,10 @@ struct Context<'a> {
     allow_incomplete: bool,
     exit_code: u8,
     evidence_complete: bool,
+    evidence_text: String,
+    gate_decided: bool,
+    gate_decided_text: String,
+    undecided_count: usize,
     source_name: &'a str,
     target_names: String,
     instances: Vec<InstanceView<'a>>,
@@ -293,15 +332,25 @@ struct Context<'a> {
     totals: Counts,
     totals_text: String,
     coverage_text: String,
+    /// The instances not read, each with what happened.
+    unread: Vec<String>,
     coverage: &'a [CoverageRow],
     coverage_summary: Vec<CoverageSummary<'a>>,
     /// Tables that were unreadable or had rows hidden: shown first, under Coverage.
     coverage_gaps: Vec<&'a CoverageRow>,
     impact: &'a [Impact],
+    /// `none`, `2 will go down`, `not decided for 2 MID Servers`, ...
+    impact_summary: String,
+    /// `none`, `down` or `undecided`: a CSS class from a fixed set.
+    impact_class: &'static str,
+    impact_undecided: Vec<UndecidedServerView<'a>>,
+    undecided: Vec<UndecidedView<'a>>,
     finding_groups: Vec<Group<'a>>,
     finding_count: usize,
     exposure: Vec<ResultView<'a>>,
     exposure_undecided: usize,
+    /// Whether any instance is (or may be) production.
+    any_production: bool,
     waived: Vec<ResultView<'a>>,
     passes: Vec<PassGroup<'a>>,
     pass_count: usize,
@@ -310,12 +359,11 @@ struct Context<'a> {
     evidence_digest: &'a str,
 }
 
-/// Failures, then errors, grouped by instance; most severe first within each status. The
-/// instance with the most severe failure comes first (then the source, the targets, the rest), so
-/// the page opens on what blocks the clone.
+/// Failures grouped by instance, most severe first. The instance with the most severe failure
+/// comes first (then the source, the targets, the rest), so the page opens on what blocks the
+/// clone. Errors are grouped by cause instead ([`undecided`]).
 fn finding_groups(report: &Report) -> Vec<Group<'_>> {
-    let mut findings = with_status(report, Status::Fail);
-    findings.extend(with_status(report, Status::Error));
+    let findings = with_status(report, Status::Fail);
     let mut groups: Vec<(Option<Severity>, Group)> = instance_order(report)
         .into_iter()
         .filter_map(|instance| {
@@ -359,6 +407,32 @@ fn pass_groups(report: &Report) -> Vec<PassGroup<'_>> {
         .collect()
 }
 
+/// The undecided results, one card per cause.
+fn undecided(report: &Report) -> Vec<UndecidedView<'_>> {
+    undecided_groups(report)
+        .into_iter()
+        .map(|g| UndecidedView {
+            instance: g.instance,
+            what: g.what(),
+            summary: g.members_text(report, 12),
+            results: g.results.iter().map(|r| ResultView::new(r)).collect(),
+            fix: g.fix,
+        })
+        .collect()
+}
+
+/// The MID Servers whose fate is undecided, a target whose MID Servers could not be listed once.
+fn undecided_server_views(report: &Report) -> Vec<UndecidedServerView<'_>> {
+    undecided_servers(report)
+        .into_iter()
+        .map(|u| UndecidedServerView {
+            instance: &u.instance,
+            mid_server: u.mid_server.as_deref().unwrap_or(""),
+            why: &u.why,
+        })
+        .collect()
+}
+
 fn state_class(state: WaiverState) -> &'static str {
     match state {
         WaiverState::Active => "state-active",
@@ -378,7 +452,22 @@ fn context(report: &Report) -> Context<'_> {
     let finding_count = finding_groups.iter().map(|g| g.results.len()).sum();
     let passes = pass_groups(report);
     let pass_count = passes.iter().map(|p| p.count).sum();
+    let about_production =
+        |r: &&crate::finding::CheckResult| is_exposure(r) && is_production(report, &r.instance);
+    let impact_class = if !report.impact_undecided.is_empty() {
+        "undecided"
+    } else if report
+        .impact
+        .iter()
+        .any(|i| i.result_status == Status::Fail)
+    {
+        "down"
+    } else {
+        "none"
+    };
     Context {
+        demo: report.demo,
+        demo_text: DEMO_TEXT,
         tool_name: &report.tool.name,
         tool_version: &report.tool.version,
         schema_version: report.schema_version,
@@ -396,6 +485,10 @@ fn context(report: &Report) -> Context<'_> {
         allow_incomplete: report.gate.allow_incomplete,
         exit_code: report.gate.exit_code.code(),
         evidence_complete: report.summary.evidence_complete,
+        evidence_text: evidence_text(report),
+        gate_decided: report.gate.decided,
+        gate_decided_text: gate_decided_text(report),
+        undecided_count: report.summary.totals.error,
         source_name: &report.source.name,
         target_names: report
             .targets
@@ -422,25 +515,31 @@ fn context(report: &Report) -> Context<'_> {
         totals: report.summary.totals,
         totals_text: totals_text(report),
         coverage_text: coverage_text(report),
+        unread: unread_texts(report),
         coverage: &report.coverage,
-        coverage_summary: coverage_summary(&report.coverage),
+        coverage_summary: coverage_summary(report),
         coverage_gaps: report
             .coverage
             .iter()
             .filter(|c| c.status != CoverageStatus::Ok || c.hidden_rows > 0)
             .collect(),
         impact: &report.impact,
+        impact_summary: impact_summary(report),
+        impact_class,
+        impact_undecided: undecided_server_views(report),
+        undecided: undecided(report),
         finding_groups,
         finding_count,
         exposure: with_status(report, Status::Fail)
             .into_iter()
-            .filter(|r| is_exposure(r))
+            .filter(about_production)
             .map(ResultView::new)
             .collect(),
         exposure_undecided: with_status(report, Status::Error)
             .into_iter()
-            .filter(|r| is_exposure(r))
+            .filter(about_production)
             .count(),
+        any_production: instance_infos(report).any(|i| i.production != Some(false)),
         waived: with_status(report, Status::Waived)
             .into_iter()
             .map(|r| ResultView::new(r).with_waiver_state(&report.waivers))

@@ -1,13 +1,15 @@
 //! The JUnit XML report for CI dashboards: one `<testsuite>` per instance, one `<testcase>` per
-//! result (`classname` = check id, `name` = subject), fail → `<failure>`, error → `<error>`,
-//! waived → `<skipped>`.
+//! result (`classname` = check id, `name` = subject). The dashboard agrees with the exit code: an
+//! unwaived fail at or above the gate → `<failure>`, an error that makes exit 2 → `<error>`,
+//! waived → `<skipped>`; a fail or error the gate does not count (below `--fail-on`, the gate
+//! off, or `--allow-incomplete`) is a passing test case carrying the finding in `<system-out>`.
 //!
 //! Written by hand so that every value goes through one path: characters XML 1.0 forbids are
 //! dropped, then markup characters (and, in attributes, whitespace that parsers would normalise)
 //! become references. The result is well-formed whatever the instances hold.
 
 use super::model::Report;
-use super::text::instance_order;
+use super::text::{at_gate, instance_order};
 use crate::finding::{CheckResult, Status};
 use std::fmt::Write;
 
@@ -100,28 +102,77 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, status: Status) {
+    fn add(&mut self, case: Case) {
         self.tests += 1;
-        match status {
-            Status::Fail => self.failures += 1,
-            Status::Error => self.errors += 1,
-            Status::Waived => self.skipped += 1,
-            Status::Pass => {}
+        match case {
+            Case::Failure => self.failures += 1,
+            Case::Error => self.errors += 1,
+            Case::Skipped => self.skipped += 1,
+            Case::Passed | Case::Noted => {}
         }
     }
 }
 
-fn testcase(out: &mut String, r: &CheckResult) {
+/// What a result is to the dashboard.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Passed,
+    /// A fail or error the gate does not count: passing, with the finding in `<system-out>`.
+    Noted,
+    Failure,
+    Error,
+    Skipped,
+}
+
+/// The test case a result becomes, so that the suite is red exactly when the exit code says so.
+fn case(report: &Report, r: &CheckResult) -> Case {
+    match r.status {
+        Status::Pass => Case::Passed,
+        Status::Waived => Case::Skipped,
+        Status::Fail if at_gate(report, r) => Case::Failure,
+        Status::Error if at_gate(report, r) && !report.gate.allow_incomplete => Case::Error,
+        Status::Fail | Status::Error => Case::Noted,
+    }
+}
+
+/// Why a fail or error does not count: `below the gate (--fail-on high)`, ...
+fn not_counted(report: &Report, r: &CheckResult) -> String {
+    let fail_on = report.gate.fail_on;
+    if fail_on.threshold().is_none() {
+        "the gate is off (--fail-on never)".to_string()
+    } else if r.status == Status::Error && at_gate(report, r) {
+        "undecided results allowed by --allow-incomplete".to_string()
+    } else {
+        format!("{} is below the gate (--fail-on {fail_on})", r.severity)
+    }
+}
+
+fn testcase(out: &mut String, report: &Report, r: &CheckResult) -> Case {
+    let case = case(report, r);
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\"",
         attr(r.check.as_str()),
         attr(case_name(r))
     );
-    match r.status {
-        Status::Pass => out.push_str("/>\n"),
-        Status::Fail | Status::Error => {
-            let tag = if r.status == Status::Fail {
+    match case {
+        Case::Passed => out.push_str("/>\n"),
+        Case::Noted => {
+            let note = format!(
+                "{} {}, not counted: {}\n\n{}",
+                r.severity,
+                r.status,
+                not_counted(report, r),
+                detail(r)
+            );
+            let _ = write!(
+                out,
+                ">\n      <system-out>{}</system-out>\n    </testcase>\n",
+                text(&note)
+            );
+        }
+        Case::Failure | Case::Error => {
+            let tag = if case == Case::Failure {
                 "failure"
             } else {
                 "error"
@@ -134,7 +185,7 @@ fn testcase(out: &mut String, r: &CheckResult) {
                 text(&detail(r))
             );
         }
-        Status::Waived => {
+        Case::Skipped => {
             let message = match &r.waiver {
                 Some(w) => format!(
                     "waived: {} ({}, expires {})",
@@ -149,6 +200,7 @@ fn testcase(out: &mut String, r: &CheckResult) {
             );
         }
     }
+    case
 }
 
 /// The whole report as JUnit XML.
@@ -164,9 +216,9 @@ pub fn render(report: &Report) -> String {
         let mut totals = Totals::default();
         let mut cases = String::new();
         for r in &results {
-            totals.add(r.status);
-            all.add(r.status);
-            testcase(&mut cases, r);
+            let case = testcase(&mut cases, report, r);
+            totals.add(case);
+            all.add(case);
         }
         let _ = write!(
             suites,

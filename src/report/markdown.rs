@@ -1,15 +1,17 @@
-//! The Markdown report, for `$GITHUB_STEP_SUMMARY` and merge-request notes: the verdict, a
-//! totals line, the failures and errors (at most [`MAX_ROWS`]), the waived count and the digest.
+//! The Markdown report, for `$GITHUB_STEP_SUMMARY` and merge-request notes: the verdict, the
+//! MID Servers that will go down (or could not be decided), a totals line, the failures (at most
+//! [`MAX_ROWS`]), the undecided results grouped by cause, the waived count and the digest.
 //!
 //! Every value from the report is escaped by [`cell`]: Markdown and HTML metacharacters become
 //! inert, `|` cannot split a table cell and a newline cannot end a table row.
 
 use super::model::{Report, Verdict};
 use super::text::{
-    audit_text, coverage_text, fails_text, gate_text, time_text, totals_text, verdict_label,
-    with_status,
+    audit_text, coverage_text, evidence_text, fails_text, gate_decided_text, gate_text,
+    impact_summary, subject_text, time_text, totals_text, undecided_groups, undecided_servers,
+    verdict_label, with_status, DEMO_TEXT,
 };
-use crate::finding::{CheckResult, Status};
+use crate::finding::Status;
 use std::fmt::Write;
 
 /// Most failure and error rows the table shows; the rest are counted in an "and N more" line.
@@ -43,20 +45,12 @@ pub fn cell(s: &str) -> String {
     out
 }
 
-fn subject(r: &CheckResult) -> &str {
-    let s = &r.subject;
-    if !s.name.is_empty() {
-        &s.name
-    } else if !s.sys_id.is_empty() {
-        &s.sys_id
-    } else {
-        &s.table
-    }
-}
-
 /// The Markdown summary.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
+    if report.demo {
+        let _ = writeln!(out, "> **DEMO**: {}\n", cell(DEMO_TEXT));
+    }
     let mark = match report.gate.verdict {
         Verdict::Pass => "✅",
         Verdict::Fail => "❌",
@@ -67,21 +61,28 @@ pub fn render(report: &Report) -> String {
         "## {mark} preclone: {}\n",
         cell(&verdict_label(report))
     );
-    let evidence = if report.summary.evidence_complete {
-        "evidence complete"
+    let undecided = report.summary.totals.error;
+    let undecided = if undecided > 0 {
+        format!(" · {undecided} not decided")
     } else {
-        "**evidence INCOMPLETE**"
+        String::new()
     };
+    let strong = |s: String, plain: bool| if plain { s } else { format!("**{s}**") };
     let _ = writeln!(
         out,
-        "**{}** {} · {}\n",
+        "**{}{undecided}** {} · {} · {}\n",
         cell(&fails_text(report)),
         cell(&gate_text(report)),
-        evidence
+        strong(
+            cell(&evidence_text(report)),
+            report.summary.evidence_complete
+        ),
+        strong(cell(&gate_decided_text(report)), report.gate.decided),
     );
     if !report.gate.reason.is_empty() {
         let _ = writeln!(out, "{}\n", cell(&report.gate.reason));
     }
+    impact(&mut out, report);
     let _ = writeln!(
         out,
         "Audit of {} · {} · {} {}\n",
@@ -93,22 +94,22 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "{}\n", cell(&totals_text(report)));
     let _ = writeln!(out, "Coverage: {}\n", cell(&coverage_text(report)));
 
-    let mut rows = with_status(report, Status::Fail);
-    rows.extend(with_status(report, Status::Error));
-    if rows.is_empty() {
+    let rows = with_status(report, Status::Fail);
+    if rows.is_empty() && report.summary.totals.error == 0 {
         out.push_str("No failures and no undecided checks.\n\n");
+    } else if rows.is_empty() {
+        out.push_str("No failures.\n\n");
     } else {
-        out.push_str("| severity | status | instance | check | subject | fix |\n");
-        out.push_str("|---|---|---|---|---|---|\n");
+        out.push_str("| severity | instance | check | subject | fix |\n");
+        out.push_str("|---|---|---|---|---|\n");
         for r in rows.iter().take(MAX_ROWS) {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 r.severity,
-                r.status,
                 cell(&r.instance),
                 cell(r.check.as_str()),
-                cell(subject(r)),
+                cell(&subject_text(r)),
                 cell(&r.remediation)
             );
         }
@@ -121,6 +122,7 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    not_decided(&mut out, report);
     let waived = report.summary.totals.waived;
     if waived > 0 {
         let noun = if waived == 1 { "result" } else { "results" };
@@ -131,4 +133,65 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "Evidence digest: {}", cell(&report.evidence_digest));
     out
+}
+
+/// The MID Servers that will go down, and those that could not be decided, with why.
+fn impact(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "**MID Servers that will go down after the clone:** {}\n",
+        cell(&impact_summary(report))
+    );
+    for i in &report.impact {
+        let waived = if i.result_status == Status::Waived {
+            " (waived)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "- {} **{}** ({}, logs in as {}): {}{waived}",
+            cell(&i.instance),
+            cell(&i.mid_server),
+            cell(&i.status),
+            cell(&i.user_name),
+            cell(&i.because)
+        );
+    }
+    for u in undecided_servers(report) {
+        let server = u.mid_server.as_deref().map_or_else(
+            || "its MID Servers (could not be listed)".to_string(),
+            |s| format!("**{}**", cell(s)),
+        );
+        let _ = writeln!(
+            out,
+            "- {} {server}: not decided, {}",
+            cell(&u.instance),
+            cell(&u.why)
+        );
+    }
+    if !report.impact.is_empty() || !report.impact_undecided.is_empty() {
+        out.push('\n');
+    }
+}
+
+/// The undecided results, one item per cause: whose table (or login) failed, the fix, and
+/// what it left undecided.
+fn not_decided(out: &mut String, report: &Report) {
+    let groups = undecided_groups(report);
+    if groups.is_empty() {
+        return;
+    }
+    out.push_str("### Not decided (never counted as a pass)\n\n");
+    for g in &groups {
+        let _ = writeln!(
+            out,
+            "- **{}**: {}<br>**Fix:** {}<br>{}",
+            cell(g.instance),
+            cell(&g.what()),
+            cell(&g.fix),
+            cell(&g.members_text(report, 12))
+        );
+    }
+    out.push('\n');
 }

@@ -5,6 +5,7 @@
 //! the one place that names every renderer. `build` makes the [`Report`] from judged results.
 
 pub mod build;
+mod causes;
 pub mod console;
 pub mod csv;
 mod error;
@@ -34,4 +35,11 @@ pub fn render(
         Format::Junit => Ok(junit::render(report)),
         Format::Markdown => Ok(markdown::render(report)),
     }
+}
+
+/// The paragraph a non-zero exit prints on stderr, or `None` for exit 0. `console_shown`: whether
+/// stdout got the console report (not with `-q`, nor with another `--format`), so that the
+/// paragraph points "above" only when something is there.
+pub fn exit_paragraph(report: &Report, console_shown: bool) -> Option<String> {
+    text::exit_paragraph(report, console_shown)
 }

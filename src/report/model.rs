@@ -1,6 +1,6 @@
 //! The one Report every format renders: plain serialisable data, built once per run.
 
-use crate::evidence::{InstanceRole, ProductionOrigin};
+use crate::evidence::{Cause, InstanceRole, ProductionOrigin};
 use crate::exit::Exit;
 use crate::finding::{CheckResult, FailOn, Severity, Status};
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ pub use crate::checks::{InstanceInventory, MidServerInventory, UserInventory};
 pub use crate::waivers::{WaiverState, WaiverStatus};
 
 /// Version of the JSON report's shape (`docs/report.schema.json`, written from [`report_schema`]).
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -37,6 +37,31 @@ pub struct InstanceInfo {
     pub production_origin: ProductionOrigin,
     pub build_tag: Option<String>,
     pub audit_user: Option<String>,
+    /// How much of the instance was read.
+    pub read: ReadState,
+}
+
+/// How much of one instance the run read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, Display, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum ReadState {
+    /// Every table read in full.
+    Complete,
+    /// Read, but some table could not be read or had rows hidden by ACLs (see the coverage).
+    Incomplete,
+    /// Its first request failed (credentials refused, unreachable, an HTML page): nothing read.
+    Failed,
+    /// Not read: the run stopped at another instance first.
+    NotRead,
+}
+
+impl ReadState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// What the gate concluded.
@@ -67,6 +92,9 @@ pub struct Gate {
     pub exit_code: Exit,
     /// One sentence: why this verdict.
     pub reason: String,
+    /// Whether the gate could be decided: every check that could reach `fail_on` was decided
+    /// and every instance could be read (true when the gate is off).
+    pub decided: bool,
 }
 
 /// Counts of results by status.
@@ -106,7 +134,8 @@ pub struct Summary {
     pub results: usize,
     pub requests: u64,
     pub duration_ms: u64,
-    /// True when every check that could reach the gate was decided.
+    /// True when every table of every instance was read in full (none unreadable, no rows
+    /// hidden), whatever `fail_on`; whether the gate could be decided is `gate.decided`.
     pub evidence_complete: bool,
 }
 
@@ -121,6 +150,18 @@ pub struct Impact {
     pub because: String,
     /// `fail` or `waived`.
     pub result_status: Status,
+}
+
+/// A MID Server of a target whose `mid-server-will-go-down` could not be decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct UndecidedServer {
+    pub instance: String,
+    /// The MID Server; `None` when the target's MID Servers could not be listed at all.
+    pub mid_server: Option<String>,
+    /// Why not decided, in a few words (`prod's clone_data_preserver: read denied by an ACL`).
+    pub why: String,
+    pub cause: Option<crate::finding::ErrorCause>,
 }
 
 /// How one table was read.
@@ -155,6 +196,8 @@ pub struct CoverageRow {
     pub hidden_rows: u64,
     pub status: CoverageStatus,
     pub error: Option<String>,
+    /// The kind of `error` (or `acl` for hidden rows); `None` when the table was read in full.
+    pub cause: Option<Cause>,
 }
 
 /// What `preclone audit -o report.json` (or `--format json`) writes: the one Report every format
@@ -167,6 +210,8 @@ pub struct Report {
     #[schemars(schema_with = "schema_version_schema")]
     pub schema_version: u32,
     pub tool: Tool,
+    /// The embedded sample estate of `preclone demo`, not a live instance.
+    pub demo: bool,
     pub run_id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -176,7 +221,11 @@ pub struct Report {
     pub summary: Summary,
     /// Sorted: status (fail, error, waived, pass), severity (highest first), instance, check, subject.
     pub results: Vec<CheckResult>,
+    /// The MID Servers that will go down (each a failing or waived `mid-server-will-go-down`).
     pub impact: Vec<Impact>,
+    /// The MID Servers whose `mid-server-will-go-down` ended in `error`: while any is listed,
+    /// no format says that none will go down.
+    pub impact_undecided: Vec<UndecidedServer>,
     pub inventory: Vec<InstanceInventory>,
     pub coverage: Vec<CoverageRow>,
     pub waivers: Vec<WaiverStatus>,

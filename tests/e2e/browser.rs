@@ -238,6 +238,38 @@ impl Image {
         (self.pixels[i], self.pixels[i + 1], self.pixels[i + 2])
     }
 
+    /// The first row holding at least `min` pixels of `colour` (a tinted box spans many).
+    fn first_row_with(&self, colour: (u8, u8, u8), min: usize) -> Option<u32> {
+        (0..self.height).find(|&y| self.count(colour, y..y + 1).0 >= min)
+    }
+
+    /// The top of the first vertical bar at least `height` pixels tall in one of `colours`: the
+    /// left border of a finding's card (no badge or text is that tall).
+    fn first_bar(&self, colours: &[(u8, u8, u8)], height: u32) -> Option<u32> {
+        let near = |a: u8, b: u8| a.abs_diff(b) <= 12;
+        let mut best: Option<u32> = None;
+        for x in 0..self.width {
+            let mut run = 0;
+            for y in 0..self.height {
+                let (r, g, b) = self.rgb(x, y);
+                if colours
+                    .iter()
+                    .any(|c| near(r, c.0) && near(g, c.1) && near(b, c.2))
+                {
+                    run += 1;
+                    if run == height {
+                        let top = y + 1 - height;
+                        best = Some(best.map_or(top, |b| b.min(top)));
+                        break;
+                    }
+                } else {
+                    run = 0;
+                }
+            }
+        }
+        best
+    }
+
     /// Pixels within `tolerance` of `colour` in rows `rows`, and the leftmost column they reach.
     fn count(&self, colour: (u8, u8, u8), rows: std::ops::Range<u32>) -> (usize, u32) {
         let near = |a: u8, b: u8| a.abs_diff(b) <= 12;
@@ -258,6 +290,98 @@ impl Image {
 
 /// The demo's verdict, `FAIL`, on its red badge (`--fail: #c62828` in templates/report.html).
 const FAIL_RED: (u8, u8, u8) = (0xc6, 0x28, 0x28);
+
+/// The verdict of an incomplete run (`--incomplete`), and the tints of the impact line when MID
+/// Servers go down or could not be decided (templates/report.html).
+const INCOMPLETE_AMBER: (u8, u8, u8) = (0xb2, 0x6a, 0x00);
+const IMPACT_DOWN: (u8, u8, u8) = (0xfd, 0xe3, 0xe1);
+const IMPACT_UNDECIDED: (u8, u8, u8) = (0xff, 0xf0, 0xd4);
+/// The left borders of the findings' cards: every severity, and a cause left undecided.
+const CARD_BORDERS: [(u8, u8, u8); 5] = [
+    (0x8b, 0x00, 0x00),
+    (0xc6, 0x28, 0x28),
+    (0xb2, 0x6a, 0x00),
+    (0x15, 0x65, 0xc0),
+    (0x54, 0x6e, 0x7a),
+];
+
+/// The screens a reviewer reads a report on: a desktop browser 1280 px wide (its first screen
+/// 800 px), and an A4 page at 96 dpi (794 x 1123 px). Screenshots are taller than the screen so
+/// the first finding is in them.
+const SCREENS: [(u32, u32); 2] = [(1280, 800), (794, 1123)];
+
+/// At each of [`SCREENS`], the verdict badge (`verdict`) and the impact line (tinted `impact`)
+/// are painted on the first screen, and above the first finding.
+fn assert_verdict_and_impact_above_the_findings(
+    chromium: &Path,
+    work: &Path,
+    report: &Path,
+    verdict: (u8, u8, u8),
+    impact: (u8, u8, u8),
+) {
+    let url = file_url(report);
+    let name = report.file_stem().and_then(|s| s.to_str()).unwrap_or("r");
+    for (width, screen) in SCREENS {
+        let shot = work.join(format!("{name}-{width}.png"));
+        run_chromium(
+            chromium,
+            work,
+            &format!("{name}-{width}"),
+            &[
+                format!("--screenshot={}", shot.display()),
+                format!("--window-size={width},{}", 3 * screen),
+            ],
+            &url,
+        );
+        let image = Image::decode(&shot);
+        let (badge, _) = image.count(verdict, 0..110);
+        assert!(
+            badge > 1_000,
+            "{name} at {width} px: the verdict badge is not painted at the top ({badge} pixels)"
+        );
+        let line = image
+            .first_row_with(impact, width as usize / 3)
+            .unwrap_or_else(|| panic!("{name} at {width} px: no impact line painted"));
+        assert!(
+            line < screen,
+            "{name} at {width} px: the impact line starts at {line} px, below the first screen ({screen} px)"
+        );
+        let card = image
+            .first_bar(&CARD_BORDERS, 60)
+            .unwrap_or_else(|| panic!("{name} at {width} px: no finding painted"));
+        eprintln!("{name} at {width} px: impact line at {line} px, first finding at {card} px");
+        assert!(
+            line < card && 110 < card,
+            "{name} at {width} px: a finding ({card} px) is painted above the verdict or the impact line ({line} px)"
+        );
+    }
+}
+
+#[test]
+fn the_verdict_and_the_impact_line_are_painted_above_the_findings() {
+    let Some(chromium) = chromium() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    // The demo: two MID Servers will go down.
+    let demo = demo_report(work.path());
+    assert_verdict_and_impact_above_the_findings(
+        &chromium,
+        work.path(),
+        &demo,
+        FAIL_RED,
+        IMPACT_DOWN,
+    );
+    // A run whose preservers could not be read: not decided, and it says so first.
+    let (_fakes, r) = crate::honesty::acl_denied();
+    let acl = work.path().join("acl-denied.html");
+    std::fs::write(&acl, &r.html).expect("write the report");
+    assert_verdict_and_impact_above_the_findings(
+        &chromium,
+        work.path(),
+        &acl,
+        INCOMPLETE_AMBER,
+        IMPACT_UNDECIDED,
+    );
+}
 
 #[test]
 fn demo_report_loads_from_disk_without_network_and_paints_its_verdict_first() {
@@ -325,9 +449,11 @@ fn demo_report_loads_from_disk_without_network_and_paints_its_verdict_first() {
         .find("<h1>")
         .unwrap_or_else(|| panic!("no <h1> in the DOM; stderr:\n{}", run.stderr));
     assert!(
-        dom[h1..].starts_with("<h1>Pre-clone audit <span class=\"verdict fail\">FAIL</span></h1>"),
-        "the first heading is not the verdict: {:?}",
-        &dom[h1..(h1 + 120).min(dom.len())]
+        dom[h1..].starts_with(
+            "<h1>Pre-clone audit <span class=\"verdict fail\">FAIL</span> <span class=\"demo\">embedded sample estate, not a live instance</span></h1>"
+        ),
+        "the first heading is not the verdict, saying it is the demo: {:?}",
+        &dom[h1..(h1 + 200).min(dom.len())]
     );
     assert!(
         dom.find("id=\"coverage\"").is_some_and(|c| c > h1),

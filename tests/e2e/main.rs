@@ -14,6 +14,7 @@ mod clone_requests;
 mod doctor;
 mod faults;
 mod grants;
+mod honesty;
 mod hostile;
 mod refusals;
 mod registry;

@@ -197,10 +197,21 @@ fn the_samples_show_what_the_readme_promises() {
     run_demo(tmp.path());
     let read = |name: &str| std::fs::read_to_string(tmp.path().join(name)).expect("a demo report");
     let txt = read("report.txt");
+    let lines: Vec<&str> = txt.lines().collect();
+    // The demo says so first; the verdict follows the header and closes the report.
+    assert_eq!(
+        lines[0], "DEMO  embedded sample estate, not a live instance",
+        "the console sample does not say it is a demo"
+    );
     assert!(
-        txt.lines().nth(2).is_some_and(|l| l.starts_with("FAIL ")),
+        lines[4].starts_with("FAIL "),
         "the console sample does not open on its verdict:\n{}",
-        txt.lines().take(4).collect::<Vec<_>>().join("\n")
+        lines[..6].join("\n")
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&lines[4]),
+        "the verdict does not close it"
     );
     assert!(!txt.contains('\u{1b}'), "colour codes in report.txt");
     if let Some(long) = txt.lines().find(|l| l.chars().count() > 100) {
@@ -210,6 +221,7 @@ fn the_samples_show_what_the_readme_promises() {
     let json: serde_json::Value = serde_json::from_str(&read("report.json")).expect("JSON report");
     assert_eq!(json["run_id"], "frozen-20261124T091200Z");
     assert_eq!(json["gate"]["verdict"], "fail");
+    assert_eq!(json["demo"], true);
     let states: Vec<&str> = json["waivers"]
         .as_array()
         .expect("waivers in the JSON report")
@@ -222,8 +234,19 @@ fn the_samples_show_what_the_readme_promises() {
     let evidence: serde_json::Value =
         serde_json::from_str(&read("evidence.json")).expect("evidence JSON");
     assert_eq!(evidence["run_id"], "frozen-20261124T091200Z");
+    assert_eq!(evidence["demo"], true);
+    let md = read("report.md");
+    assert!(
+        md.starts_with("> **DEMO**: embedded sample estate, not a live instance\n"),
+        "{md}"
+    );
 
     let html = read("report.html");
+    assert!(html.contains(
+        "<title>preclone demo (embedded sample estate, not a live instance): FAIL: prod → dev, test</title>"
+    ));
+    assert!(html
+        .contains("<span class=\"demo\">embedded sample estate, not a live instance</span></h1>"));
     assert!(html.contains("<span class=\"verdict fail\">FAIL</span>"));
     assert!(html.contains("(expiring soon)") && html.contains("(expired)"));
     assert!(html.contains("Content-Security-Policy"));

@@ -152,6 +152,7 @@ pub fn estate(role: u32) -> Evidence {
         targets: vec!["dev".into()],
         instances,
         requests: 0,
+        demo: false,
     }
 }
 

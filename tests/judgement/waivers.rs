@@ -29,6 +29,7 @@ fn result(check: &str, status: Status, instance: &str, sys_id: &str, name: &str)
         remediation: "r".to_string(),
         evidence: BTreeMap::new(),
         waiver: None,
+        cause: None,
     }
 }
 
