@@ -1,6 +1,9 @@
 //! Judging evidence built by hand: the clone simulation and the checks, waivers, the verdict
 //! stage the commands share, and JSON snapshots of whole judgements.
 
+// Tests may print (skips, regenerated files); the library may not (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "judgement/estate.rs"]
 mod estate;
 #[path = "judgement/simulation.rs"]
