@@ -485,3 +485,38 @@ fn a_hidden_mid_server_role_record_is_unreadable_not_absent() {
         );
     }
 }
+
+/// `-v` logs every table read of every instance with its rows and how long it took; `-vv` adds
+/// the queries. Without it, stderr stays quiet.
+#[test]
+fn verbose_logs_what_is_read_and_how_long_it_took() {
+    let (mut prod, dev) = estate();
+    seed_preservers(&mut prod);
+    let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
+    let quiet = audit(&pair(&prod, &dev), &[]);
+    assert!(!quiet.stderr.contains(" read "), "{}", quiet.stderr);
+    let run = audit(&pair(&prod, &dev), &["-v"]);
+    run.assert_code(0);
+    for instance in ["prod", "dev"] {
+        let reads: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains(" read ") && l.contains(&format!("instance={instance} ")))
+            .collect();
+        for table in ["sys_user", "sys_user_has_role", "ecc_agent"] {
+            assert!(
+                reads
+                    .iter()
+                    .any(|l| l.contains(&format!("table=\"{table}\"")) && l.contains(" ms=")),
+                "{instance} {table}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        !run.stderr.contains("reading"),
+        "-v leaves the queries to -vv"
+    );
+    let run = audit(&pair(&prod, &dev), &["-vv"]);
+    assert!(run.stderr.contains("reading") && run.stderr.contains("query="));
+}
