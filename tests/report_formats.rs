@@ -128,7 +128,7 @@ fn user(
         web_service_access_only: wsa,
         last_login_time: last_login.to_string(),
         used_by: used_by.iter().map(|s| s.to_string()).collect(),
-        has_mid_role: true,
+        has_mid_role: Some(true),
     }
 }
 
