@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use preclone::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
-use preclone::output::write_atomic;
+use preclone::output::{write_atomic, WriteError};
 use preclone::report::{
     console, csv as csv_report, html, json, junit, markdown, render, ConsoleOptions, Counts,
     CoverageRow, Format, Gate, Impact, InstanceInfo, InstanceInventory, MidServerInventory,
@@ -1538,7 +1538,7 @@ fn write_atomic_names_a_missing_folder() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("no-such-dir").join("report.csv");
     let err = write_atomic(&path, "x").expect_err("missing folder");
-    assert!(matches!(err, RenderError::NoParentDir { .. }));
+    assert!(matches!(err, WriteError::NoParentDir { .. }));
     let msg = err.to_string();
     assert!(
         msg.contains("no-such-dir") && msg.contains("does not exist"),
