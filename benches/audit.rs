@@ -28,6 +28,9 @@
 //!
 //! `cargo test --all-targets` runs this binary without `--bench`; it then does nothing.
 
+// The bench prints its table; the library may not print (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "../tests/e2e/support/fake.rs"]
 mod fake;
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// A stable sys_id for a label.
 fn id(label: &str) -> String {
-    hex::encode(Sha256::digest(label.as_bytes()))[..32].to_string()
+    format!("{:x}", Sha256::digest(label.as_bytes()))[..32].to_string()
 }
 
 fn user(label: &str, name: &str, class: &str, active: bool, wsao: bool, last_login: &str) -> User {

@@ -12,6 +12,7 @@
 
 use crate::client::{Client, ClientError, Probe};
 use crate::config::{ClientSettings, ResolvedInstance};
+use crate::exit::Exit;
 use crate::tables::{self, Table};
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use futures::future::join_all;
@@ -23,13 +24,6 @@ pub const NEEDS: &[&Table] = tables::ALL;
 
 /// Rows asked for by each probe: enough to see rows trimmed by ACLs, few enough to be cheap.
 pub const PROBE_ROWS: u64 = 20;
-
-/// Exit code when every table is readable on every instance.
-pub const EXIT_OK: u8 = 0;
-/// Exit code when some table is forbidden, missing, hides rows or could not be read.
-pub const EXIT_UNREADABLE: u8 = 2;
-/// Exit code when an instance could not be reached or refused the credentials.
-pub const EXIT_ACCESS: u8 = 4;
 
 /// The exit codes, for `preclone doctor --help`.
 pub const EXIT_CODES_HELP: &str = "\
@@ -231,15 +225,15 @@ pub fn all_ok(rows: &[DoctorRow]) -> bool {
         .all(|r| r.access_error.is_none() && !r.cells.iter().any(Cell::fails))
 }
 
-/// [`EXIT_ACCESS`] when an instance could not be reached or logged in to, else
-/// [`EXIT_UNREADABLE`] when any table is not readable, else [`EXIT_OK`].
-pub fn exit_code(rows: &[DoctorRow]) -> u8 {
+/// [`Exit::Access`] (4) when an instance could not be reached or logged in to, else
+/// [`Exit::Incomplete`] (2) when a table the audit needs is not readable, else [`Exit::Pass`].
+pub fn exit_code(rows: &[DoctorRow]) -> Exit {
     if rows.iter().any(|r| r.access_error.is_some()) {
-        EXIT_ACCESS
+        Exit::Access
     } else if all_ok(rows) {
-        EXIT_OK
+        Exit::Pass
     } else {
-        EXIT_UNREADABLE
+        Exit::Incomplete
     }
 }
 
@@ -256,9 +250,9 @@ pub fn summary(rows: &[DoctorRow]) -> Option<String> {
         .filter(|c| c.fails())
         .count();
     match exit_code(rows) {
-        EXIT_OK => None,
-        EXIT_ACCESS => Some(format!(
-            "could not reach or log in to {} (exit {EXIT_ACCESS}): see \"To fix\" above; no \
+        Exit::Pass => None,
+        code @ Exit::Access => Some(format!(
+            "could not reach or log in to {} (exit {code}): see \"To fix\" above; no \
              audit can read {}",
             unreachable.join(", "),
             if unreachable.len() == 1 { "it" } else { "them" }
@@ -334,14 +328,14 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_worst_gap() {
-        assert_eq!(exit_code(&[row("a", &[])]), EXIT_OK);
+        assert_eq!(exit_code(&[row("a", &[])]), Exit::Pass);
         assert!(summary(&[row("a", &[])]).is_none());
         let gap = row("a", &[Access::Readable, Access::HiddenRows]);
-        assert_eq!(exit_code(std::slice::from_ref(&gap)), EXIT_UNREADABLE);
+        assert_eq!(exit_code(std::slice::from_ref(&gap)), Exit::Incomplete);
         let mut down = row("b", &[]);
         down.access_error = Some("refused".into());
         down.cells.clear();
-        assert_eq!(exit_code(&[gap, down.clone()]), EXIT_ACCESS);
+        assert_eq!(exit_code(&[gap, down.clone()]), Exit::Access);
         assert!(summary(&[down]).is_some_and(|s| s.contains("b") && s.contains("exit 4")));
     }
 
@@ -430,7 +424,7 @@ mod tests {
         assert_eq!(c.access, Access::Absent);
         assert!(!c.is_gap() && !c.fails() && c.remedy().is_none());
         let rows = [with(c)];
-        assert_eq!(exit_code(&rows), EXIT_OK);
+        assert_eq!(exit_code(&rows), Exit::Pass);
         assert!(summary(&rows).is_none());
         assert!(render(&rows).contains("Everything the audit needs is readable."));
         // A table every release has is missing, and that fails.
@@ -439,11 +433,11 @@ mod tests {
             Err(invalid_table("clone_instance")),
         );
         assert_eq!(c.access, Access::Missing);
-        assert_eq!(exit_code(&[with(c)]), EXIT_UNREADABLE);
+        assert_eq!(exit_code(&[with(c)]), Exit::Incomplete);
         // Forbidden is forbidden, whether or not the table may be absent.
         let c = cell(&ABSENT_ON_SOME, Err(forbidden("clone_instance")));
         assert_eq!(c.access, Access::Forbidden);
-        assert_eq!(exit_code(&[with(c)]), EXIT_UNREADABLE);
+        assert_eq!(exit_code(&[with(c)]), Exit::Incomplete);
     }
 
     #[test]
@@ -453,7 +447,7 @@ mod tests {
         assert!(c.is_gap() && !c.fails());
         assert!(c.remedy().is_some_and(|r| r.contains("optional")));
         let rows = [with(c)];
-        assert_eq!(exit_code(&rows), EXIT_OK);
+        assert_eq!(exit_code(&rows), Exit::Pass);
         assert!(render(&rows).contains("ecc_agent (forbidden)"));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The flow is collect → judge → render, and a module only imports what is to its left:
 //!
-//! - [`config`], [`cli`]: what the user asked for;
+//! - [`config`], [`cli`], [`settings`]: what the user asked for, resolved once per run;
 //! - [`client`], [`query`], [`collect`]: read the instances over HTTP into the
 //!   [`evidence::Evidence`] (plain data; [`demo`] builds one without a network);
 //! - [`simulate`]: the clone, simulated on the evidence;
@@ -12,6 +12,9 @@
 //! - [`report`]: the one [`report::Report`] and its renderers; [`exit`]: the exit codes;
 //! - [`verdict`]: evidence → judgement → waivers → report, the stage every command shares;
 //! - [`output`]: files written atomically; [`doctor`]: the access matrix.
+//!
+//! The binary (`src/bin/preclone/`, one file per command) parses the command line, calls into
+//! these modules and is the only code that prints (`clippy.toml` denies the print macros here).
 //!
 //! Where a change goes: a new check is a [`checks::CheckId`] variant, a `CheckDef` in the
 //! catalogue and one function in its family's file under `checks/`; a new report field is a field
@@ -32,6 +35,7 @@ pub mod output;
 pub mod preflight;
 pub mod query;
 pub mod report;
+pub mod settings;
 pub mod simulate;
 pub mod tables;
 mod toml_check;

@@ -1,24 +1,42 @@
 //! Writing files: reports, evidence and the `init` config, each atomically.
 
-use crate::report::RenderError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Why a file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(
+        "cannot write {}: the folder {} does not exist (or is not a folder); create it first or \
+         choose another path",
+        path.display(),
+        dir.display()
+    )]
+    NoParentDir { path: PathBuf, dir: PathBuf },
+
+    #[error("could not write {}: {source}; check the path and its permissions", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, flushed to disk,
 /// then renamed over `path`. A reader never sees a half-written report, and a failed write leaves
 /// any previous report in place and no temporary file behind.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<(), RenderError> {
+pub fn write_atomic(path: &Path, contents: &str) -> Result<(), WriteError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Err(RenderError::NoParentDir {
+        return Err(WriteError::NoParentDir {
             path: path.to_path_buf(),
             dir,
         });
     }
-    let write_err = |source: std::io::Error| RenderError::Write {
+    let write_err = |source: std::io::Error| WriteError::Write {
         path: path.to_path_buf(),
         source,
     };

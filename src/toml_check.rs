@@ -32,6 +32,27 @@ pub(crate) fn position(text: &str, error: &toml::de::Error) -> (usize, usize) {
         .map_or((0, 0), |span| line_column(text, span.start))
 }
 
+/// Why a required string key gives no text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoText {
+    Missing,
+    /// Empty or only blanks.
+    Empty,
+    /// Another type: its name, as [`type_name`] gives it.
+    NotAString(&'static str),
+}
+
+/// The non-blank string at `key` of `table`, or why there is none (each file words its own
+/// message).
+pub(crate) fn required_str(table: &toml::Table, key: &str) -> Result<String, NoText> {
+    match table.get(key) {
+        None => Err(NoText::Missing),
+        Some(toml::Value::String(s)) if s.trim().is_empty() => Err(NoText::Empty),
+        Some(toml::Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(NoText::NotAString(type_name(other))),
+    }
+}
+
 /// A value's type, with its article, for "must be a string, not an integer".
 pub(crate) fn type_name(value: &toml::Value) -> &'static str {
     match value {

@@ -3,7 +3,7 @@
 
 use crate::checks::CheckId;
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status, Subject};
-use crate::toml_check::{self, line_column, type_name};
+use crate::toml_check::{self, line_column, type_name, NoText};
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -171,25 +171,17 @@ fn parse_one(
         }
     }
     let mut text_field = |key: &str| -> Option<String> {
-        match table.get(key) {
-            None => {
-                problems.push(format!("{where_}: missing field `{key}`"));
-                None
-            }
-            Some(toml::Value::String(s)) if s.trim().is_empty() => {
-                problems.push(format!("{where_}: `{key}` must not be empty"));
-                None
-            }
-            Some(toml::Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                problems.push(format!(
-                    "{where_}: `{key}` must be a string, not {}",
-                    type_name(other)
-                ));
-                None
-            }
-        }
+        toml_check::required_str(table, key)
+            .map_err(|why| {
+                problems.push(match why {
+                    NoText::Missing => format!("{where_}: missing field `{key}`"),
+                    NoText::Empty => format!("{where_}: `{key}` must not be empty"),
+                    NoText::NotAString(t) => format!("{where_}: `{key}` must be a string, not {t}"),
+                })
+            })
+            .ok()
     };
+
     let check = text_field("check");
     let instance = text_field("instance");
     let subject = text_field("subject");

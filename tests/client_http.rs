@@ -5,6 +5,9 @@
 //! recorded headers. The recordings are not ours to copy, so a bare checkout has none: the tests
 //! over them then skip, except under CI (`CI` set), where they must run.
 
+// Tests may print (skips, regenerated files); the library may not (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "e2e/support/fake.rs"]
 mod fake;
 

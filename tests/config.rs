@@ -1,5 +1,8 @@
 //! Config file validation, instance resolution and URL rules of `preclone.toml`.
 
+// Tests may print (skips, regenerated files); the library may not (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 use preclone::config::{
     normalise_url, Auth, AuthConfig, BaseUrl, Config, ConfigError, ResolvedInstance, UrlError,
     INIT_TEMPLATE,

@@ -2,6 +2,9 @@
 //! stage the commands share, the honesty rules of the report, and JSON snapshots of whole
 //! judgements.
 
+// Tests may print (skips, regenerated files); the library may not (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "judgement/estate.rs"]
 mod estate;
 #[path = "judgement/grants.rs"]

@@ -5,6 +5,9 @@
 //! keep every value, in order, within the budget; a condition restricted for evaluation stays
 //! within the budget whatever its number of `^NQ` groups, or is refused as too long.
 
+// Tests may print (skips, regenerated files); the library may not (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 use preclone::query::{
     encoded_len, fields, in_chunks, is_dot_walked, is_sys_id, or_chunks, restrict,
     restricted_chunks, split_nq, strip_eq, MAX_QUERY_BYTES,

@@ -19,8 +19,9 @@ pub struct UserInventory {
     pub last_login_time: String,
     /// Names of the MID Servers of this instance that log in as this user.
     pub used_by: Vec<String>,
-    /// Whether the user holds `mid_server` effectively today.
-    pub has_mid_role: bool,
+    /// Whether the user holds `mid_server` effectively today; null when the tables that decide
+    /// it could not be read.
+    pub has_mid_role: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -78,7 +79,7 @@ fn of_instance(ctx: &Ctx, inst: &InstanceEvidence) -> InstanceInventory {
                     web_service_access_only: u.web_service_access_only,
                     last_login_time: u.last_login_time.clone(),
                     used_by: used.get(&u.user_name).cloned().unwrap_or_default(),
-                    has_mid_role: today.is_some_and(|w| w.mid_grant(&u.sys_id).is_some()),
+                    has_mid_role: today.map(|w| w.mid_grant(&u.sys_id).is_some()),
                 })
                 .collect(),
         ),

@@ -11,6 +11,7 @@ use futures::future::join_all;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::time::Instant;
 
 pub(super) struct Reader {
     pub(super) client: Client,
@@ -130,8 +131,31 @@ impl Reader {
     }
 
     async fn fetch<T: DeserializeOwned>(&self, t: &Table, q: String, fields: &[&str]) -> Read<T> {
-        let answer = self.client.fetch(&TableQuery::new(t.name, q, fields)).await;
+        let query = TableQuery::new(t.name, q, fields);
+        let answer = self.timed(t, &query.query, self.client.fetch(&query)).await;
         self.answered(t, answer)
+    }
+
+    /// `-v` logs each read (instance, table, rows, requests, time) and `-vv` its query.
+    async fn timed(
+        &self,
+        t: &Table,
+        q: &str,
+        read: impl std::future::Future<Output = Result<Rows, ClientError>>,
+    ) -> Result<Rows, ClientError> {
+        tracing::debug!(instance = %self.name, table = t.name, query = q, "reading");
+        let started = Instant::now();
+        let answer = read.await;
+        let ms = started.elapsed().as_millis() as u64;
+        match &answer {
+            Ok(r) => {
+                tracing::info!(instance = %self.name, table = t.name, rows = r.rows.len(), requests = r.requests, ms, "read")
+            }
+            Err(e) => {
+                tracing::info!(instance = %self.name, table = t.name, error = %e.short(), ms, "not read")
+            }
+        }
+        answer
     }
 
     /// The first request to the instance, [`Table::probe`] of `t`: `Err` when its answer shows
@@ -141,7 +165,7 @@ impl Reader {
         t: &Table,
     ) -> Result<Read<T>, ClientError> {
         let query = TableQuery::new(t.name, t.probe, t.fields);
-        match self.client.fetch(&query).await {
+        match self.timed(t, t.probe, self.client.fetch(&query)).await {
             Err(e) if e.is_fatal_on_first_request() => Err(e),
             answer => Ok(self.answered(t, answer)),
         }
@@ -251,7 +275,18 @@ impl Reader {
 
     /// How many rows of `t` match `q` (none where a table that may be absent is).
     pub(super) async fn count(&self, t: &Table, q: &str) -> Result<u64, Unreadable> {
-        match self.client.count(t.name, q).await {
+        let started = Instant::now();
+        let answer = self.client.count(t.name, q).await;
+        let ms = started.elapsed().as_millis() as u64;
+        match &answer {
+            Ok(n) => {
+                tracing::info!(instance = %self.name, table = t.name, count = n, ms, "counted")
+            }
+            Err(e) => {
+                tracing::info!(instance = %self.name, table = t.name, error = %e.short(), ms, "not counted")
+            }
+        }
+        match answer {
             Ok(n) => {
                 self.record(t, 1, 0, 0, None);
                 Ok(n)

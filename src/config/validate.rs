@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::url::BaseUrl;
 use super::{AuthConfig, InstanceConfig, MAX_CONCURRENCY};
 use crate::finding::FailOn;
-use crate::toml_check::type_name;
+use crate::toml_check::{self, type_name, NoText};
 
 /// Key names that hold a secret's value; never allowed in the file.
 const SECRET_KEYS: &[&str] = &[
@@ -241,24 +241,15 @@ fn required_str(
     problems: &mut Vec<String>,
 ) -> Option<String> {
     let key_path = join_key(path, key);
-    match table.get(key) {
-        None => {
-            problems.push(format!("{key_path}: missing (this key is required)"));
-            None
-        }
-        Some(toml::Value::String(s)) if s.trim().is_empty() => {
-            problems.push(format!("{key_path}: must not be empty"));
-            None
-        }
-        Some(toml::Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            problems.push(format!(
-                "{key_path}: must be a string, not {}",
-                type_name(other)
-            ));
-            None
-        }
-    }
+    toml_check::required_str(table, key)
+        .map_err(|why| {
+            problems.push(match why {
+                NoText::Missing => format!("{key_path}: missing (this key is required)"),
+                NoText::Empty => format!("{key_path}: must not be empty"),
+                NoText::NotAString(t) => format!("{key_path}: must be a string, not {t}"),
+            })
+        })
+        .ok()
 }
 
 /// A required string naming an environment variable. Its value is never echoed: a secret pasted

@@ -91,10 +91,14 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
     }
 }
 
-/// `sha256:<hex>` of the evidence's canonical JSON.
+/// `sha256:<hex>` of the evidence's canonical JSON (compact, fields in declaration order).
 pub fn digest(evidence: &Evidence) -> String {
-    let bytes = serde_json::to_vec(evidence).unwrap_or_default();
-    format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+    let mut hasher = Sha256::new();
+    // Evidence is plain data whose maps are keyed by strings, and hashing cannot fail: serde_json
+    // has nothing to refuse. Were it ever to, a digest of nothing would pass for a real one.
+    serde_json::to_writer(&mut hasher, evidence)
+        .expect("evidence always serialises: plain data, every map keyed by a string");
+    format!("sha256:{:x}", hasher.finalize())
 }
 
 fn info(inst: &InstanceEvidence, read: &BTreeMap<String, ReadState>) -> InstanceInfo {

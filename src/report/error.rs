@@ -1,9 +1,8 @@
-//! Why a report could not be rendered, read or written.
+//! Why a report could not be rendered or read back.
 
 use super::format::Format;
-use std::path::PathBuf;
 
-/// Why a report could not be rendered, read or written.
+/// Why a report could not be rendered or read back (writing it is [`crate::output`]'s).
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error(
@@ -41,20 +40,5 @@ pub enum RenderError {
         version: u32,
         #[source]
         source: serde_json::Error,
-    },
-
-    #[error(
-        "cannot write the report to {}: the folder {} does not exist (or is not a folder); \
-         create it first or choose another path",
-        path.display(),
-        dir.display()
-    )]
-    NoParentDir { path: PathBuf, dir: PathBuf },
-
-    #[error("could not write the report to {}: {source}; check the path and its permissions", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
     },
 }

@@ -244,7 +244,7 @@ impl<'a> UserView<'a> {
             web_service_access_only: yes_no(u.web_service_access_only),
             last_login_time: &u.last_login_time,
             used_by: u.used_by.join(", "),
-            has_mid_role: yes_no(Some(u.has_mid_role)),
+            has_mid_role: yes_no(u.has_mid_role),
         }
     }
 }

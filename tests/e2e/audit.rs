@@ -99,6 +99,25 @@ fn every_mid_user_kept_in_production_survives_but_exposes_production() {
     );
 }
 
+/// mid.disc on `dev` (with its MID Server mid-disc-01), holding `mid_server` only as a member of
+/// `group`: the platform's inherited row for the group's role.
+fn add_group_mid_user(dev: &mut FakeState, group: &str) {
+    let u = sid(210);
+    dev.add_user_with(
+        "mid.disc",
+        json!({"sys_id": u, "web_service_access_only": "true"}),
+    );
+    dev.insert(
+        "sys_user_grmember",
+        json!({"sys_id": sid(211), "user": u, "group": group}),
+    );
+    dev.insert(
+        "sys_user_has_role",
+        json!({"sys_id": sid(212), "user": u, "role": MID_ROLE, "inherited": "true", "state": "active"}),
+    );
+    dev.add_mid_server("mid-disc-01", "mid.disc", "Up");
+}
+
 #[test]
 fn a_role_granted_through_a_group_the_source_lacks_is_lost() {
     let mut prod = source_prod();
@@ -113,18 +132,7 @@ fn a_role_granted_through_a_group_the_source_lacks_is_lost() {
         "sys_group_has_role",
         json!({"sys_id": sid(901), "group": group, "role": MID_ROLE}),
     );
-    let u = sid(210);
-    dev.add_user_with(
-        "mid.disc",
-        json!({"sys_id": u, "web_service_access_only": "true"}),
-    );
-    dev.insert(
-        "sys_user_grmember",
-        json!({"sys_id": sid(211), "user": u, "group": group}),
-    );
-    // The platform's inherited row for the group's role.
-    dev.insert("sys_user_has_role", json!({"sys_id": sid(212), "user": u, "role": MID_ROLE, "inherited": "true", "state": "active"}));
-    dev.add_mid_server("mid-disc-01", "mid.disc", "Up");
+    add_group_mid_user(&mut dev, &group);
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
     let run = audit(&pair(&prod, &dev), &[]);
     run.assert_code(1);
@@ -170,20 +178,7 @@ fn a_group_that_exists_in_the_source_without_the_role_is_reported() {
         "sys_group_has_role",
         json!({"sys_id": sid(901), "group": parent, "role": MID_ROLE}),
     );
-    let u = sid(210);
-    dev.add_user_with(
-        "mid.disc",
-        json!({"sys_id": u, "web_service_access_only": "true"}),
-    );
-    dev.insert(
-        "sys_user_grmember",
-        json!({"sys_id": sid(211), "user": u, "group": group}),
-    );
-    dev.insert(
-        "sys_user_has_role",
-        json!({"sys_id": sid(212), "user": u, "role": MID_ROLE, "inherited": "true"}),
-    );
-    dev.add_mid_server("mid-disc-01", "mid.disc", "Up");
+    add_group_mid_user(&mut dev, &group);
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
     let run = audit(&pair(&prod, &dev), &[]);
     run.assert_code(1);
@@ -486,4 +481,39 @@ fn a_hidden_mid_server_role_record_is_unreadable_not_absent() {
             run.statuses(check)
         );
     }
+}
+
+/// `-v` logs every table read of every instance with its rows and how long it took; `-vv` adds
+/// the queries. Without it, stderr stays quiet.
+#[test]
+fn verbose_logs_what_is_read_and_how_long_it_took() {
+    let (mut prod, dev) = estate();
+    seed_preservers(&mut prod);
+    let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
+    let quiet = audit(&pair(&prod, &dev), &[]);
+    assert!(!quiet.stderr.contains(" read "), "{}", quiet.stderr);
+    let run = audit(&pair(&prod, &dev), &["-v"]);
+    run.assert_code(0);
+    for instance in ["prod", "dev"] {
+        let reads: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains(" read ") && l.contains(&format!("instance={instance} ")))
+            .collect();
+        for table in ["sys_user", "sys_user_has_role", "ecc_agent"] {
+            assert!(
+                reads
+                    .iter()
+                    .any(|l| l.contains(&format!("table=\"{table}\"")) && l.contains(" ms=")),
+                "{instance} {table}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        !run.stderr.contains("reading"),
+        "-v leaves the queries to -vv"
+    );
+    let run = audit(&pair(&prod, &dev), &["-vv"]);
+    assert!(run.stderr.contains("reading") && run.stderr.contains("query="));
 }

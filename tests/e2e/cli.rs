@@ -342,3 +342,98 @@ fn evidence_that_lacks_an_instance_it_names_is_refused() {
         .code(3)
         .stderr(predicate::str::contains("nope"));
 }
+
+/// An evidence file of another schema version: a version-1 file once the schema has moved on,
+/// an older and a newer one. Each is refused by its version (exit 3, naming both versions) even
+/// though its shape is not this build's: the version is read before the shape.
+#[test]
+fn evidence_of_another_schema_version_is_refused_naming_both_versions() {
+    use preclone::evidence::EVIDENCE_SCHEMA_VERSION as CURRENT;
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("old.json");
+    for version in [1, 0, CURRENT + 1].into_iter().filter(|v| *v != CURRENT) {
+        // The top of a version-1 file, its instances cut short: not this build's shape.
+        let old = serde_json::json!({
+            "schema_version": version,
+            "tool_version": "0.1.0",
+            "run_id": "frozen-20261124T091200Z",
+            "source": "prod",
+            "targets": ["dev"],
+            "instances": { "prod": { "name": "prod", "build_tag": "glide-xanadu" } },
+        });
+        std::fs::write(&ev, old.to_string()).unwrap();
+        let says = format!("evidence schema {version}, this preclone reads schema {CURRENT}");
+        preclone()
+            .args(["audit", "--evidence"])
+            .arg(&ev)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(&says));
+        preclone()
+            .arg("render")
+            .arg(&ev)
+            .arg("-o")
+            .arg(dir.path().join("r.md"))
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(&says));
+    }
+}
+
+/// A report that could not be written to stdout is not a pass: `preclone demo > /dev/full`
+/// exits 3 and says so. A reader that went away (`preclone demo | head`) is no failure.
+#[test]
+fn a_failed_write_to_stdout_is_not_a_pass_but_a_closed_pipe_is_no_failure() {
+    let bin = assert_cmd::cargo::cargo_bin("preclone");
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        for args in [&["demo", "--format", "json"][..], &["checks"]] {
+            let out = std::process::Command::new(&bin)
+                .args(args)
+                .stdout(full.try_clone().unwrap())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(3), "{args:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("could not write to standard output"),
+                "{stderr}"
+            );
+        }
+    }
+    let mut child = std::process::Command::new(&bin)
+        .args(["demo", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing the reading end before the report is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn quiet_runs_never_point_at_findings_above() {
+    // -q prints no console report, so the closing paragraph must not say "above".
+    let quiet = preclone()
+        .args(["demo", "--fail-on", "high", "-q"])
+        .output()
+        .expect("run");
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(quiet.stdout.is_empty());
+    let err = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!err.is_empty(), "a non-zero exit says why");
+    assert!(!err.contains("findings above"), "{err}");
+    // With the console shown, the same paragraph may point at it.
+    let loud = preclone()
+        .args(["demo", "--fail-on", "high"])
+        .output()
+        .expect("run");
+    assert_eq!(loud.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("findings above"));
+}

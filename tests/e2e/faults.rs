@@ -75,6 +75,19 @@ fn sent(fakes: &[&FakeInstance]) -> usize {
     fakes.iter().map(|f| f.requests().len()).sum()
 }
 
+/// Asserts that no request to `fake` whose path ends with `path` was sent twice (nothing was
+/// retried).
+fn assert_sent_once(fake: &FakeInstance, path: &str) {
+    let sent: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(path))
+        .map(|r| format!("{} {:?}", r.path, r.query))
+        .collect();
+    let distinct: BTreeSet<&String> = sent.iter().collect();
+    assert_eq!(distinct.len(), sent.len(), "{sent:#?}");
+}
+
 /// The three instances of the estate, in the config's order.
 fn trio(prod: &FakeInstance, dev: &FakeInstance, test: &FakeInstance) -> [Inst; 3] {
     [
@@ -262,13 +275,7 @@ fn without_faults_every_target_survives_and_no_request_is_repeated() {
     run.assert_target_survives("test", "mid.test", "mid-test-01");
     // The baseline the bounds below build on: no request was sent twice (no retry).
     for fake in [&prod, &dev, &test] {
-        let reqs: Vec<String> = fake
-            .requests()
-            .iter()
-            .map(|r| format!("{} {:?}", r.path, r.query))
-            .collect();
-        let distinct: BTreeSet<&String> = reqs.iter().collect();
-        assert_eq!(distinct.len(), reqs.len(), "{reqs:#?}");
+        assert_sent_once(fake, "");
     }
     let n = sent(&[&prod, &dev, &test]);
     observe(
@@ -563,14 +570,7 @@ fn a_403_on_one_table_of_one_target_leaves_the_other_target_judged() {
     run.assert_target_survives("test", "mid.test", "mid-test-01");
     run.expect("table-unreadable", "test", "sys_user_grmember", "pass");
     // A 403 is not retried: every query of the forbidden table was sent once.
-    let queries: Vec<String> = dev
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/sys_user_grmember"))
-        .map(|r| format!("{:?}", r.query))
-        .collect();
-    let distinct: BTreeSet<&String> = queries.iter().collect();
-    assert_eq!(distinct.len(), queries.len(), "{queries:#?}");
+    assert_sent_once(&dev, "/sys_user_grmember");
     let n = sent(&[&prod, &dev, &test]);
     observe(
         "403 on dev sys_user_grmember, test fine",

@@ -54,7 +54,10 @@ fn a_group_passes_mid_server_only_by_a_row_that_inherits() {
     let r = checks::run(&e).results;
     let inventory = checks::run(&e).inventory;
     let dev_users = inventory[1].mid_users.clone().unwrap_or_default();
-    assert!(dev_users.iter().all(|u| !u.has_mid_role), "{dev_users:?}");
+    assert!(
+        dev_users.iter().all(|u| u.has_mid_role == Some(false)),
+        "{dev_users:?}"
+    );
     // mid.dev is still a login of its MID Server, and will then not hold mid_server.
     assert_eq!(
         status(&r, "mid-role-not-preserved", "dev", "mid.dev"),

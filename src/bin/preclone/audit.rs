@@ -1,0 +1,249 @@
+//! `preclone audit`: settings → collect (or read saved evidence) → `verdict::judge` → reports.
+//! Also what `demo` and `render` share with it: the output targets checked up front, the
+//! waivers, and the evidence file read and written.
+
+use crate::{env, print_stdout, usage, Failure};
+use preclone::cli::{AuditArgs, ReportArgs};
+use preclone::collect::{self, CollectError, RunMeta};
+use preclone::config::{Config, RunInstances};
+use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
+use preclone::exit::Exit;
+use preclone::finding::FailOn;
+use preclone::output::write_atomic;
+use preclone::preflight::check_writable;
+use preclone::report::{self, ConsoleOptions, Format, Report};
+use preclone::settings::{Clock, RunSettings};
+use preclone::verdict::{self, GateOptions};
+use preclone::waivers::{self, Waiver};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
+    let outs = outputs(&args.report.output)?;
+    check_evidence_path(args.save_evidence.as_deref())?;
+    let waivers = load_waivers(args.report.waivers.as_deref())?.unwrap_or_default();
+    let config = Config::load(args.config.as_deref()).map_err(usage)?;
+    let settings = RunSettings::resolve(&args, &config);
+    let clock = Clock::from_env(env).map_err(usage)?;
+    if let Some(path) = &args.evidence {
+        let evidence = read_evidence(path)?;
+        let (report, fail_on) = (&args.report, settings.fail_on);
+        return finish(&evidence, &waivers, fail_on, &clock, report, &outs, None);
+    }
+    let RunInstances { source, targets } = config
+        .resolve_run(
+            args.source.as_deref().unwrap_or_default(),
+            &args.targets,
+            &env,
+        )
+        .map_err(usage)?;
+    let progress = !args.report.no_progress
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none();
+    if progress {
+        eprintln!(
+            "preclone: reading {} and {} target(s), read-only…",
+            source.name,
+            targets.len()
+        );
+    }
+    let runtime = runtime()?;
+    let collected = runtime.block_on(collect::collect(
+        &source,
+        &targets,
+        &settings.client,
+        RunMeta {
+            run_id: clock.run_id.clone(),
+            started_at: clock.started_at,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+        },
+    ));
+    let (mut evidence, access_failure) = match collected {
+        Ok(e) => (e, None),
+        Err(CollectError::Access {
+            instance,
+            error,
+            partial,
+        }) => (
+            *partial,
+            Some(format!("could not read {instance}: {error}")),
+        ),
+        Err(e) => {
+            return Err(Failure {
+                code: Exit::Access,
+                message: format!("could not read {e}. Nothing was audited."),
+            })
+        }
+    };
+    if clock.is_frozen() {
+        evidence.finished_at = clock.started_at;
+    }
+    save_evidence(args.save_evidence.as_deref(), &evidence)?;
+    let (report, fail_on) = (&args.report, settings.fail_on);
+    finish(
+        &evidence,
+        &waivers,
+        fail_on,
+        &clock,
+        report,
+        &outs,
+        access_failure,
+    )
+}
+
+/// The async runtime the reads run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("starting the async runtime: {e}")))
+}
+
+/// Judges the evidence, applies the waivers by the run's clock (so an old evidence file does not
+/// revive an expired waiver), builds the report, writes every output and returns the gate's
+/// exit code.
+pub(crate) fn finish(
+    evidence: &Evidence,
+    waivers: &[Waiver],
+    fail_on: FailOn,
+    clock: &Clock,
+    args: &ReportArgs,
+    outs: &[(PathBuf, Format)],
+    access_failure: Option<String>,
+) -> Result<Exit, Failure> {
+    let gate = GateOptions {
+        fail_on,
+        allow_incomplete: args.allow_incomplete,
+        access_failure: access_failure.clone(),
+    };
+    let report = verdict::judge(evidence, waivers, gate, clock.now());
+    write_reports(&report, outs)?;
+    if !args.quiet {
+        let format = args.format.unwrap_or(Format::Console);
+        print_stdout(&report::render(&report, format, &console_options()).map_err(usage)?)?;
+    }
+    let code = report.gate.exit_code;
+    let format = args.format.unwrap_or(Format::Console);
+    let console_shown = !args.quiet && format == Format::Console;
+    if let Some(paragraph) = report::exit_paragraph(&report, console_shown) {
+        eprintln!("{paragraph}");
+    }
+    Ok(code)
+}
+
+/// Output targets, checked before any instance is contacted.
+pub(crate) fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
+    paths
+        .iter()
+        .map(|p| {
+            check_writable("-o", p).map_err(usage)?;
+            Format::from_extension(p).map(|f| (p.clone(), f)).ok_or_else(|| {
+                usage(format!(
+                    "cannot tell the report format of {}: use .html, .csv, .json, .xml (JUnit) or .md",
+                    p.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Writes the report to every output, each in its format.
+pub(crate) fn write_reports(report: &Report, outs: &[(PathBuf, Format)]) -> Result<(), Failure> {
+    let console = console_options();
+    for (path, format) in outs {
+        let text = report::render(report, *format, &console).map_err(usage)?;
+        write_atomic(path, &text).map_err(usage)?;
+    }
+    Ok(())
+}
+
+fn console_options() -> ConsoleOptions {
+    let tty = std::io::stdout().is_terminal();
+    ConsoleOptions {
+        color: tty && std::env::var_os("NO_COLOR").is_none(),
+        // On a terminal, its width (as comfy-table detects it); otherwise a fixed 100 columns.
+        width: if tty {
+            comfy_table::Table::new().width()
+        } else {
+            Some(100)
+        },
+    }
+}
+
+pub(crate) fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, Failure> {
+    let Some(path) = path else { return Ok(None) };
+    waivers::load(path).map(Some).map_err(usage)
+}
+
+/// Refuses an evidence path that cannot be written, before anything is read.
+pub(crate) fn check_evidence_path(path: Option<&Path>) -> Result<(), Failure> {
+    match path {
+        Some(p) => check_writable("--save-evidence", p).map_err(usage),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn save_evidence(path: Option<&Path>, evidence: &Evidence) -> Result<(), Failure> {
+    if let Some(p) = path {
+        let text = serde_json::to_string_pretty(evidence).map_err(usage)?;
+        write_atomic(p, &text).map_err(usage)?;
+    }
+    Ok(())
+}
+
+fn read_evidence(path: &Path) -> Result<Evidence, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read evidence file {}: {e}", path.display())))?;
+    let value = serde_json::from_str(&text).map_err(|e| not_evidence(path, e))?;
+    parse_evidence(value, path)
+}
+
+fn not_evidence(path: &Path, why: impl std::fmt::Display) -> Failure {
+    usage(format!(
+        "{} is not a preclone evidence file ({why}); write one with `preclone audit --save-evidence FILE`",
+        path.display()
+    ))
+}
+
+/// A saved evidence file, refused unless it is of this build's schema and complete. The version
+/// is read before the shape: an older file may no longer deserialise, and is still named as
+/// older rather than as malformed.
+pub(crate) fn parse_evidence(value: serde_json::Value, path: &Path) -> Result<Evidence, Failure> {
+    let version = value
+        .get("schema_version")
+        .ok_or_else(|| not_evidence(path, "it has no schema_version"))?;
+    if version.as_u64() != Some(u64::from(EVIDENCE_SCHEMA_VERSION)) {
+        return Err(usage(format!(
+            "{} has evidence schema {version}, this preclone reads schema {EVIDENCE_SCHEMA_VERSION}: collect it again with `preclone audit --save-evidence`",
+            path.display(),
+        )));
+    }
+    let ev: Evidence = serde_json::from_value(value).map_err(|e| not_evidence(path, e))?;
+    // Every instance the run names must be in it, or whole check families would go unjudged.
+    let missing: Vec<&str> = std::iter::once(&ev.source)
+        .chain(&ev.targets)
+        .filter(|n| !ev.instances.contains_key(*n))
+        .map(String::as_str)
+        .collect();
+    let gap = if ev.targets.is_empty() {
+        Some("it names no target".to_string())
+    } else if !missing.is_empty() {
+        Some(format!("{} not among its instances", missing.join(", ")))
+    } else {
+        None
+    };
+    if let Some(gap) = gap {
+        return Err(usage(format!(
+            "{} is incomplete evidence ({gap}); collect it again with `preclone audit --save-evidence`",
+            path.display()
+        )));
+    }
+    if ev.source().is_some_and(|s| s.clone.is_none()) {
+        return Err(usage(format!(
+            "{}: the source {} carries no clone set-up (preservers, profiles, exclusions); collect it again with `preclone audit --save-evidence`",
+            path.display(),
+            ev.source
+        )));
+    }
+    Ok(ev)
+}

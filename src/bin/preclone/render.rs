@@ -1,0 +1,38 @@
+//! `preclone render FILE -o …`: a saved evidence file (judged again, by this run's clock) or a
+//! JSON report, written in other formats. Offline; prints nothing on stdout.
+
+use crate::audit::{load_waivers, outputs, parse_evidence, write_reports};
+use crate::{env, usage, Failure};
+use preclone::cli::RenderArgs;
+use preclone::exit::Exit;
+use preclone::finding::FailOn;
+use preclone::report;
+use preclone::settings::Clock;
+use preclone::verdict::{self, GateOptions};
+
+pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
+    let outs = outputs(&args.output)?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "{} is not JSON ({e}): give a saved evidence file or a JSON report",
+            args.file.display()
+        ))
+    })?;
+    let report = if value.get("instances").is_some() {
+        let evidence = parse_evidence(value, &args.file)?;
+        let waivers = load_waivers(args.waivers.as_deref())?.unwrap_or_default();
+        let clock = Clock::from_env(env).map_err(usage)?;
+        let gate = GateOptions {
+            fail_on: args.fail_on.unwrap_or(FailOn::High),
+            allow_incomplete: false,
+            access_failure: None,
+        };
+        verdict::judge(&evidence, &waivers, gate, clock.now())
+    } else {
+        report::json::parse(&text).map_err(usage)?
+    };
+    write_reports(&report, &outs)?;
+    Ok(Exit::Pass)
+}
