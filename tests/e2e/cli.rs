@@ -437,3 +437,19 @@ fn quiet_runs_never_point_at_findings_above() {
     assert_eq!(loud.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&loud.stderr).contains("findings above"));
 }
+
+#[test]
+fn a_lost_role_is_told_the_fix_of_its_cause_never_a_preserver_the_estate_applies() {
+    let (_, report) = demo_json(&[]);
+    let results = report["results"].as_array().expect("results");
+    let disc = results
+        .iter()
+        .find(|r| r["check"] == "mid-role-not-preserved" && r["subject"]["name"] == "mid.disc")
+        .expect("mid.disc's role result");
+    assert_eq!(disc["status"], "fail");
+    let fix = disc["remediation"].as_str().unwrap_or_default();
+    // mid.disc holds mid_server through a group whose source row does not inherit: the fix is
+    // that row, not the sys_user_has_role preserver the demo's source already applies.
+    assert!(fix.contains("set inherits to true"), "{fix}");
+    assert!(!fix.contains("add a preserver"), "{fix}");
+}

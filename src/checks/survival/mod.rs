@@ -13,7 +13,7 @@ use super::{
     table_subject, undecided_unless_known, unknown_active, CheckId, Ctx, Judge, ServerImpact,
     SimulatedClone,
 };
-use crate::evidence::{InstanceEvidence, MidServer, Unreadable, User};
+use crate::evidence::{InstanceEvidence, MidServer, Preserver, Unreadable, User};
 use crate::finding::{CheckResult, Subject};
 use crate::simulate::{login_key, same_login, ClonePlan, Origin};
 use std::collections::{BTreeMap, BTreeSet};
@@ -290,13 +290,18 @@ pub(super) fn server_subject(m: &MidServer) -> Subject {
     Subject::new("ecc_agent", &m.sys_id, &m.name)
 }
 
-pub(super) fn preserver_names(source: &InstanceEvidence, plan: &ClonePlan, table: &str) -> String {
-    let preservers = source
+/// The source's preservers, none when they could not be read.
+pub(super) fn preservers_of(source: &InstanceEvidence) -> &[Preserver] {
+    source
         .clone
         .as_ref()
         .and_then(|c| c.preservers.get())
         .map(Vec::as_slice)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub(super) fn preserver_names(source: &InstanceEvidence, plan: &ClonePlan, table: &str) -> String {
+    let preservers = preservers_of(source);
     let names: Vec<String> = plan
         .applicable_on(preservers, table)
         .iter()

@@ -2,7 +2,7 @@
 //! the source's copy (mid-user-survives-by-source-copy), twice (mid-user-name-collision), and
 //! will it hold `mid_server` (mid-role-not-preserved).
 
-use super::{preserver_names, Fate, Outcome};
+use super::{preserver_names, preservers_of, Fate, Outcome};
 use crate::checks::{advice, CheckId, Ev, Judge};
 use crate::evidence::{InstanceEvidence, Preserver, User};
 use crate::finding::CheckResult;
@@ -209,8 +209,24 @@ pub(super) fn judge_login(
         out.push(j.error(fate.subject.clone(), &why));
         outcome.undecided = Some(why);
     } else if let Some((u, origin)) = lacking.first().map(|x| (&x.0, x.1)) {
-        let why = if origin == Origin::Source {
-            format!("{s}'s {login} does not hold mid_server in {s}")
+        // The fix follows the cause: never a preserver the estate already applies, never a
+        // group step when the role came directly.
+        let add_or_fix = |table: &str| {
+            let names = preserver_names(source, plan, table);
+            if plan.applicable_on(preservers_of(source), table).is_empty() {
+                format!(
+                    "on {s}, add {} and list it in the clone profile",
+                    advice::preserver(table).unwrap_or_else(|| format!("a preserver on {table}"))
+                )
+            } else {
+                format!("on {s}, change the condition of the {table} preserver(s) {names} so that it matches {login}'s row")
+            }
+        };
+        let (why, fix) = if origin == Origin::Source {
+            (
+                format!("{s}'s {login} does not hold mid_server in {s}"),
+                format!("on {s}, grant mid_server to {login}, or keep {t}'s own record of it"),
+            )
         } else {
             match fate
                 .records
@@ -218,47 +234,63 @@ pub(super) fn judge_login(
                 .find(|r| r.sys_id == u.sys_id)
                 .and_then(|r| today.mid_grant(&r.sys_id))
             {
-                Some(g @ Grant::Direct { .. }) => format!(
-                    "its {} is not kept (applicable sys_user_has_role preservers: {})",
-                    today.describe(&g),
-                    preserver_names(source, plan, "sys_user_has_role")
+                Some(g @ Grant::Direct { .. }) => (
+                    format!(
+                        "its {} is not kept (applicable sys_user_has_role preservers: {})",
+                        today.describe(&g),
+                        preserver_names(source, plan, "sys_user_has_role")
+                    ),
+                    add_or_fix("sys_user_has_role"),
                 ),
                 Some(Grant::Group { group, via, .. }) => {
                     let kept_membership = after.memberships_of(&u.sys_id).any(|m| m.group == group);
+                    let gname = today.group_name(&via);
                     if !kept_membership {
-                        format!(
-                            "its membership of group \"{}\" is not kept",
-                            today.group_name(&group)
+                        (
+                            format!(
+                                "its membership of group \"{}\" is not kept",
+                                today.group_name(&group)
+                            ),
+                            add_or_fix("sys_user_grmember"),
                         )
                     } else if !after.groups.contains_key(&via) {
-                        format!(
-                            "group \"{}\" will not exist after the clone",
-                            today.group_name(&via)
+                        (
+                            format!("group \"{gname}\" will not exist after the clone"),
+                            format!("on {s}, create group \"{gname}\" with the role mid_server (see mid-group-missing-in-source)"),
                         )
                     } else if after
                         .group_mid_row_not_inherited(&group, after.mid_granting_roles())
                         .is_some()
                     {
-                        format!(
-                            "in {s}, group \"{}\" holds mid_server without passing it to its members (inherits is false)",
-                            today.group_name(&via)
+                        (
+                            format!(
+                                "in {s}, group \"{gname}\" holds mid_server without passing it to its members (inherits is false)"
+                            ),
+                            format!("on {s}, set inherits to true on the mid_server role row of group \"{gname}\""),
                         )
                     } else {
-                        format!("group \"{}\" grants nothing in {s}", today.group_name(&via))
+                        (
+                            format!("group \"{gname}\" grants nothing in {s}"),
+                            format!("on {s}, grant mid_server to group \"{gname}\""),
+                        )
                     }
                 }
-                None => format!("{login} does not hold mid_server on {t} today either"),
+                None => (
+                    format!("{login} does not hold mid_server on {t} today either"),
+                    format!("grant mid_server to {login} on {t} and on {s}"),
+                ),
             }
         };
-        out.push(j.fail(
-            fate.subject.clone(),
-            format!("{login} will exist after the clone but will not hold mid_server: {why}"),
-            format!(
-                "on {s}, add {} and list it in the clone profile, or grant mid_server to {login} or its group in {s}",
-                advice::preserver("sys_user_has_role").unwrap_or_default()
+        out.push(
+            j.fail(
+                fate.subject.clone(),
+                format!("{login} will exist after the clone but will not hold mid_server: {why}"),
+                fix,
+                Ev::new()
+                    .with("user_sys_id", &u.sys_id)
+                    .with("because", &why),
             ),
-            Ev::new().with("user_sys_id", &u.sys_id).with("because", &why),
-        ));
+        );
         outcome.role_lost = Some(why);
     } else {
         let grants: Vec<String> = usable
