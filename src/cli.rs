@@ -87,7 +87,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
     /// The config file (default ./preclone.toml).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PRECLONE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Write the collected evidence to this file (JSON). Not with --evidence, which reads none.
     #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
@@ -129,7 +129,7 @@ pub struct DemoArgs {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// The config file (default ./preclone.toml).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PRECLONE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Instances to check (default: every instance in the config).
     pub names: Vec<String>,

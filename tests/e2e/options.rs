@@ -1,0 +1,56 @@
+//! The common options of PRODUCT.md section 3: `PRECLONE_CONFIG`, `-o -`, `--only-failed`,
+//! `--color`, `completions`, `--version`, `doctor --format json` and the man page.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn preclone() -> Command {
+    let mut c = Command::cargo_bin("preclone").expect("binary");
+    c.env_remove("PRECLONE_FROZEN_TIME")
+        .env_remove("PRECLONE_CONFIG")
+        .env_remove("CLICOLOR_FORCE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn preclone_config_names_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    preclone()
+        .current_dir(dir.path())
+        .env("PRECLONE_CONFIG", "from-env.toml")
+        .args(["audit", "--source", "prod", "--target", "dev"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("from-env.toml"));
+    preclone()
+        .current_dir(dir.path())
+        .env("PRECLONE_CONFIG", "from-env.toml")
+        .args(["doctor"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("from-env.toml"));
+}
+
+#[test]
+fn the_config_option_wins_over_preclone_config() {
+    let dir = tempfile::tempdir().unwrap();
+    preclone()
+        .current_dir(dir.path())
+        .env("PRECLONE_CONFIG", "from-env.toml")
+        .args([
+            "audit",
+            "--config",
+            "from-flag.toml",
+            "--source",
+            "prod",
+            "--target",
+            "dev",
+        ])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("from-flag.toml")
+                .and(predicate::str::contains("from-env").not()),
+        );
+}
