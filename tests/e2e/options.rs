@@ -54,3 +54,38 @@ fn the_config_option_wins_over_preclone_config() {
                 .and(predicate::str::contains("from-env").not()),
         );
 }
+
+#[test]
+fn dash_output_writes_the_format_to_stdout_even_when_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = preclone()
+        .current_dir(dir.path())
+        .args(["demo", "-q", "-o", "-", "--format", "json", "-o", "r.md"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("stdout is the JSON report");
+    assert!(json.get("results").is_some(), "{json}");
+    assert!(dir.path().join("r.md").is_file());
+    assert!(!dir.path().join("-").exists(), "no file named -");
+    preclone()
+        .current_dir(dir.path())
+        .args(["demo", "-q", "-o", "-"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("preclone"));
+}
+
+#[test]
+fn dash_output_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    preclone()
+        .current_dir(dir.path())
+        .args(["demo", "-o", "-", "-o", "-"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("-o - is given more than once"));
+}

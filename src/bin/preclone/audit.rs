@@ -118,23 +118,35 @@ pub(crate) fn finish(
     };
     let report = verdict::judge(evidence, waivers, gate, clock.now());
     write_reports(&report, outs)?;
-    if !args.quiet {
-        let format = args.format.unwrap_or(Format::Console);
+    let format = args.format.unwrap_or(Format::Console);
+    let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
+    if to_stdout {
         print_stdout(&report::render(&report, format, &console_options()).map_err(usage)?)?;
     }
     let code = report.gate.exit_code;
-    let format = args.format.unwrap_or(Format::Console);
-    let console_shown = !args.quiet && format == Format::Console;
+    let console_shown = to_stdout && format == Format::Console;
     if let Some(paragraph) = report::exit_paragraph(&report, console_shown) {
         eprintln!("{paragraph}");
     }
     Ok(code)
 }
 
-/// Output targets, checked before any instance is contacted.
+/// `-o -`: standard output, which gets the `--format` (console by default), also with `-q`.
+pub(crate) fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// Output targets, checked before any instance is contacted. `-` (standard output) is left out:
+/// it takes the `--format`, and only once.
 pub(crate) fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
+    if paths.iter().filter(|p| is_stdout(p)).count() > 1 {
+        return Err(usage(
+            "-o - is given more than once: standard output takes one report (the --format); write the others to files",
+        ));
+    }
     paths
         .iter()
+        .filter(|p| !is_stdout(p))
         .map(|p| {
             check_writable("-o", p).map_err(usage)?;
             Format::from_extension(p).map(|f| (p.clone(), f)).ok_or_else(|| {
@@ -178,6 +190,9 @@ pub(crate) fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, F
 /// Refuses an evidence path that cannot be written, before anything is read.
 pub(crate) fn check_evidence_path(path: Option<&Path>) -> Result<(), Failure> {
     match path {
+        Some(p) if is_stdout(p) => Err(usage(
+            "--save-evidence -: evidence is written to a file, not to standard output",
+        )),
         Some(p) => check_writable("--save-evidence", p).map_err(usage),
         None => Ok(()),
     }
