@@ -57,6 +57,9 @@ pub struct ReportArgs {
     /// A TOML file of accepted risks.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Show only fails and errors in the console and Markdown (the other formats stay whole).
+    #[arg(long)]
+    pub only_failed: bool,
     /// Print nothing on stdout.
     #[arg(short, long)]
     pub quiet: bool,

@@ -89,3 +89,43 @@ fn dash_output_twice_is_refused() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("-o - is given more than once"));
 }
+
+#[test]
+fn only_failed_is_a_view_of_the_console_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = preclone()
+        .current_dir(dir.path())
+        .args(["demo", "-o", "whole.md", "-o", "whole.json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let whole = String::from_utf8(whole).unwrap();
+    assert!(whole.contains("Waived ("), "{whole}");
+    let view = preclone()
+        .current_dir(dir.path())
+        .args(["demo", "--only-failed", "-o", "view.md", "-o", "view.json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let view = String::from_utf8(view).unwrap();
+    assert!(!view.contains("Waived ("), "{view}");
+    assert!(view.contains("Findings"), "{view}");
+    let md = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert!(md("whole.md").contains("results waived"));
+    assert!(
+        !md("view.md").contains("results waived"),
+        "{}",
+        md("view.md")
+    );
+    assert!(md("view.md").contains("| severity |"));
+    let json = |name: &str| -> serde_json::Value { serde_json::from_str(&md(name)).unwrap() };
+    assert_eq!(
+        json("view.json")["results"],
+        json("whole.json")["results"],
+        "the JSON stays whole"
+    );
+}

@@ -117,11 +117,11 @@ pub(crate) fn finish(
         access_failure: access_failure.clone(),
     };
     let report = verdict::judge(evidence, waivers, gate, clock.now());
-    write_reports(&report, outs)?;
+    write_reports(&report, outs, args.only_failed)?;
     let format = args.format.unwrap_or(Format::Console);
     let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
     if to_stdout {
-        print_stdout(&report::render(&report, format, &console_options()).map_err(usage)?)?;
+        print_stdout(&render(&report, format, args.only_failed)?)?;
     }
     let code = report.gate.exit_code;
     let console_shown = to_stdout && format == Format::Console;
@@ -159,14 +159,30 @@ pub(crate) fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failu
         .collect()
 }
 
-/// Writes the report to every output, each in its format.
-pub(crate) fn write_reports(report: &Report, outs: &[(PathBuf, Format)]) -> Result<(), Failure> {
-    let console = console_options();
+/// Writes the report to every output, each in its format (`only_failed`: the console and
+/// Markdown show only fails and errors).
+pub(crate) fn write_reports(
+    report: &Report,
+    outs: &[(PathBuf, Format)],
+    only_failed: bool,
+) -> Result<(), Failure> {
     for (path, format) in outs {
-        let text = report::render(report, *format, &console).map_err(usage)?;
-        write_atomic(path, &text).map_err(usage)?;
+        write_atomic(path, &render(report, *format, only_failed)?).map_err(usage)?;
     }
     Ok(())
+}
+
+/// The report in `format`; with `only_failed`, the console and Markdown get the view of fails
+/// and errors only.
+fn render(report: &Report, format: Format, only_failed: bool) -> Result<String, Failure> {
+    let view;
+    let shown = if only_failed && report::has_only_failed_view(format) {
+        view = report::only_failed(report);
+        &view
+    } else {
+        report
+    };
+    report::render(shown, format, &console_options()).map_err(usage)
 }
 
 fn console_options() -> ConsoleOptions {

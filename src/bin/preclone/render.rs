@@ -38,6 +38,6 @@ pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
     } else {
         report::json::parse(&text).map_err(usage)?
     };
-    write_reports(&report, &outs)?;
+    write_reports(&report, &outs, false)?;
     Ok(Exit::Pass)
 }
