@@ -1,7 +1,7 @@
 //! Command-line types (clap derive). No I/O here.
 
 use crate::finding::FailOn;
-use crate::report::Format;
+use crate::report::{ColorChoice, Format};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -57,6 +57,9 @@ pub struct ReportArgs {
     /// A TOML file of accepted risks.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Colour the console report: auto (on a terminal, unless NO_COLOR; CLICOLOR_FORCE forces it), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// Show only fails and errors in the console and Markdown (the other formats stay whole).
     #[arg(long)]
     pub only_failed: bool,

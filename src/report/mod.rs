@@ -18,7 +18,7 @@ pub mod model;
 mod text;
 
 pub use error::RenderError;
-pub use format::{ConsoleOptions, Format};
+pub use format::{ColorChoice, ConsoleOptions, Format};
 pub use model::*;
 
 /// Renders `report` in `format`. Only the console format reads `console`.

@@ -129,3 +129,28 @@ fn only_failed_is_a_view_of_the_console_and_markdown() {
         "the JSON stays whole"
     );
 }
+
+#[test]
+fn color_honours_the_option_no_color_and_clicolor_force() {
+    let painted = |args: &[&str], vars: &[(&str, &str)]| -> bool {
+        let mut c = preclone();
+        c.env_remove("NO_COLOR");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let out = c
+            .arg("demo")
+            .args(args)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap().contains("\x1b[")
+    };
+    assert!(!painted(&[], &[]), "not a terminal");
+    assert!(painted(&["--color", "always"], &[("NO_COLOR", "1")]));
+    assert!(painted(&[], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!painted(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+    assert!(!painted(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]));
+}

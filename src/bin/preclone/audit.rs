@@ -11,7 +11,7 @@ use preclone::exit::Exit;
 use preclone::finding::FailOn;
 use preclone::output::write_atomic;
 use preclone::preflight::check_writable;
-use preclone::report::{self, ConsoleOptions, Format, Report};
+use preclone::report::{self, ColorChoice, ConsoleOptions, Format, Report};
 use preclone::settings::{Clock, RunSettings};
 use preclone::verdict::{self, GateOptions};
 use preclone::waivers::{self, Waiver};
@@ -121,7 +121,7 @@ pub(crate) fn finish(
     let format = args.format.unwrap_or(Format::Console);
     let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
     if to_stdout {
-        print_stdout(&render(&report, format, args.only_failed)?)?;
+        print_stdout(&render(&report, format, args.only_failed, args.color)?)?;
     }
     let code = report.gate.exit_code;
     let console_shown = to_stdout && format == Format::Console;
@@ -167,14 +167,21 @@ pub(crate) fn write_reports(
     only_failed: bool,
 ) -> Result<(), Failure> {
     for (path, format) in outs {
-        write_atomic(path, &render(report, *format, only_failed)?).map_err(usage)?;
+        // Files are never painted.
+        let text = render(report, *format, only_failed, ColorChoice::Never)?;
+        write_atomic(path, &text).map_err(usage)?;
     }
     Ok(())
 }
 
 /// The report in `format`; with `only_failed`, the console and Markdown get the view of fails
-/// and errors only.
-fn render(report: &Report, format: Format, only_failed: bool) -> Result<String, Failure> {
+/// and errors only; `color` decides whether the console is painted.
+fn render(
+    report: &Report,
+    format: Format,
+    only_failed: bool,
+    color: ColorChoice,
+) -> Result<String, Failure> {
     let view;
     let shown = if only_failed && report::has_only_failed_view(format) {
         view = report::only_failed(report);
@@ -182,13 +189,13 @@ fn render(report: &Report, format: Format, only_failed: bool) -> Result<String, 
     } else {
         report
     };
-    report::render(shown, format, &console_options()).map_err(usage)
+    report::render(shown, format, &console_options(color)).map_err(usage)
 }
 
-fn console_options() -> ConsoleOptions {
+fn console_options(color: ColorChoice) -> ConsoleOptions {
     let tty = std::io::stdout().is_terminal();
     ConsoleOptions {
-        color: tty && std::env::var_os("NO_COLOR").is_none(),
+        color: color.wanted(tty, env),
         // On a terminal, its width (as comfy-table detects it); otherwise a fixed 100 columns.
         width: if tty {
             comfy_table::Table::new().width()
