@@ -2,7 +2,7 @@
 
 use crate::finding::FailOn;
 use crate::report::{ColorChoice, Format};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -21,6 +21,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The whole command line as clap describes it: what is parsed, and what the completion scripts
+/// and the man page are generated from. `doctor --help` lists its exit codes, defined beside the
+/// code that decides them.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("doctor", |c| c.after_help(crate::doctor::EXIT_CODES_HELP))
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit a source and its clone targets (or re-audit a saved evidence file offline).
@@ -37,6 +44,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a commented preclone.toml in the current directory.
     Init(InitArgs),
+    /// Print a shell completion script, e.g. `preclone completions bash > /etc/bash_completion.d/preclone`.
+    Completions(CompletionsArgs),
 }
 
 /// Options that shape the reports and the gate, shared by `audit` and `demo`.
@@ -162,6 +171,13 @@ pub struct InitArgs {
     /// Where to write (default ./preclone.toml). An existing file is never overwritten.
     #[arg(long, value_name = "FILE", default_value = "preclone.toml")]
     pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// A timeout: a duration longer than zero.

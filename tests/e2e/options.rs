@@ -154,3 +154,23 @@ fn color_honours_the_option_no_color_and_clicolor_force() {
     assert!(!painted(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
     assert!(!painted(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]));
 }
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef preclone"),
+        ("fish", "complete -c preclone"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion"),
+    ] {
+        preclone()
+            .args(["completions", shell])
+            .assert()
+            .code(0)
+            .stdout(
+                predicate::str::contains(marker).and(predicate::str::contains("only-failed")),
+            );
+    }
+    preclone().args(["completions", "tcsh"]).assert().code(3);
+}
