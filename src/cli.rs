@@ -5,10 +5,19 @@ use crate::report::{ColorChoice, Format};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// `preclone --version`: the crate version, then the git commit and its date where the build had
+/// them (set by `build.rs`). The reports' version field stays the crate version alone.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("PRECLONE_BUILD_INFO"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "preclone",
-    version,
+    version = LONG_VERSION,
     about = "Read-only pre-clone audit: will every MID Server survive a ServiceNow system clone, and is production exposed?",
     long_about = None,
     propagate_version = true

@@ -168,9 +168,35 @@ fn completions_are_printed_for_every_shell() {
             .args(["completions", shell])
             .assert()
             .code(0)
-            .stdout(
-                predicate::str::contains(marker).and(predicate::str::contains("only-failed")),
-            );
+            .stdout(predicate::str::contains(marker).and(predicate::str::contains("only-failed")));
     }
     preclone().args(["completions", "tcsh"]).assert().code(3);
+}
+
+#[test]
+fn version_shows_the_commit_and_date_of_the_build_or_says_there_was_none() {
+    let out = preclone()
+        .arg("--version")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let line = out.trim_end();
+    let prefix = concat!("preclone ", env!("CARGO_PKG_VERSION"), " (");
+    let info = line
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let known = info.split_once(' ').is_some_and(|(commit, date)| {
+        commit.len() >= 7
+            && commit.chars().all(|c| c.is_ascii_hexdigit())
+            && date.len() == 10
+            && date.chars().filter(|c| *c == '-').count() == 2
+    });
+    assert!(
+        known || info == "built from a source tarball: no commit",
+        "{line:?}"
+    );
 }
