@@ -160,6 +160,16 @@ pub struct DoctorArgs {
     /// Per-request timeout, e.g. 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
+    /// What stdout gets: the matrix as a table (console) or as JSON.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = DoctorFormat::Console)]
+    pub format: DoctorFormat,
+}
+
+/// `doctor --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DoctorFormat {
+    Console,
+    Json,
 }
 
 #[derive(Debug, Args)]
