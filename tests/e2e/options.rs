@@ -200,3 +200,63 @@ fn version_shows_the_commit_and_date_of_the_build_or_says_there_was_none() {
         "{line:?}"
     );
 }
+
+/// The man page: the command, its global options, then one section per command with its
+/// synopsis and options, so that one page holds the whole command line.
+fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap_mangen::Man;
+    // The crate version alone, so that the page does not go stale with every commit.
+    let mut command = preclone::cli::command().version(env!("CARGO_PKG_VERSION"));
+    command.build();
+    let mut out = Vec::new();
+    let man = Man::new(command.clone());
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("preclone {}", sub.get_name());
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        out.extend(
+            format!(
+                ".SH \"{}\"\n{}\n",
+                name.to_uppercase(),
+                about.replace('-', "\\-")
+            )
+            .bytes(),
+        );
+        let sub = sub.clone().version(None::<&str>);
+        let mut part = Vec::new();
+        let man = Man::new(sub);
+        man.render_synopsis_section(&mut part)?;
+        man.render_options_section(&mut part)?;
+        let part = String::from_utf8(part).expect("roff is text");
+        // Within the command's section, its synopsis and options are subsections.
+        out.extend(part.replace(".SH ", ".SS ").bytes());
+    }
+    man.render_extra_section(&mut out)?;
+    man.render_version_section(&mut out)?;
+    Ok(out)
+}
+
+/// `docs/preclone.1` is the man page generated from the command line. After a change of the
+/// options: `PRECLONE_UPDATE_SAMPLES=1 cargo test --test e2e options::the_man_page`.
+#[test]
+fn the_man_page_is_generated_from_the_command_line() {
+    // The crate version alone, so that the page does not go stale with every commit.
+    let generated = man_page().expect("render the man page");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/preclone.1");
+    if std::env::var_os("PRECLONE_UPDATE_SAMPLES").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/preclone.1");
+    }
+    let file = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        file == generated,
+        "docs/preclone.1 is stale: run `PRECLONE_UPDATE_SAMPLES=1 cargo test --test e2e options::the_man_page` and review the diff"
+    );
+    let text = String::from_utf8(generated).unwrap();
+    for word in ["audit", "doctor", "completions"] {
+        assert!(text.contains(word), "{word} missing from the man page");
+    }
+}
