@@ -2,9 +2,9 @@
 //! Also what `demo` and `render` share with it: the output targets checked up front, the
 //! waivers, and the evidence file read and written.
 
-use crate::{env, print_stdout, usage, Failure};
+use crate::{env, print_stdout, progress, usage, Failure};
 use preclone::cli::{AuditArgs, ReportArgs};
-use preclone::collect::{self, CollectError, RunMeta};
+use preclone::collect::{self, CollectError, Progress, RunMeta};
 use preclone::config::{Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::exit::Exit;
@@ -17,6 +17,7 @@ use preclone::verdict::{self, GateOptions};
 use preclone::waivers::{self, Waiver};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let outs = outputs(&args.report.output)?;
@@ -37,18 +38,16 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
             &env,
         )
         .map_err(usage)?;
-    let progress = !args.report.no_progress
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("CI").is_none();
-    if progress {
-        eprintln!(
-            "preclone: reading {} and {} target(s), read-only…",
-            source.name,
-            targets.len()
-        );
-    }
+    let counters = Arc::new(Progress::default());
+    let display = progress::wanted(
+        args.report.no_progress,
+        args.report.quiet,
+        std::io::stderr().is_terminal(),
+        std::env::var_os("CI").is_some(),
+    )
+    .then(|| progress::Display::start(counters.clone(), 1 + targets.len()));
     let runtime = runtime()?;
-    let collected = runtime.block_on(collect::collect(
+    let collected = runtime.block_on(collect::collect_with_progress(
         &source,
         &targets,
         &settings.client,
@@ -57,7 +56,11 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
             started_at: clock.started_at,
             tool_version: env!("CARGO_PKG_VERSION").into(),
         },
+        counters,
     ));
+    if let Some(d) = display {
+        d.finish();
+    }
     let (mut evidence, access_failure) = match collected {
         Ok(e) => (e, None),
         Err(CollectError::Access {

@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod doctor;
 mod init;
+mod progress;
 mod render;
 
 use clap::{CommandFactory, FromArgMatches};
