@@ -1,14 +1,23 @@
 //! Command-line types (clap derive). No I/O here.
 
 use crate::finding::FailOn;
-use crate::report::Format;
-use clap::{Args, Parser, Subcommand};
+use crate::report::{ColorChoice, Format};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// `preclone --version`: the crate version, then the git commit and its date where the build had
+/// them (set by `build.rs`). The reports' version field stays the crate version alone.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("PRECLONE_BUILD_INFO"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
 #[command(
     name = "preclone",
-    version,
+    version = LONG_VERSION,
     about = "Read-only pre-clone audit: will every MID Server survive a ServiceNow system clone, and is production exposed?",
     long_about = None,
     propagate_version = true
@@ -19,6 +28,13 @@ pub struct Cli {
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The whole command line as clap describes it: what is parsed, and what the completion scripts
+/// and the man page are generated from. `doctor --help` lists its exit codes, defined beside the
+/// code that decides them.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("doctor", |c| c.after_help(crate::doctor::EXIT_CODES_HELP))
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +53,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a commented preclone.toml in the current directory.
     Init(InitArgs),
+    /// Print a shell completion script, e.g. `preclone completions bash > /etc/bash_completion.d/preclone`.
+    Completions(CompletionsArgs),
 }
 
 /// Options that shape the reports and the gate, shared by `audit` and `demo`.
@@ -57,6 +75,12 @@ pub struct ReportArgs {
     /// A TOML file of accepted risks.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Colour the console report: auto (on a terminal, unless NO_COLOR; CLICOLOR_FORCE forces it), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Show only fails and errors in the console and Markdown (the other formats stay whole).
+    #[arg(long)]
+    pub only_failed: bool,
     /// Print nothing on stdout.
     #[arg(short, long)]
     pub quiet: bool,
@@ -87,7 +111,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
     /// The config file (default ./preclone.toml).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PRECLONE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Write the collected evidence to this file (JSON). Not with --evidence, which reads none.
     #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
@@ -129,13 +153,23 @@ pub struct DemoArgs {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// The config file (default ./preclone.toml).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PRECLONE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Instances to check (default: every instance in the config).
     pub names: Vec<String>,
     /// Per-request timeout, e.g. 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
+    /// What stdout gets: the matrix as a table (console) or as JSON.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = DoctorFormat::Console)]
+    pub format: DoctorFormat,
+}
+
+/// `doctor --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DoctorFormat {
+    Console,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +190,13 @@ pub struct InitArgs {
     /// Where to write (default ./preclone.toml). An existing file is never overwritten.
     #[arg(long, value_name = "FILE", default_value = "preclone.toml")]
     pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// A timeout: a duration longer than zero.

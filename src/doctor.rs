@@ -305,6 +305,43 @@ pub fn render(rows: &[DoctorRow]) -> String {
     out
 }
 
+/// The matrix as JSON: the exit code, then per instance its access error (or `null`) and, per
+/// table, what the probe found, whether it is a gap that fails doctor, and what to grant.
+pub fn render_json(rows: &[DoctorRow]) -> String {
+    let instances: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let tables: Vec<serde_json::Value> = NEEDS
+                .iter()
+                .zip(&r.cells)
+                .map(|(need, c)| {
+                    serde_json::json!({
+                        "table": c.table,
+                        "needed_on": need.scope.needed_on(),
+                        "access": c.access.as_str(),
+                        "detail": c.detail,
+                        "optional": c.optional,
+                        "gap": c.is_gap(),
+                        "fails": c.fails(),
+                        "fix": c.remedy(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "instance": r.instance,
+                "access_error": r.access_error,
+                "tables": tables,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "exit_code": exit_code(rows).code(),
+        "all_readable": all_ok(rows),
+        "instances": instances,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

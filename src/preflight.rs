@@ -40,7 +40,11 @@ pub enum NotWritable {
 /// Checks that `path` can be written the way reports are (a temporary file in its folder, then
 /// renamed over it): it is not a folder, its folder exists, and a file can be created there. The
 /// check creates and removes a temporary file; an existing file at `path` is never touched.
+/// `-` is standard output, always writable.
 pub fn check_writable(option: &str, path: &Path) -> Result<(), NotWritable> {
+    if path == Path::new("-") {
+        return Ok(());
+    }
     if path.is_dir() {
         return Err(NotWritable::IsAFolder {
             option: option.to_string(),

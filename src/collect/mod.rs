@@ -39,6 +39,7 @@
 mod assemble;
 mod clone_rows;
 mod preserver_eval;
+mod progress;
 mod reader;
 mod rows;
 mod waves;
@@ -50,8 +51,11 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use reader::Reader;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use waves::{Side, TargetGroups};
+
+pub use progress::{Progress, ProgressSnapshot};
 
 /// Rows asked for per page: the platform's default `sysparm_limit`, so that a read of a few
 /// thousand MID-related rows (every holder of `mid_server`, every MID Server) is one round trip
@@ -110,6 +114,18 @@ pub async fn collect(
     settings: &ClientSettings,
     meta: RunMeta,
 ) -> Result<Evidence, CollectError> {
+    collect_with_progress(source, targets, settings, meta, Arc::default()).await
+}
+
+/// [`collect`], counting in `progress` the instances done, the tables read and their requests
+/// as they end, for a display to poll.
+pub async fn collect_with_progress(
+    source: &ResolvedInstance,
+    targets: &[ResolvedInstance],
+    settings: &ClientSettings,
+    meta: RunMeta,
+    progress: Arc<Progress>,
+) -> Result<Evidence, CollectError> {
     let mut all: Vec<(&ResolvedInstance, InstanceRole)> = vec![(source, InstanceRole::Source)];
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
     let mut insts = Vec::new();
@@ -120,7 +136,7 @@ pub async fn collect(
                 error,
             })?
             .with_page_size(PAGE_SIZE);
-        insts.push(Reader::new(client, ri.name.clone()));
+        insts.push(Reader::new(client, ri.name.clone(), progress.clone()));
     }
 
     // Wave 0: every instance answers, or the run stops before anything else is sent.
@@ -197,7 +213,11 @@ pub async fn collect(
                 .iter()
                 .zip(wave1s)
                 .zip(sides)
-                .map(|((inst, w1), side)| waves::waves_3_4(inst, w1, side)),
+                .map(|((inst, w1), side)| async move {
+                    let gathered = waves::waves_3_4(inst, w1, side).await;
+                    inst.progress.instance_done();
+                    gathered
+                }),
         )
         .await
     };

@@ -1,6 +1,7 @@
 //! One instance being read: its client, the reads the waves make of it (each returning typed
 //! rows, or why the table could not be read), and how each table read went (the coverage).
 
+use super::progress::Progress;
 use super::rows::{self, IdRow, Keyed};
 use super::Read;
 use crate::client::{Client, ClientError, Rows, TableQuery};
@@ -10,21 +11,23 @@ use crate::tables::Table;
 use futures::future::join_all;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub(super) struct Reader {
     pub(super) client: Client,
     pub(super) name: String,
     coverage: Mutex<BTreeMap<String, TableRead>>,
+    pub(super) progress: Arc<Progress>,
 }
 
 impl Reader {
-    pub(super) fn new(client: Client, name: String) -> Self {
+    pub(super) fn new(client: Client, name: String, progress: Arc<Progress>) -> Self {
         Reader {
             client,
             name,
             coverage: Mutex::new(BTreeMap::new()),
+            progress,
         }
     }
 
@@ -37,6 +40,7 @@ impl Reader {
     }
 
     fn record(&self, t: &Table, requests: u64, rows: u64, hidden: u64, error: Option<String>) {
+        self.progress.table_read(requests);
         // An optional table's gaps stay in its fact: the coverage, whose gaps make a run
         // incomplete, leaves them out.
         let (hidden, error) = if t.optional {
@@ -326,7 +330,7 @@ mod tests {
             },
         };
         let client = Client::new(&ri, &ClientSettings::default()).expect("client");
-        Reader::new(client, ri.name)
+        Reader::new(client, ri.name, Arc::default())
     }
 
     fn refused(status: u16, message: &str) -> ClientError {

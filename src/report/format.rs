@@ -59,11 +59,67 @@ impl Format {
     }
 }
 
+/// `--color`: whether the console report is painted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces it elsewhere.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to paint: `always` and `never` say so; `auto` paints unless `NO_COLOR` is set (and
+    /// not empty), then when `CLICOLOR_FORCE` is set (and not `0`), then when stdout is a
+    /// terminal. `env` reads a variable of the environment.
+    pub fn wanted(self, stdout_is_terminal: bool, env: impl Fn(&str) -> Option<String>) -> bool {
+        let set = |key: &str| env(key).filter(|v| !v.is_empty());
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if set("NO_COLOR").is_some() => false,
+            ColorChoice::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+            ColorChoice::Auto => stdout_is_terminal,
+        }
+    }
+}
+
 /// How the console report is laid out.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConsoleOptions {
-    /// ANSI colours (only when stdout is a terminal and `NO_COLOR` is unset; the caller decides).
+    /// ANSI colours (the caller decides, by [`ColorChoice::wanted`]).
     pub color: bool,
     /// Terminal width in columns; 100 when unknown.
     pub width: Option<u16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColorChoice;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn color_follows_the_option_then_no_color_then_clicolor_force_then_the_terminal() {
+        use ColorChoice::*;
+        assert!(Auto.wanted(true, env(&[])));
+        assert!(!Auto.wanted(false, env(&[])));
+        assert!(!Auto.wanted(true, env(&[("NO_COLOR", "1")])));
+        assert!(
+            Auto.wanted(true, env(&[("NO_COLOR", "")])),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(Auto.wanted(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!Auto.wanted(false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!Auto.wanted(false, env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])));
+        assert!(Always.wanted(false, env(&[("NO_COLOR", "1")])));
+        assert!(!Never.wanted(true, env(&[("CLICOLOR_FORCE", "1")])));
+    }
 }

@@ -123,7 +123,8 @@ pub fn render(report: &Report) -> String {
         }
     }
     not_decided(&mut out, report);
-    let waived = report.summary.totals.waived;
+    // Counted from the results shown, so that the `--only-failed` view leaves it out.
+    let waived = with_status(report, Status::Waived).len();
     if waived > 0 {
         let noun = if waived == 1 { "result" } else { "results" };
         let _ = writeln!(

@@ -18,7 +18,7 @@ pub mod model;
 mod text;
 
 pub use error::RenderError;
-pub use format::{ConsoleOptions, Format};
+pub use format::{ColorChoice, ConsoleOptions, Format};
 pub use model::*;
 
 /// Renders `report` in `format`. Only the console format reads `console`.
@@ -35,6 +35,25 @@ pub fn render(
         Format::Junit => Ok(junit::render(report)),
         Format::Markdown => Ok(markdown::render(report)),
     }
+}
+
+/// The `--only-failed` view of `report`: its results that are `fail` or `error`, nothing waived
+/// or passed. The totals, the gate and the coverage stay those of the whole run. Meant for the
+/// console and Markdown; the other formats are always rendered whole.
+pub fn only_failed(report: &Report) -> Report {
+    let mut view = report.clone();
+    view.results.retain(|r| {
+        matches!(
+            r.status,
+            crate::finding::Status::Fail | crate::finding::Status::Error
+        )
+    });
+    view
+}
+
+/// Whether `format` shows the `--only-failed` view rather than the whole report.
+pub fn has_only_failed_view(format: Format) -> bool {
+    matches!(format, Format::Console | Format::Markdown)
 }
 
 /// The paragraph a non-zero exit prints on stderr, or `None` for exit 0. `console_shown`: whether

@@ -239,3 +239,42 @@ fn the_help_documents_the_exit_codes() {
     let audit_help = String::from_utf8_lossy(&out.stdout);
     assert!(!audit_help.contains("every table the audit needs is readable"));
 }
+
+#[test]
+fn the_matrix_as_json_names_every_cell_and_the_exit_code() {
+    let mut dev = instance();
+    dev.faults
+        .forbidden_tables
+        .insert("sys_user_grmember".into());
+    let (prod, dev) = (FakeInstance::start(instance()), FakeInstance::start(dev));
+    let args: Vec<String> = ["--format", "json", "--timeout", "5s"]
+        .map(String::from)
+        .to_vec();
+    let out = crate::support::run::run(&both(&prod, &dev), "doctor", &args);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let json = &out.report;
+    assert_eq!(json["exit_code"], 2, "{}", out.stdout);
+    assert_eq!(json["all_readable"], false);
+    let instances = json["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 2);
+    let dev = instances
+        .iter()
+        .find(|i| i["instance"] == "dev")
+        .expect("dev");
+    assert!(dev["access_error"].is_null());
+    let tables = dev["tables"].as_array().expect("tables");
+    assert_eq!(tables.len(), NEEDS.len());
+    let grmember = tables
+        .iter()
+        .find(|t| t["table"] == "sys_user_grmember")
+        .expect("sys_user_grmember");
+    assert_eq!(grmember["access"], "forbidden");
+    assert_eq!(grmember["fails"], true);
+    assert!(grmember["fix"]
+        .as_str()
+        .is_some_and(|f| f.contains("grant the audit user read access")));
+    assert!(tables
+        .iter()
+        .filter(|t| t["table"] != "sys_user_grmember")
+        .all(|t| t["access"] == "readable" && t["fix"].is_null()));
+}

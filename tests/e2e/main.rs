@@ -19,6 +19,7 @@ mod faults;
 mod grants;
 mod honesty;
 mod hostile;
+mod options;
 mod refusals;
 mod registry;
 mod sample_reports;

@@ -2,21 +2,22 @@
 //! Also what `demo` and `render` share with it: the output targets checked up front, the
 //! waivers, and the evidence file read and written.
 
-use crate::{env, print_stdout, usage, Failure};
+use crate::{env, print_stdout, progress, usage, Failure};
 use preclone::cli::{AuditArgs, ReportArgs};
-use preclone::collect::{self, CollectError, RunMeta};
+use preclone::collect::{self, CollectError, Progress, RunMeta};
 use preclone::config::{Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
 use preclone::exit::Exit;
 use preclone::finding::FailOn;
 use preclone::output::write_atomic;
 use preclone::preflight::check_writable;
-use preclone::report::{self, ConsoleOptions, Format, Report};
+use preclone::report::{self, ColorChoice, ConsoleOptions, Format, Report};
 use preclone::settings::{Clock, RunSettings};
 use preclone::verdict::{self, GateOptions};
 use preclone::waivers::{self, Waiver};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let outs = outputs(&args.report.output)?;
@@ -37,18 +38,16 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
             &env,
         )
         .map_err(usage)?;
-    let progress = !args.report.no_progress
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("CI").is_none();
-    if progress {
-        eprintln!(
-            "preclone: reading {} and {} target(s), read-only…",
-            source.name,
-            targets.len()
-        );
-    }
+    let counters = Arc::new(Progress::default());
+    let display = progress::wanted(
+        args.report.no_progress,
+        args.report.quiet,
+        std::io::stderr().is_terminal(),
+        std::env::var_os("CI").is_some(),
+    )
+    .then(|| progress::Display::start(counters.clone(), 1 + targets.len()));
     let runtime = runtime()?;
-    let collected = runtime.block_on(collect::collect(
+    let collected = runtime.block_on(collect::collect_with_progress(
         &source,
         &targets,
         &settings.client,
@@ -57,7 +56,11 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
             started_at: clock.started_at,
             tool_version: env!("CARGO_PKG_VERSION").into(),
         },
+        counters,
     ));
+    if let Some(d) = display {
+        d.finish();
+    }
     let (mut evidence, access_failure) = match collected {
         Ok(e) => (e, None),
         Err(CollectError::Access {
@@ -117,24 +120,36 @@ pub(crate) fn finish(
         access_failure: access_failure.clone(),
     };
     let report = verdict::judge(evidence, waivers, gate, clock.now());
-    write_reports(&report, outs)?;
-    if !args.quiet {
-        let format = args.format.unwrap_or(Format::Console);
-        print_stdout(&report::render(&report, format, &console_options()).map_err(usage)?)?;
+    write_reports(&report, outs, args.only_failed)?;
+    let format = args.format.unwrap_or(Format::Console);
+    let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
+    if to_stdout {
+        print_stdout(&render(&report, format, args.only_failed, args.color)?)?;
     }
     let code = report.gate.exit_code;
-    let format = args.format.unwrap_or(Format::Console);
-    let console_shown = !args.quiet && format == Format::Console;
+    let console_shown = to_stdout && format == Format::Console;
     if let Some(paragraph) = report::exit_paragraph(&report, console_shown) {
         eprintln!("{paragraph}");
     }
     Ok(code)
 }
 
-/// Output targets, checked before any instance is contacted.
+/// `-o -`: standard output, which gets the `--format` (console by default), also with `-q`.
+pub(crate) fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// Output targets, checked before any instance is contacted. `-` (standard output) is left out:
+/// it takes the `--format`, and only once.
 pub(crate) fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failure> {
+    if paths.iter().filter(|p| is_stdout(p)).count() > 1 {
+        return Err(usage(
+            "-o - is given more than once: standard output takes one report (the --format); write the others to files",
+        ));
+    }
     paths
         .iter()
+        .filter(|p| !is_stdout(p))
         .map(|p| {
             check_writable("-o", p).map_err(usage)?;
             Format::from_extension(p).map(|f| (p.clone(), f)).ok_or_else(|| {
@@ -147,20 +162,43 @@ pub(crate) fn outputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Failu
         .collect()
 }
 
-/// Writes the report to every output, each in its format.
-pub(crate) fn write_reports(report: &Report, outs: &[(PathBuf, Format)]) -> Result<(), Failure> {
-    let console = console_options();
+/// Writes the report to every output, each in its format (`only_failed`: the console and
+/// Markdown show only fails and errors).
+pub(crate) fn write_reports(
+    report: &Report,
+    outs: &[(PathBuf, Format)],
+    only_failed: bool,
+) -> Result<(), Failure> {
     for (path, format) in outs {
-        let text = report::render(report, *format, &console).map_err(usage)?;
+        // Files are never painted.
+        let text = render(report, *format, only_failed, ColorChoice::Never)?;
         write_atomic(path, &text).map_err(usage)?;
     }
     Ok(())
 }
 
-fn console_options() -> ConsoleOptions {
+/// The report in `format`; with `only_failed`, the console and Markdown get the view of fails
+/// and errors only; `color` decides whether the console is painted.
+fn render(
+    report: &Report,
+    format: Format,
+    only_failed: bool,
+    color: ColorChoice,
+) -> Result<String, Failure> {
+    let view;
+    let shown = if only_failed && report::has_only_failed_view(format) {
+        view = report::only_failed(report);
+        &view
+    } else {
+        report
+    };
+    report::render(shown, format, &console_options(color)).map_err(usage)
+}
+
+fn console_options(color: ColorChoice) -> ConsoleOptions {
     let tty = std::io::stdout().is_terminal();
     ConsoleOptions {
-        color: tty && std::env::var_os("NO_COLOR").is_none(),
+        color: color.wanted(tty, env),
         // On a terminal, its width (as comfy-table detects it); otherwise a fixed 100 columns.
         width: if tty {
             comfy_table::Table::new().width()
@@ -178,6 +216,9 @@ pub(crate) fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, F
 /// Refuses an evidence path that cannot be written, before anything is read.
 pub(crate) fn check_evidence_path(path: Option<&Path>) -> Result<(), Failure> {
     match path {
+        Some(p) if is_stdout(p) => Err(usage(
+            "--save-evidence -: evidence is written to a file, not to standard output",
+        )),
         Some(p) => check_writable("--save-evidence", p).map_err(usage),
         None => Ok(()),
     }

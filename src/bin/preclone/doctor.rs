@@ -3,7 +3,7 @@
 
 use crate::audit::runtime;
 use crate::{env, print_stdout, usage, Failure};
-use preclone::cli::DoctorArgs;
+use preclone::cli::{DoctorArgs, DoctorFormat};
 use preclone::config::Config;
 use preclone::doctor;
 use preclone::exit::Exit;
@@ -24,7 +24,10 @@ pub(crate) fn run(args: DoctorArgs) -> Result<Exit, Failure> {
     let instances = config.resolve_all(&names, &env).map_err(usage)?;
     let settings = RunSettings::doctor(&args, &config);
     let matrix = runtime()?.block_on(doctor::run(&instances, &settings));
-    print_stdout(&doctor::render(&matrix))?;
+    print_stdout(&match args.format {
+        DoctorFormat::Console => doctor::render(&matrix),
+        DoctorFormat::Json => doctor::render_json(&matrix),
+    })?;
     if let Some(why) = doctor::summary(&matrix) {
         eprintln!("preclone: {why}");
     }

@@ -6,9 +6,11 @@
 
 mod audit;
 mod catalogue;
+mod completions;
 mod demo;
 mod doctor;
 mod init;
+mod progress;
 mod render;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -33,13 +35,11 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> Failure {
 }
 
 fn main() -> ExitCode {
-    // `doctor --help` lists its exit codes, defined beside the code that decides them.
-    let command = Cli::command().mut_subcommand("doctor", |c| {
-        c.after_help(preclone::doctor::EXIT_CODES_HELP)
-    });
-    let cli = match command.try_get_matches().and_then(|mut m| {
-        Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut Cli::command()))
-    }) {
+    let cli = match preclone::cli::command()
+        .try_get_matches()
+        .and_then(|mut m| {
+            Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut Cli::command()))
+        }) {
         Ok(c) => c,
         Err(e) => {
             // Help and version go to stdout (exit 0), errors to stderr (exit 3).
@@ -89,6 +89,7 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::Checks(args) => catalogue::checks(args),
         Command::Explain(args) => catalogue::explain(args),
         Command::Init(args) => init::run(&args.path),
+        Command::Completions(args) => completions::run(args.shell),
     }
 }
 

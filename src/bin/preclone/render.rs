@@ -1,7 +1,7 @@
 //! `preclone render FILE -o …`: a saved evidence file (judged again, by this run's clock) or a
 //! JSON report, written in other formats. Offline; prints nothing on stdout.
 
-use crate::audit::{load_waivers, outputs, parse_evidence, write_reports};
+use crate::audit::{is_stdout, load_waivers, outputs, parse_evidence, write_reports};
 use crate::{env, usage, Failure};
 use preclone::cli::RenderArgs;
 use preclone::exit::Exit;
@@ -11,6 +11,11 @@ use preclone::settings::Clock;
 use preclone::verdict::{self, GateOptions};
 
 pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
+    if args.output.iter().any(|p| is_stdout(p)) {
+        return Err(usage(
+            "render writes files; for a format on standard output use `preclone audit --evidence FILE --format FORMAT`",
+        ));
+    }
     let outs = outputs(&args.output)?;
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| usage(format!("cannot read {}: {e}", args.file.display())))?;
@@ -33,6 +38,6 @@ pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
     } else {
         report::json::parse(&text).map_err(usage)?
     };
-    write_reports(&report, &outs)?;
+    write_reports(&report, &outs, false)?;
     Ok(Exit::Pass)
 }
