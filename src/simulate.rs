@@ -39,16 +39,17 @@ pub enum Grant {
     },
 }
 
-/// One state of the user tables: an instance today, or a target after the clone.
+/// One state of the user tables: an instance today, or a target after the clone. It borrows the
+/// rows from the evidence (keyed by sys_id) rather than copying them.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct World {
-    pub users: BTreeMap<String, (User, Origin)>,
-    pub user_roles: BTreeMap<String, (UserRole, Origin)>,
-    pub memberships: BTreeMap<String, (Membership, Origin)>,
-    pub groups: BTreeMap<String, (Group, Origin)>,
-    pub group_roles: BTreeMap<String, (GroupRole, Origin)>,
-    pub roles: BTreeMap<String, (Role, Origin)>,
-    pub contains: BTreeMap<String, (RoleContains, Origin)>,
+pub struct World<'e> {
+    pub users: BTreeMap<&'e str, (&'e User, Origin)>,
+    pub user_roles: BTreeMap<&'e str, (&'e UserRole, Origin)>,
+    pub memberships: BTreeMap<&'e str, (&'e Membership, Origin)>,
+    pub groups: BTreeMap<&'e str, (&'e Group, Origin)>,
+    pub group_roles: BTreeMap<&'e str, (&'e GroupRole, Origin)>,
+    pub roles: BTreeMap<&'e str, (&'e Role, Origin)>,
+    pub contains: BTreeMap<&'e str, (&'e RoleContains, Origin)>,
     /// sys_ids of the role(s) named `mid_server`.
     pub mid_roles: BTreeSet<String>,
     /// Why the containment of the roles users hold could not all be read
@@ -58,34 +59,44 @@ pub struct World {
     /// are complete by then).
     granting: std::sync::OnceLock<BTreeSet<String>>,
     /// Rows by user and group, built once on first use.
-    index: std::sync::OnceLock<Index>,
+    index: std::sync::OnceLock<Index<'e>>,
+    /// How each user of this state holds `mid_server`, and which users hold it at all, worked
+    /// out once on first use: every check asks about the same users.
+    grants: std::sync::OnceLock<Grants<'e>>,
+}
+
+/// [`World::mid_grant`] and [`World::is_mid_role_holder`] of every user, by sys_id.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Grants<'e> {
+    grant: BTreeMap<&'e str, Grant>,
+    holders: BTreeSet<&'e str>,
 }
 
 /// Keys of the rows of each user and group, so per-user questions do not scan whole tables.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Index {
-    /// sys_ids of the users with each user_name ([`login_key`]).
-    users: BTreeMap<String, Vec<String>>,
-    user_roles: BTreeMap<String, Vec<String>>,
-    memberships: BTreeMap<String, Vec<String>>,
-    group_roles: BTreeMap<String, Vec<String>>,
+struct Index<'e> {
+    /// The users with each user_name ([`login_key`]), in sys_id order.
+    users: BTreeMap<String, Vec<(&'e User, Origin)>>,
+    /// Rows by the user or group they belong to, in sys_id order.
+    user_roles: BTreeMap<&'e str, Vec<&'e UserRole>>,
+    memberships: BTreeMap<&'e str, Vec<&'e Membership>>,
+    group_roles: BTreeMap<&'e str, Vec<&'e GroupRole>>,
 }
 
-fn by_id<T: Clone>(
-    rows: &[T],
-    id: impl Fn(&T) -> &str,
+fn by_id<'e, T>(
+    rows: &'e [T],
+    id: impl Fn(&'e T) -> &'e str,
     origin: Origin,
     keep: impl Fn(&T) -> bool,
-) -> BTreeMap<String, (T, Origin)> {
+) -> impl Iterator<Item = (&'e str, (&'e T, Origin))> {
     rows.iter()
-        .filter(|r| keep(r))
-        .map(|r| (id(r).to_string(), (r.clone(), origin)))
-        .collect()
+        .filter(move |r| keep(r))
+        .map(move |r| (id(r), (r, origin)))
 }
 
-impl World {
+impl<'e> World<'e> {
     /// The instance as it stands now.
-    pub fn today(inst: &InstanceEvidence) -> Result<World, Unreadable> {
+    pub fn today(inst: &'e InstanceEvidence) -> Result<World<'e>, Unreadable> {
         let mut w = World::default();
         w.add(inst, Origin::Target, &|_, _| true)?;
         w.mid_roles = inst
@@ -101,10 +112,10 @@ impl World {
     /// every table not excluded, plus the target rows the preservers keep, the target's row
     /// winning on a sys_id clash.
     pub fn after_clone(
-        source: &InstanceEvidence,
-        target: &InstanceEvidence,
+        source: &'e InstanceEvidence,
+        target: &'e InstanceEvidence,
         plan: &ClonePlan,
-    ) -> Result<World, Unreadable> {
+    ) -> Result<World<'e>, Unreadable> {
         // A table that is not one of the user tables is a MID user's class table: a child of
         // sys_user, so excluding sys_user excludes its rows too.
         let copied = |table: &str| {
@@ -138,51 +149,51 @@ impl World {
     /// Adds the rows of `inst` that `keep(table, sys_id)` selects; later rows win on a clash.
     fn add(
         &mut self,
-        inst: &InstanceEvidence,
+        inst: &'e InstanceEvidence,
         origin: Origin,
         keep: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(), Unreadable> {
         self.users.extend(by_id(
             inst.users.as_result()?,
-            |r| &r.sys_id,
+            |r| r.sys_id.as_str(),
             origin,
             |r| keep(class_table(r), &r.sys_id),
         ));
         self.user_roles.extend(by_id(
             inst.user_roles.as_result()?,
-            |r| &r.sys_id,
+            |r| r.sys_id.as_str(),
             origin,
             |r| keep("sys_user_has_role", &r.sys_id),
         ));
         self.memberships.extend(by_id(
             inst.memberships.as_result()?,
-            |r| &r.sys_id,
+            |r| r.sys_id.as_str(),
             origin,
             |r| keep("sys_user_grmember", &r.sys_id),
         ));
         self.groups.extend(by_id(
             inst.groups.as_result()?,
-            |r| &r.sys_id,
+            |r| r.sys_id.as_str(),
             origin,
             |r| keep("sys_user_group", &r.sys_id),
         ));
         self.group_roles.extend(by_id(
             inst.group_roles.as_result()?,
-            |r| &r.sys_id,
+            |r| r.sys_id.as_str(),
             origin,
             |r| keep("sys_group_has_role", &r.sys_id),
         ));
         for roles in [inst.roles.as_result()?, inst.mid_role.as_result()?] {
             self.roles.extend(by_id(
                 roles,
-                |r| &r.sys_id,
+                |r| r.sys_id.as_str(),
                 origin,
                 |r| keep("sys_user_role", &r.sys_id),
             ));
         }
         self.contains.extend(by_id(
             inst.role_contains.as_result()?,
-            |r| &r.sys_id,
+            |r| r.sys_id.as_str(),
             origin,
             |r| keep("sys_user_role_contains", &r.sys_id),
         ));
@@ -200,84 +211,53 @@ impl World {
         Ok(())
     }
 
-    fn index(&self) -> &Index {
+    fn index(&self) -> &Index<'e> {
         self.index.get_or_init(|| {
             let mut ix = Index::default();
-            for (k, (u, _)) in &self.users {
+            for &(u, origin) in self.users.values() {
                 ix.users
                     .entry(login_key(&u.user_name))
                     .or_default()
-                    .push(k.clone());
+                    .push((u, origin));
             }
-            for (k, (r, _)) in &self.user_roles {
-                ix.user_roles
-                    .entry(r.user.clone())
-                    .or_default()
-                    .push(k.clone());
+            for &(r, _) in self.user_roles.values() {
+                ix.user_roles.entry(r.user.as_str()).or_default().push(r);
             }
-            for (k, (m, _)) in &self.memberships {
-                ix.memberships
-                    .entry(m.user.clone())
-                    .or_default()
-                    .push(k.clone());
+            for &(m, _) in self.memberships.values() {
+                ix.memberships.entry(m.user.as_str()).or_default().push(m);
             }
-            for (k, (g, _)) in &self.group_roles {
-                ix.group_roles
-                    .entry(g.group.clone())
-                    .or_default()
-                    .push(k.clone());
+            for &(g, _) in self.group_roles.values() {
+                ix.group_roles.entry(g.group.as_str()).or_default().push(g);
             }
             ix
         })
     }
 
     /// The `sys_user_has_role` rows of a user (inherited ones included).
-    pub fn roles_of<'w>(&'w self, user: &str) -> impl Iterator<Item = &'w UserRole> + 'w {
-        let keys = self
-            .index()
-            .user_roles
-            .get(user)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        keys.iter()
-            .filter_map(|k| self.user_roles.get(k).map(|(r, _)| r))
+    pub fn roles_of<'w>(&'w self, user: &str) -> impl Iterator<Item = &'e UserRole> + 'w {
+        let rows = self.index().user_roles.get(user);
+        rows.into_iter().flatten().copied()
     }
 
     /// The `sys_user_grmember` rows of a user.
-    pub fn memberships_of<'w>(&'w self, user: &str) -> impl Iterator<Item = &'w Membership> + 'w {
-        let keys = self
-            .index()
-            .memberships
-            .get(user)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        keys.iter()
-            .filter_map(|k| self.memberships.get(k).map(|(m, _)| m))
+    pub fn memberships_of<'w>(&'w self, user: &str) -> impl Iterator<Item = &'e Membership> + 'w {
+        let rows = self.index().memberships.get(user);
+        rows.into_iter().flatten().copied()
     }
 
     /// The role rows of a group itself (not of its parents), whatever their `inherits`.
-    fn group_role_rows<'w>(&'w self, group: &str) -> impl Iterator<Item = &'w GroupRole> + 'w {
-        let keys = self
-            .index()
-            .group_roles
-            .get(group)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        keys.iter()
-            .filter_map(|k| self.group_roles.get(k).map(|(g, _)| g))
+    fn group_role_rows<'w>(&'w self, group: &str) -> impl Iterator<Item = &'e GroupRole> + 'w {
+        let rows = self.index().group_roles.get(group);
+        rows.into_iter().flatten().copied()
     }
 
     /// The users with this user_name, compared case-insensitively ([`login_key`]).
-    pub fn users_named(&self, user_name: &str) -> Vec<(&User, Origin)> {
-        let keys = self
-            .index()
+    pub fn users_named(&self, user_name: &str) -> Vec<(&'e User, Origin)> {
+        self.index()
             .users
             .get(&login_key(user_name))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        keys.iter()
-            .filter_map(|k| self.users.get(k).map(|(u, o)| (u, *o)))
-            .collect()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// `mid_server` and every role that contains it, transitively.
@@ -302,7 +282,7 @@ impl World {
     pub fn ancestry(&self, group: &str) -> Vec<String> {
         let mut chain = vec![group.to_string()];
         let mut current = group.to_string();
-        while let Some((g, _)) = self.groups.get(&current) {
+        while let Some((g, _)) = self.groups.get(current.as_str()) {
             if g.parent.is_empty() || chain.contains(&g.parent) {
                 break;
             }
@@ -325,7 +305,7 @@ impl World {
         }
         let mut rows = Vec::new();
         for g in self.ancestry(group) {
-            if !self.groups.contains_key(&g) {
+            if !self.groups.contains_key(g.as_str()) {
                 break;
             }
             rows.extend(
@@ -389,11 +369,35 @@ impl World {
             .map(|(g, r)| (g, r.role.clone()))
     }
 
+    fn grants(&self) -> &Grants<'e> {
+        self.grants.get_or_init(|| {
+            let mut g = Grants::default();
+            for (id, (user, _)) in &self.users {
+                let grant = self.find_mid_grant(id);
+                if self.holds_mid_role(user, grant.is_some()) {
+                    g.holders.insert(*id);
+                }
+                if let Some(grant) = grant {
+                    g.grant.insert(*id, grant);
+                }
+            }
+            g
+        })
+    }
+
     /// How the user holds `mid_server` effectively, or `None`. Inherited rows are the platform's
     /// cache and prove nothing; grant rows in a state other than `active` are not grants; a
     /// group passes a role to its members only by a row whose `inherits` is true. `None` can
     /// also mean unknown: see [`World::mid_grant_unknown`].
     pub fn mid_grant(&self, user_sys_id: &str) -> Option<Grant> {
+        if self.users.contains_key(user_sys_id) {
+            self.grants().grant.get(user_sys_id).cloned()
+        } else {
+            self.find_mid_grant(user_sys_id)
+        }
+    }
+
+    fn find_mid_grant(&self, user_sys_id: &str) -> Option<Grant> {
         let granting = self.mid_granting_roles();
         let direct = self.roles_of(user_sys_id).find(|r| {
             !r.inherited
@@ -421,6 +425,11 @@ impl World {
         if self.mid_grant(user_sys_id).is_some() {
             return None;
         }
+        self.groups_grant_unknown(user_sys_id)
+    }
+
+    /// [`World::mid_grant_unknown`] without asking first for a certain grant.
+    fn groups_grant_unknown(&self, user_sys_id: &str) -> Option<Unreadable> {
         let granting = self.mid_granting_roles();
         self.memberships_of(user_sys_id)
             .find_map(|m| self.group_mid_grant_unknown(&m.group, granting))
@@ -462,13 +471,19 @@ impl World {
     /// inherited) of `mid_server` or a role containing it, or holds it through a group (or
     /// might: a group row whose `inherits` is unknown).
     pub fn is_mid_role_holder(&self, user: &User) -> bool {
+        if self.users.contains_key(user.sys_id.as_str()) {
+            self.grants().holders.contains(user.sys_id.as_str())
+        } else {
+            self.holds_mid_role(user, self.find_mid_grant(&user.sys_id).is_some())
+        }
+    }
+
+    fn holds_mid_role(&self, user: &User, has_grant: bool) -> bool {
         let granting = self.mid_granting_roles();
         let by_row = self
             .roles_of(&user.sys_id)
             .any(|r| granting.contains(&r.role));
-        by_row
-            || self.mid_grant(&user.sys_id).is_some()
-            || self.mid_grant_unknown(&user.sys_id).is_some()
+        has_grant || by_row || self.groups_grant_unknown(&user.sys_id).is_some()
     }
 
     /// The sys_ids of every role the user is granted in this state: by its own grant rows and
@@ -483,11 +498,11 @@ impl World {
             .collect();
         let mut maybe = BTreeSet::new();
         for m in self.memberships_of(user_sys_id) {
-            if !self.groups.contains_key(&m.group) {
+            if !self.groups.contains_key(m.group.as_str()) {
                 continue;
             }
             for g in self.ancestry(&m.group) {
-                if !self.groups.contains_key(&g) {
+                if !self.groups.contains_key(g.as_str()) {
                     break;
                 }
                 for r in self.group_role_rows(&g) {

@@ -1,8 +1,8 @@
 //! What every check reads besides the evidence, computed once per run: each instance's tables as
 //! they stand today, and for each clone onto a target its plan and the tables after it.
 //!
-//! Building a [`World`] copies every user-table row of an instance, so the checks never build
-//! one themselves: they ask the context.
+//! Building a [`World`] indexes every user-table row of an instance (and works out who holds
+//! `mid_server` once asked), so the checks never build one themselves: they ask the context.
 
 use super::facts::{used_by, UsedBy};
 use crate::evidence::{CloneRequest, Evidence, InstanceEvidence, Unreadable};
@@ -21,22 +21,22 @@ pub enum RequestKey {
 
 /// One clone onto a target, simulated.
 #[derive(Debug)]
-pub struct SimulatedClone {
+pub struct SimulatedClone<'e> {
     /// The pending request it follows; `None` for the clone requested today.
     pub request: Option<CloneRequest>,
     /// Which preservers run and which target rows they keep.
     pub plan: Result<ClonePlan, Unreadable>,
     /// The target's user tables after the clone (the plan's error when there is no plan).
-    pub after: Result<World, Unreadable>,
+    pub after: Result<World<'e>, Unreadable>,
 }
 
 /// The judging context of one run.
 pub struct Ctx<'e> {
     pub evidence: &'e Evidence,
-    today: BTreeMap<&'e str, Result<World, Unreadable>>,
+    today: BTreeMap<&'e str, Result<World<'e>, Unreadable>>,
     /// Keyed by target and clone request: one entry per pending request naming the target, or
     /// one for the clone requested today.
-    clones: BTreeMap<(&'e str, RequestKey), SimulatedClone>,
+    clones: BTreeMap<(&'e str, RequestKey), SimulatedClone<'e>>,
     used: BTreeMap<&'e str, UsedBy>,
 }
 
@@ -106,7 +106,7 @@ impl<'e> Ctx<'e> {
     }
 
     /// The instance's tables today, or why they could not be read.
-    pub fn today(&self, inst: &InstanceEvidence) -> Result<&World, Unreadable> {
+    pub fn today(&self, inst: &InstanceEvidence) -> Result<&World<'e>, Unreadable> {
         match self.today.get(inst.name.as_str()) {
             Some(Ok(w)) => Ok(w),
             Some(Err(e)) => Err(e.clone()),
@@ -120,8 +120,8 @@ impl<'e> Ctx<'e> {
 
     /// Every clone onto `target` (one per pending request naming it, else the clone requested
     /// today), the soonest scheduled first; none without a source.
-    pub fn clones_onto(&self, target: &str) -> Vec<&SimulatedClone> {
-        let mut clones: Vec<&SimulatedClone> = self
+    pub fn clones_onto(&self, target: &str) -> Vec<&SimulatedClone<'e>> {
+        let mut clones: Vec<&SimulatedClone<'e>> = self
             .clones
             .iter()
             .filter(|((name, _), _)| *name == target)
@@ -142,7 +142,7 @@ impl<'e> Ctx<'e> {
     }
 }
 
-impl SimulatedClone {
+impl SimulatedClone<'_> {
     /// How results name the clone (its request); `None` for the clone requested today.
     pub fn label(&self) -> Option<String> {
         self.request.as_ref().map(simulate::label)

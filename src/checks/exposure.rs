@@ -363,18 +363,13 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
         // Elevated roles, today (grants, inherited rows, groups) and after the clone, with
         // the roles they contain.
         let (mut held, maybe) = today.granted_roles(&u.sys_id);
-        if let Some(rows) = inst.user_roles.get() {
-            held.extend(
-                rows.iter()
-                    .filter(|r| r.user == u.sys_id)
-                    .map(|r| r.role.clone()),
-            );
-        }
+        // Every grant row of the user, inherited ones and any state included.
+        held.extend(today.roles_of(&u.sys_id).map(|r| r.role.clone()));
         let mut elevated = elevated_in(today, &held);
         let mut maybe_elevated = elevated_in(today, &maybe);
         let mut unread = today.held_unread.clone();
         for a in afters.iter().flatten() {
-            if a.users.contains_key(&u.sys_id) {
+            if a.users.contains_key(u.sys_id.as_str()) {
                 let (after_held, after_maybe) = a.granted_roles(&u.sys_id);
                 for (from, into) in [
                     (elevated_in(a, &after_held), &mut elevated),

@@ -66,26 +66,34 @@ pub fn run(evidence: &Evidence) -> Judgement {
 }
 
 /// Sorts results: status (fail, error, waived, pass), severity (highest first), instance, check
-/// id (alphabetically), subject name, subject sys_id.
+/// id (alphabetically), subject name, subject sys_id. Stable.
 pub fn sort(results: &mut [CheckResult]) {
-    results.sort_by(|a, b| {
+    fn key(r: &CheckResult) -> (Status, std::cmp::Reverse<Severity>, &str, &str, &str, &str) {
         (
-            a.status,
-            std::cmp::Reverse(a.severity),
-            &a.instance,
-            a.check.as_str(),
-            &a.subject.name,
-            &a.subject.sys_id,
+            r.status,
+            std::cmp::Reverse(r.severity),
+            &r.instance,
+            r.check.as_str(),
+            &r.subject.name,
+            &r.subject.sys_id,
         )
-            .cmp(&(
-                b.status,
-                std::cmp::Reverse(b.severity),
-                &b.instance,
-                b.check.as_str(),
-                &b.subject.name,
-                &b.subject.sys_id,
-            ))
-    });
+    }
+    // Sorting positions moves integers, not whole results; then each result moves once.
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&a, &b| key(&results[a]).cmp(&key(&results[b])));
+    // Result `order[i]` goes to `i`: follow each cycle of the permutation, swapping along it.
+    for start in 0..order.len() {
+        let mut at = start;
+        while order[at] != at {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            results.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// Builds results for one check with its catalogue text.

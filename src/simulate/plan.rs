@@ -279,12 +279,16 @@ pub fn plan(
     // Preservers do not reach child classes: only `sys_user` records are kept by a `sys_user`
     // preserver (an empty class name is read as `sys_user`).
     if let (Some(ids), Fact::Ok { value: users }) = (kept.get_mut("sys_user"), &target.users) {
+        // Each sys_id's class, its first record's (the reversed collect keeps the first).
+        let class: BTreeMap<&str, &str> = users
+            .iter()
+            .rev()
+            .map(|u| (u.sys_id.as_str(), u.sys_class_name.as_str()))
+            .collect();
         ids.retain(|id| {
-            users
-                .iter()
-                .find(|u| &u.sys_id == id)
-                .map(|u| u.sys_class_name.is_empty() || u.sys_class_name == "sys_user")
-                .unwrap_or(true)
+            class
+                .get(id.as_str())
+                .is_none_or(|c| c.is_empty() || *c == "sys_user")
         });
     }
 

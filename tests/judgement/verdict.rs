@@ -60,6 +60,32 @@ fn audit_of_saved_evidence_reads_fail_on_from_the_config() {
         .code(0);
 }
 
+/// `checks::sort` orders as a plain stable sort by status, severity, instance, check id, subject
+/// name and sys_id would, ties kept in the order judged.
+#[test]
+fn sorting_results_is_a_stable_sort_by_the_report_order() {
+    let now = chrono::Utc::now();
+    let mut results = checks::run(&preclone::demo::evidence(now, "sort")).results;
+    results.extend(checks::run(&big_estate(50)).results);
+    results.reverse();
+    let mut expected = results.clone();
+    expected.sort_by(|a, b| {
+        let key = |r: &preclone::finding::CheckResult| {
+            (
+                r.status,
+                std::cmp::Reverse(r.severity),
+                r.instance.clone(),
+                r.check.as_str(),
+                r.subject.name.clone(),
+                r.subject.sys_id.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    checks::sort(&mut results);
+    assert_eq!(results, expected);
+}
+
 /// CPU time of this thread so far (Linux), else `None`: timings on a busy machine read this,
 /// not the wall clock.
 fn thread_cpu_time() -> Option<std::time::Duration> {

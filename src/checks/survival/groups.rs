@@ -104,7 +104,7 @@ pub(super) fn judge_memberships(
                 Severity::Medium
             };
             let jm = Judge::new(CheckId::MidGroupMissingInSource, t);
-            if !after.groups.contains_key(&m.group) {
+            if !after.groups.contains_key(m.group.as_str()) {
                 let kept_by = if via_today.is_some() && !loses_role {
                     format!("; {login} keeps mid_server otherwise")
                 } else {
@@ -258,7 +258,7 @@ pub(super) fn role_ids(
             .filter(|(r, _)| r.name == name)
             .map(|(r, _)| r.sys_id.as_str())
             .collect();
-        if src.roles.contains_key(&id) {
+        if src.roles.contains_key(id.as_str()) {
             out.push(j.pass(
                 subject,
                 format!("role {name} has the same sys_id on both"),
@@ -289,7 +289,7 @@ pub(super) fn role_ids(
             .filter(|(g, _)| g.name == name)
             .map(|(g, _)| g.sys_id.as_str())
             .collect();
-        if src.groups.contains_key(&gid) {
+        if src.groups.contains_key(gid.as_str()) {
             out.push(j.pass(
                 subject,
                 format!("group \"{name}\" has the same sys_id on both"),

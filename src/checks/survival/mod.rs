@@ -61,6 +61,8 @@ pub(super) struct Fate<'a> {
     subject: Subject,
     /// The target's own records with this user_name.
     records: Vec<&'a User>,
+    /// The source's records with this user_name.
+    source_records: Vec<&'a User>,
     /// Users with this user_name after the clone.
     post: Vec<(User, Origin)>,
 }
@@ -175,10 +177,8 @@ fn judge_target(
         }
     }
 
-    let mut named: BTreeMap<String, Vec<&User>> = BTreeMap::new();
-    for u in users {
-        named.entry(login_key(&u.user_name)).or_default().push(u);
-    }
+    let named = by_name(users);
+    let source_named = by_name(source.users.get().map(Vec::as_slice).unwrap_or_default());
     let mut outcomes: BTreeMap<String, Result<Outcome, Unreadable>> = BTreeMap::new();
     let mut group_results: BTreeMap<(CheckId, String), CheckResult> = BTreeMap::new();
     for (key, login) in &logins {
@@ -217,6 +217,7 @@ fn judge_target(
             user_name: login.clone(),
             subject,
             records,
+            source_records: source_named.get(key).cloned().unwrap_or_default(),
             post,
         };
         let outcome = users::judge_login(&fate, source, target, plan, today, after, out);
@@ -252,6 +253,15 @@ fn judge_target(
     if let Some(servers) = servers {
         servers::judge_servers(target, servers, &outcomes, out, impact);
     }
+}
+
+/// Users by user_name ([`login_key`]), each name's records in the evidence's order.
+fn by_name(users: &[User]) -> BTreeMap<String, Vec<&User>> {
+    let mut named: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+    for u in users {
+        named.entry(login_key(&u.user_name)).or_default().push(u);
+    }
+    named
 }
 
 /// Why a login's fate cannot be read from the evidence: it could not be looked up safely on

@@ -6,7 +6,7 @@ use super::{preserver_names, preservers_of, Fate, Outcome};
 use crate::checks::{advice, CheckId, Ev, Judge};
 use crate::evidence::{InstanceEvidence, Preserver, User};
 use crate::finding::CheckResult;
-use crate::simulate::{class_table, same_login, ClonePlan, Grant, Origin, World};
+use crate::simulate::{class_table, ClonePlan, Grant, Origin, World};
 
 pub(super) fn judge_login(
     fate: &Fate,
@@ -24,15 +24,7 @@ pub(super) fn judge_login(
     // Users after the clone that may be usable: what rests on them is undecided.
     let maybe = fate.maybe_usable();
     let kept_record = fate.post.iter().any(|(_, o)| *o == Origin::Target);
-    let source_copies: Vec<&User> = source
-        .users
-        .get()
-        .map(|us| {
-            us.iter()
-                .filter(|u| same_login(&u.user_name, login))
-                .collect()
-        })
-        .unwrap_or_default();
+    let source_copies = &fate.source_records;
     let applicable = preserver_names(source, plan, "sys_user");
     let base_ev = Ev::new()
         .with(
@@ -253,7 +245,7 @@ pub(super) fn judge_login(
                             ),
                             add_or_fix("sys_user_grmember"),
                         )
-                    } else if !after.groups.contains_key(&via) {
+                    } else if !after.groups.contains_key(via.as_str()) {
                         (
                             format!("group \"{gname}\" will not exist after the clone"),
                             format!("on {s}, create group \"{gname}\" with the role mid_server (see mid-group-missing-in-source)"),
