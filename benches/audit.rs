@@ -36,12 +36,12 @@ mod fake;
 
 use fake::{FakeInstance, FakeState, AUDIT_PASSWORD, AUDIT_USER};
 use futures::StreamExt;
-use preclone::checks;
 use preclone::client::{Client, Row, Rows, TableQuery};
 use preclone::collect::{self, RunMeta};
 use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
-use preclone::finding::Status;
+use preclone::finding::{FailOn, Status};
 use preclone::tables::*;
+use preclone::verdict::{self, GateOptions};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -491,7 +491,8 @@ fn cpu_ms() -> Option<u64> {
 struct AuditFigures {
     /// Collecting the evidence (preclone) or the whole naive audit.
     wall_ms: f64,
-    /// Running the checks on the evidence (preclone, when asked).
+    /// Judging the evidence, `verdict::judge`: the checks, the waivers and the report (preclone,
+    /// when asked).
     judge_ms: Option<f64>,
     cpu_ms: Option<u64>,
     client_requests: u64,
@@ -599,11 +600,20 @@ fn run_audit(args: &[String]) -> Result<(), String> {
             figures.collect_peak_kib = memory_kib().1;
             figures.client_requests = evidence.requests;
             if mode == "preclone" {
+                // The whole stage that decides the exit code: every check, the waivers, the report.
+                let gate = GateOptions {
+                    fail_on: FailOn::High,
+                    allow_incomplete: false,
+                    access_failure: None,
+                };
                 let judged = Instant::now();
-                let results = checks::run(&evidence).results;
+                let report = verdict::judge(&evidence, &[], gate, chrono::Utc::now());
                 figures.judge_ms = Some(judged.elapsed().as_secs_f64() * 1000.0);
-                figures.errors =
-                    results.iter().filter(|r| r.status == Status::Error).count() as u64;
+                figures.errors = report
+                    .results
+                    .iter()
+                    .filter(|r| r.status == Status::Error)
+                    .count() as u64;
             } else {
                 figures.errors = evidence_errors(&evidence);
             }
