@@ -31,9 +31,12 @@
 // The bench prints its table; the library may not print (clippy.toml).
 #![allow(clippy::disallowed_macros)]
 
+#[path = "../tests/e2e/support/estate.rs"]
+mod estate;
 #[path = "../tests/e2e/support/fake.rs"]
 mod fake;
 
+use estate::{seed_preservers, MID_ROLE};
 use fake::{FakeInstance, FakeState, AUDIT_PASSWORD, AUDIT_USER};
 use futures::StreamExt;
 use preclone::client::{Client, Row, Rows, TableQuery};
@@ -48,8 +51,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `mid_server` role's sys_id, the same on every instance (the targets are clones of prod).
-const MID_ROLE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a01";
 /// Instance names: the source first.
 const NAMES: [&str; 4] = ["prod", "test1", "test2", "test3"];
 /// Roles besides the MID ones that ordinary users and groups hold.
@@ -266,17 +267,7 @@ fn build_instance(e: &Estate, k: usize) -> FakeState {
         s.add_member(&uid, &g(j));
     }
     if k == 0 {
-        s.add_preserver("MID server users", "sys_user", "roles=mid_server");
-        s.add_preserver(
-            "MID server user has role",
-            "sys_user_has_role",
-            "user.roles=mid_server",
-        );
-        s.add_preserver(
-            "MID server user group membership",
-            "sys_user_grmember",
-            "user.roles=mid_server",
-        );
+        seed_preservers(&mut s);
     }
     s
 }
