@@ -122,6 +122,7 @@ impl<'a> Judge<'a> {
             evidence,
             waiver: None,
             cause: None,
+            change: None,
         }
     }
 
