@@ -1,7 +1,7 @@
 //! Command-line types (clap derive). No I/O here.
 
 use crate::finding::FailOn;
-use crate::report::{ColorChoice, Format};
+use crate::report::{ColorChoice, Format, GateOn};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -87,6 +87,19 @@ pub struct ReportArgs {
     /// Never show progress on stderr.
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+}
+
+/// `--baseline` and `--gate-on`, shared by `audit`, `demo` and `render`.
+#[derive(Debug, Clone, Args)]
+pub struct BaselineArgs {
+    /// The JSON report of an earlier run of the same audit: marks each fail or error new, unchanged or resolved since then.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: fail the gate on every unwaived fail (all, the default) or only on those new since the baseline (new). Errors still give exit 2.
+    #[arg(long, value_name = "WHICH", value_enum, requires = "baseline")]
+    pub gate_on: Option<GateOn>,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +152,8 @@ pub struct RenderArgs {
     /// A TOML file of accepted risks, when FILE is evidence.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
 }
 
 #[derive(Debug, Args)]

@@ -170,4 +170,8 @@ pub struct CheckResult {
     /// On an `error`, why it could not be decided (set when the report is built).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<ErrorCause>,
+    /// With `--baseline`, on a fail or error (`new`, `unchanged`) or on a pass that was a fail or
+    /// error (`resolved`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<crate::report::Change>,
 }

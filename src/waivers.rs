@@ -371,6 +371,7 @@ fn waiver_result(
         evidence: waiver_evidence(waiver),
         waiver: None,
         cause: None,
+        change: None,
     }
 }
 

@@ -10,7 +10,7 @@ use preclone::finding::{AppliedWaiver, CheckResult, ErrorCause, Severity, Status
 use preclone::output::{write_atomic, WriteError};
 use preclone::report::{
     console, csv as csv_report, html, json, junit, markdown, render, ConsoleOptions, Counts,
-    CoverageRow, Format, Gate, Impact, InstanceInfo, InstanceInventory, MidServerInventory,
+    CoverageRow, Format, Gate, GateOn, Impact, InstanceInfo, InstanceInventory, MidServerInventory,
     RenderError, Report, Summary, Tool, UserInventory, WaiverStatus, REPORT_SCHEMA_VERSION,
 };
 use serde_json::Value;
@@ -81,6 +81,7 @@ fn result(
             .collect(),
         waiver: None,
         cause: None,
+        change: None,
     }
 }
 
@@ -570,6 +571,7 @@ fn canonical() -> Report {
             exit_code: preclone::exit::Exit::GateFailed,
             reason: "6 unwaived failures at or above high".to_string(),
             decided: false,
+            gate_on: GateOn::All,
         },
         summary: Summary {
             by_severity,
@@ -600,6 +602,7 @@ fn canonical() -> Report {
             },
         ],
         impact_undecided: vec![],
+        baseline: None,
         inventory: vec![
             InstanceInventory {
                 instance: "prod".to_string(),
@@ -1145,9 +1148,11 @@ fn fixture_and_sample_report_match_the_schema() {
     let mut result_keys = names(&result["required"]);
     result_keys.insert("waiver".into());
     result_keys.insert("cause".into());
+    result_keys.insert("change".into());
     assert_eq!(result_keys, keys(&result["properties"]));
-    assert!(!names(&result["required"]).contains("waiver"));
-    assert!(!names(&result["required"]).contains("cause"));
+    for optional in ["waiver", "cause", "change"] {
+        assert!(!names(&result["required"]).contains(optional), "{optional}");
+    }
 }
 
 #[test]
@@ -1193,7 +1198,7 @@ fn csv_parses_back_with_hostile_names_intact_and_no_formula_cells() {
     let r = canonical();
     let text = csv_report::render(&r).expect("csv renders");
     assert!(text.starts_with(
-        "check,severity,status,instance,subject_table,subject_sys_id,subject_name,message,remediation,evidence,waiver_reason,waiver_approver,waiver_expires\r\n"
+        "check,severity,status,instance,subject_table,subject_sys_id,subject_name,message,remediation,evidence,waiver_reason,waiver_approver,waiver_expires,change\r\n"
     ));
     assert!(text.ends_with("\r\n"));
     let mut reader = csv::ReaderBuilder::new()
@@ -1644,4 +1649,155 @@ fn write_atomic_names_a_missing_folder() {
         "{msg}"
     );
     assert!(!path.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A baseline (`--baseline`): every format shows what changed
+// ---------------------------------------------------------------------------------------------
+
+/// A subject only the baseline has, named to break every format.
+const GONE_NAME: &str = "=gone<b>|*x*</b>";
+
+/// The canonical report compared with a baseline of itself in which the low `mid-user-dormant`
+/// fail was a pass (so it is new), the `mid-server-unvalidated` pass was a fail (resolved), and a
+/// fail reported a user this run no longer has (gone, resolved: the run read every table).
+fn with_baseline(gate_on: GateOn) -> Report {
+    let mut before: Value = serde_json::from_str(&json::render(&canonical())).expect("json");
+    let results = before["results"].as_array_mut().expect("results");
+    for r in results.iter_mut() {
+        match r["check"].as_str() {
+            Some("mid-user-dormant") => r["status"] = Value::from("pass"),
+            Some("mid-server-unvalidated") => r["status"] = Value::from("fail"),
+            _ => {}
+        }
+    }
+    let mut gone = results[0].clone();
+    gone["subject"]["sys_id"] = Value::from("");
+    gone["subject"]["name"] = Value::from(GONE_NAME);
+    results.push(gone);
+    let baseline = preclone::report::baseline::parse(&before.to_string(), "before.json")
+        .expect("a report is a baseline");
+    let mut now = canonical();
+    now.summary.evidence_complete = true;
+    preclone::report::baseline::apply(&mut now, &baseline, gate_on).expect("same instances");
+    now
+}
+
+#[test]
+fn a_baseline_shows_in_the_json_and_matches_the_schema() {
+    let r = with_baseline(GateOn::New);
+    let b = r.baseline.as_ref().expect("a baseline section");
+    let bad = count_status(&r, Status::Fail) + count_status(&r, Status::Error);
+    assert_eq!((b.new, b.unchanged, b.resolved), (1, bad - 1, 2));
+    assert_eq!(b.gone.len(), 1);
+    assert_eq!(b.gone[0].subject.name, GONE_NAME);
+    let value: Value = serde_json::from_str(&json::render(&r)).expect("json");
+    assert_eq!(schema_errors(&value), Vec::<String>::new());
+    assert_eq!(value["gate"]["gate_on"], "new");
+    let dormant = value["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|x| x["check"] == "mid-user-dormant")
+        .expect("dormant");
+    assert_eq!(dormant["change"], "new");
+    // Read back whole, as `render` does.
+    assert_eq!(json::parse(&json::render(&r)).expect("parses"), r);
+}
+
+#[test]
+fn a_baseline_shows_in_the_csv_html_markdown_junit_and_console() {
+    let r = with_baseline(GateOn::New);
+    // CSV: the change column, and the gone result as one more row, neutralised.
+    let text = csv_report::render(&r).expect("csv");
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<::csv::StringRecord> = reader.records().map(|x| x.expect("row")).collect();
+    assert_eq!(rows.len(), r.results.len() + 1);
+    let changes: Vec<&str> = rows.iter().map(|x| &x[13]).collect();
+    assert_eq!(changes.iter().filter(|c| **c == "new").count(), 1);
+    assert_eq!(changes.iter().filter(|c| **c == "resolved").count(), 2);
+    let last = rows.last().expect("the gone row");
+    assert_eq!(
+        (&last[2], &last[6], &last[13]),
+        ("gone", "'=gone<b>|*x*</b>", "resolved")
+    );
+
+    // HTML: one `new` badge, the gone subject escaped in the Since section.
+    let html = html::render(&r).expect("html");
+    assert_eq!(
+        html.matches("<span class=\"badge ch-new\">new</span>")
+            .count(),
+        1
+    );
+    assert!(html.contains("<section id=\"since\">"));
+    assert!(html.contains("=gone&lt;b&gt;|*x*&lt;&#x2F;b&gt;"));
+    assert!(!html.contains(GONE_NAME));
+    assert!(html.contains("Since the baseline (run 20261124T091203Z-4f2a9c"));
+
+    // Markdown: the line of counts, the mark in the table, the gone subject escaped.
+    let md = markdown::render(&r);
+    let bad = count_status(&r, Status::Fail) + count_status(&r, Status::Error);
+    let line = format!("1 new · {} unchanged · 2 resolved", bad - 1);
+    assert!(md.contains(&line), "{md}");
+    assert!(
+        md.contains("| low · **new** | dev | mid-user-dormant |"),
+        "{md}"
+    );
+    assert!(md.contains("### Since the baseline"));
+    assert!(md.contains("=gone&lt;b&gt;\\|\\*x\\*&lt;/b&gt;"), "{md}");
+
+    // JUnit: well-formed; only new fails are red, the rest say why not; the gone case passes.
+    let xml = junit::render(&r);
+    let counts = parse_junit(&xml);
+    assert_eq!(counts.testcases, r.results.len() + 1);
+    assert_eq!(counts.failures, 0, "the one new fail is below the gate");
+    assert!(
+        xml.contains("critical fail, not counted: unchanged since the baseline (--gate-on new)")
+    );
+    assert!(xml.contains("resolved since the baseline: no longer reported (was fail)"));
+
+    // Console: the line under the verdict, the mark on the finding, the section.
+    let console = plain_console(&r);
+    assert!(console.contains("Since the baseline (run"), "{console}");
+    assert!(console.contains("mid-user-dormant · -2 · NEW"), "{console}");
+    assert!(
+        console.contains("(gate: high, new only, exit 2)"),
+        "{console}"
+    );
+}
+
+#[test]
+fn without_a_complete_read_a_missing_result_is_not_resolved() {
+    let mut before: Value = serde_json::from_str(&json::render(&canonical())).expect("json");
+    let results = before["results"].as_array_mut().expect("results");
+    let mut gone = results[0].clone();
+    gone["subject"]["sys_id"] = Value::from("");
+    gone["subject"]["name"] = Value::from("not.read");
+    results.push(gone);
+    let baseline = preclone::report::baseline::parse(&before.to_string(), "before.json")
+        .expect("a report is a baseline");
+    let mut now = canonical();
+    assert!(!now.summary.evidence_complete);
+    preclone::report::baseline::apply(&mut now, &baseline, GateOn::All).expect("same instances");
+    let b = now.baseline.as_ref().expect("a baseline section");
+    assert_eq!(
+        (b.resolved, b.gone[0].change),
+        (0, preclone::report::Change::Unchanged)
+    );
+    let html = html::render(&now).expect("html");
+    assert!(html.contains("which did not read everything"));
+}
+
+#[test]
+fn render_reads_the_previous_report_version_and_refuses_version_1() {
+    let mut v2: Value = serde_json::from_str(&json::render(&canonical())).expect("json");
+    v2["schema_version"] = Value::from(2);
+    v2.as_object_mut().map(|o| o.remove("baseline"));
+    v2["gate"].as_object_mut().map(|g| g.remove("gate_on"));
+    let read = json::parse(&v2.to_string()).expect("version 2 reads");
+    assert_eq!(read.schema_version, REPORT_SCHEMA_VERSION);
+    assert_eq!(read, canonical());
+    v2["schema_version"] = Value::from(1);
+    let err = json::parse(&v2.to_string()).expect_err("version 1 refused");
+    assert!(err.to_string().contains("versions 2 to 3"), "{err}");
 }

@@ -130,6 +130,7 @@ impl<'a> Judge<'a> {
             evidence,
             waiver: None,
             cause: None,
+            change: None,
         }
     }
 

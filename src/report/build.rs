@@ -25,6 +25,12 @@ pub struct GateOptions {
 /// marked incomplete); else 1 when an unwaived fail is at or above the threshold, else 2 when a
 /// check that could reach it ended in error (unless `allow_incomplete`), else 0.
 pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
+    gate_on(results, options, GateOn::All)
+}
+
+/// [`gate`], counting the fails `on` counts (`--gate-on new`: only those new since the
+/// baseline); every error counts.
+pub fn gate_on(results: &[CheckResult], options: &GateOptions, on: GateOn) -> Gate {
     let GateOptions {
         fail_on,
         allow_incomplete,
@@ -40,6 +46,7 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
             exit_code: Exit::Access,
             reason: why.clone(),
             decided: false,
+            gate_on: on,
         };
     }
     // Unwaived failures and undecided results at or above the threshold (all of them when the
@@ -49,7 +56,12 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
         results
             .iter()
             .filter(|r| r.status == status && threshold.is_none_or(|t| r.severity >= t))
+            .filter(|r| on.counts(r))
             .count()
+    };
+    let new = match on {
+        GateOn::New => "new ",
+        GateOn::All => "",
     };
     let (fails, errors) = (counted(Status::Fail), counted(Status::Error));
     let (verdict, exit_code, reason) = match threshold {
@@ -57,12 +69,12 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
         None => (
             if fails > 0 { Verdict::Fail } else if errors > 0 { Verdict::Incomplete } else { Verdict::Pass },
             Exit::Pass,
-            format!("the gate is off (--fail-on never): {fails} unwaived failure(s), {errors} undecided result(s), exit 0"),
+            format!("the gate is off (--fail-on never): {fails} {new}unwaived failure(s), {errors} undecided result(s), exit 0"),
         ),
         Some(t) if fails > 0 => (
             Verdict::Fail,
             Exit::GateFailed,
-            format!("{fails} unwaived failure(s) at or above {t}"),
+            format!("{fails} {new}unwaived failure(s) at or above {t}"),
         ),
         Some(t) if errors > 0 && !allow_incomplete => (
             Verdict::Incomplete,
@@ -72,12 +84,12 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
         Some(t) if errors > 0 => (
             Verdict::Pass,
             Exit::Pass,
-            format!("no failure at or above {t}; {errors} undecided result(s) allowed by --allow-incomplete"),
+            format!("no {new}failure at or above {t}; {errors} undecided result(s) allowed by --allow-incomplete"),
         ),
         Some(t) => (
             Verdict::Pass,
             Exit::Pass,
-            format!("nothing unwaived at or above {t}, and every such check was decided"),
+            format!("nothing {new}unwaived at or above {t}, and every such check was decided"),
         ),
     };
     Gate {
@@ -88,6 +100,7 @@ pub fn gate(results: &[CheckResult], options: &GateOptions) -> Gate {
         reason,
         // With the gate off nothing can trip it; otherwise every check that could was decided.
         decided: threshold.is_none() || errors == 0,
+        gate_on: on,
     }
 }
 
@@ -255,6 +268,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
             .map(|i| info(i, &read))
             .collect(),
         gate,
+        baseline: None,
         summary: Summary {
             by_severity,
             totals,

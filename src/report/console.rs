@@ -7,9 +7,10 @@
 use super::format::ConsoleOptions;
 use super::model::{Report, Verdict};
 use super::text::{
-    audit_text, coverage_facts, coverage_text, evidence_text, fails_text, gate_decided_text,
-    gate_text, is_bidi_control, is_exposure, is_production, subject_text, time_text, totals_text,
-    undecided_groups, undecided_servers, verdict_label, with_status, DEMO_TEXT,
+    audit_text, baseline_line, change_mark, coverage_facts, coverage_text, evidence_text,
+    fails_text, gate_decided_text, gate_text, is_bidi_control, is_exposure, is_production,
+    since_items, subject_text, time_text, totals_text, undecided_groups, undecided_servers,
+    verdict_label, with_status, DEMO_TEXT,
 };
 use crate::finding::{CheckResult, Severity, Status};
 use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
@@ -244,9 +245,10 @@ fn findings_table(p: &Painter, results: &[&CheckResult]) -> Table {
             p.severity_cell(r.severity),
             Cell::new(line(&r.instance)),
             Cell::new(format!(
-                "{} · {}\n{}",
+                "{} · {}{}\n{}",
                 line(r.check.as_str()),
                 subject(r),
+                change_mark(r).map_or(String::new(), |m| format!(" · {}", m.to_uppercase())),
                 text(&r.message)
             )),
         ]);
@@ -306,6 +308,9 @@ fn header_and_verdict(out: &mut String, p: &Painter, report: &Report) {
     verdict_line(out, p, report, false);
     if !report.gate.reason.is_empty() {
         p.para(out, INDENT, None, &line(&report.gate.reason));
+    }
+    if let Some(since) = baseline_line(report) {
+        p.para(out, INDENT, None, &line(&since));
     }
     out.push('\n');
 }
@@ -403,6 +408,31 @@ fn undecided(out: &mut String, p: &Painter, report: &Report) {
         ]);
     }
     emit(out, t, 1);
+    out.push('\n');
+}
+
+/// What the baseline reported as a fail or error and this run does not, one row each.
+fn since(out: &mut String, p: &Painter, report: &Report) {
+    let items = since_items(report);
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", p.heading("Since the baseline"));
+    let mut t = p.table();
+    for i in items {
+        t.add_row(vec![
+            Cell::new(i.change.to_uppercase()),
+            p.severity_cell(i.severity),
+            Cell::new(line(i.instance)),
+            Cell::new(format!(
+                "{} · {}\n{}",
+                line(i.check),
+                line(&i.subject),
+                i.how
+            )),
+        ]);
+    }
+    emit(out, t, 2);
     out.push('\n');
 }
 
@@ -533,6 +563,7 @@ pub fn render(report: &Report, opts: &ConsoleOptions) -> String {
     impact(&mut out, &p, report);
     findings(&mut out, &p, report);
     undecided(&mut out, &p, report);
+    since(&mut out, &p, report);
     waived(&mut out, &p, report);
     exposure(&mut out, &p, report);
     coverage(&mut out, &p, report);

@@ -1,5 +1,6 @@
-//! The CSV report: RFC 4180, comma-separated, UTF-8, a header row, one row per result, with the
-//! fixed columns documented in `docs/csv-columns.md`.
+//! The CSV report: RFC 4180, comma-separated, UTF-8, a header row, one row per result (then, with
+//! a baseline, one per baseline fail or error no longer reported), with the fixed columns
+//! documented in `docs/csv-columns.md`.
 //!
 //! Control characters other than tab, newline and carriage return become U+FFFD, so the file is
 //! safe to print on a terminal (`--format csv` writes to stdout).
@@ -9,11 +10,11 @@
 
 use super::error::RenderError;
 use super::format::Format;
-use super::model::Report;
+use super::model::{Change, GoneResult, Report};
 use crate::finding::CheckResult;
 
 /// The header row, in order. Changing it is a breaking change of the CSV format.
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "check",
     "severity",
     "status",
@@ -27,6 +28,7 @@ pub const COLUMNS: [&str; 13] = [
     "waiver_reason",
     "waiver_approver",
     "waiver_expires",
+    "change",
 ];
 
 /// Prefixes `'` to a cell a spreadsheet would read as a formula.
@@ -60,7 +62,7 @@ pub fn evidence_cell(result: &CheckResult) -> String {
         .join("; ")
 }
 
-fn row(result: &CheckResult) -> [String; 13] {
+fn row(result: &CheckResult) -> [String; 14] {
     let (reason, approver, expires) = match &result.waiver {
         Some(w) => (w.reason.as_str(), w.approver.as_str(), w.expires.as_str()),
         None => ("", "", ""),
@@ -79,6 +81,31 @@ fn row(result: &CheckResult) -> [String; 13] {
         reason.to_string(),
         approver.to_string(),
         expires.to_string(),
+        result.change.map_or("", Change::as_str).to_string(),
+    ]
+    .map(|cell| neutralise(&replace_controls(&cell)))
+}
+
+/// A fail or error of the baseline that this run does not report: status `gone`, the
+/// baseline's severity, subject and message, and its change.
+fn gone_row(g: &GoneResult) -> [String; 14] {
+    let s = &g.subject;
+    let (blank, text) = (String::new, |t: &str| t.to_string());
+    [
+        text(&g.check),
+        text(g.severity.as_str()),
+        text("gone"),
+        text(&g.instance),
+        text(&s.table),
+        text(&s.sys_id),
+        text(&s.name),
+        text(&g.message),
+        blank(),
+        blank(),
+        blank(),
+        blank(),
+        blank(),
+        text(g.change.as_str()),
     ]
     .map(|cell| neutralise(&replace_controls(&cell)))
 }
@@ -96,6 +123,11 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     writer.write_record(COLUMNS).map_err(|e| internal(&e))?;
     for result in &report.results {
         writer.write_record(row(result)).map_err(|e| internal(&e))?;
+    }
+    for gone in report.baseline.iter().flat_map(|b| &b.gone) {
+        writer
+            .write_record(gone_row(gone))
+            .map_err(|e| internal(&e))?;
     }
     let bytes = writer.into_inner().map_err(|e| internal(&e))?;
     String::from_utf8(bytes).map_err(|e| internal(&e))

@@ -27,10 +27,15 @@ pub enum RenderError {
     NotAReport,
 
     #[error(
-        "the JSON report has schema_version {found}, but this preclone reads version \
-         {supported}; render it with the preclone release that wrote it, or re-run the audit"
+        "the JSON report has schema_version {found}, but this preclone reads versions \
+         {oldest} to {supported}; render it with the preclone release that wrote it, or re-run \
+         the audit"
     )]
-    SchemaVersion { found: String, supported: u32 },
+    SchemaVersion {
+        found: String,
+        oldest: u32,
+        supported: u32,
+    },
 
     #[error(
         "the JSON report does not match report schema version {version} \

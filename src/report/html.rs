@@ -12,10 +12,10 @@ use super::model::{
     Report, UserInventory, Verdict, WaiverState, WaiverStatus,
 };
 use super::text::{
-    coverage_text, evidence_text, fails_text, gate_decided_text, gate_text, impact_summary,
-    instance_infos, instance_order, is_bidi_control, is_exposure, is_production, subject_text,
-    time_text, totals_text, undecided_groups, undecided_servers, unread_texts, verdict_label,
-    with_status, DEMO_TEXT,
+    baseline_line, change_mark, coverage_text, evidence_text, fails_text, gate_decided_text,
+    gate_text, impact_summary, instance_infos, instance_order, is_bidi_control, is_exposure,
+    is_production, since_items, subject_text, time_text, totals_text, undecided_groups,
+    undecided_servers, unread_texts, verdict_label, with_status, SinceItem, DEMO_TEXT,
 };
 use crate::evidence::{InstanceRole, ProductionOrigin};
 use crate::finding::{AppliedWaiver, CheckResult, Severity, Status};
@@ -49,6 +49,8 @@ struct ResultView<'a> {
     waiver: Option<&'a AppliedWaiver>,
     /// The state of the waiver that matched (`active`, `expiring`, ...), when one is listed.
     waiver_state: Option<&'a str>,
+    /// `new`, `unchanged` or `resolved` against the baseline: a CSS class from a fixed set.
+    change: Option<&'static str>,
 }
 
 impl<'a> ResultView<'a> {
@@ -71,6 +73,7 @@ impl<'a> ResultView<'a> {
                 .collect(),
             waiver: r.waiver.as_ref(),
             waiver_state: None,
+            change: change_mark(r),
         }
     }
 
@@ -325,6 +328,9 @@ struct Context<'a> {
     gate_decided: bool,
     gate_decided_text: String,
     undecided_count: usize,
+    /// With a baseline: the line of counts, and what it reported that this run does not.
+    baseline_line: Option<String>,
+    since: Vec<SinceItem<'a>>,
     source_name: &'a str,
     target_names: String,
     instances: Vec<InstanceView<'a>>,
@@ -489,6 +495,8 @@ fn context(report: &Report) -> Context<'_> {
         gate_decided: report.gate.decided,
         gate_decided_text: gate_decided_text(report),
         undecided_count: report.summary.totals.error,
+        baseline_line: baseline_line(report),
+        since: since_items(report),
         source_name: &report.source.name,
         target_names: report
             .targets

@@ -16,8 +16,13 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// The oldest report schema `preclone render` reads: version 2 reads as version 3 without a
+/// baseline. Version 1 gave `evidence_complete` another meaning, so it is refused.
+pub const OLDEST_RENDERED_VERSION: u32 = 2;
+
 /// Reads a JSON report back (for `preclone render report.json`), refusing any schema version
-/// but [`REPORT_SCHEMA_VERSION`].
+/// but [`OLDEST_RENDERED_VERSION`] to [`REPORT_SCHEMA_VERSION`]. An older report comes back in
+/// this version's shape, its `schema_version` updated.
 pub fn parse(text: &str) -> Result<Report, RenderError> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|source| RenderError::JsonSyntax { source })?;
@@ -25,14 +30,19 @@ pub fn parse(text: &str) -> Result<Report, RenderError> {
         .as_object()
         .and_then(|o| o.get("schema_version"))
         .ok_or(RenderError::NotAReport)?;
-    if version.as_u64() != Some(u64::from(REPORT_SCHEMA_VERSION)) {
+    let readable = u64::from(OLDEST_RENDERED_VERSION)..=u64::from(REPORT_SCHEMA_VERSION);
+    let Some(found) = version.as_u64().filter(|v| readable.contains(v)) else {
         return Err(RenderError::SchemaVersion {
             found: version.to_string(),
+            oldest: OLDEST_RENDERED_VERSION,
             supported: REPORT_SCHEMA_VERSION,
         });
-    }
-    serde_json::from_value(value).map_err(|source| RenderError::JsonShape {
-        version: REPORT_SCHEMA_VERSION,
-        source,
-    })
+    };
+    let mut report: Report =
+        serde_json::from_value(value).map_err(|source| RenderError::JsonShape {
+            version: found as u32,
+            source,
+        })?;
+    report.schema_version = REPORT_SCHEMA_VERSION;
+    Ok(report)
 }

@@ -9,8 +9,8 @@
 //! become references. The result is well-formed whatever the instances hold.
 
 use super::model::Report;
-use super::text::{at_gate, instance_order};
-use crate::finding::{CheckResult, Status};
+use super::text::{at_gate, change_mark, instance_order, not_new_text, since_items};
+use crate::finding::{CheckResult, Status, Subject};
 use std::fmt::Write;
 
 /// Drops every character XML 1.0 does not allow: C0 controls other than tab, newline and
@@ -62,7 +62,11 @@ fn attr(s: &str) -> String {
 
 /// The name a test case carries: the subject's name, else its sys_id, else its table.
 fn case_name(r: &CheckResult) -> &str {
-    [&r.subject.name, &r.subject.sys_id, &r.subject.table]
+    subject_name(&r.subject)
+}
+
+fn subject_name(s: &Subject) -> &str {
+    [&s.name, &s.sys_id, &s.table]
         .into_iter()
         .find(|s| !s.is_empty())
         .map(String::as_str)
@@ -84,6 +88,9 @@ fn detail(r: &CheckResult) -> String {
             &subject.sys_id
         }
     );
+    if let Some(mark) = change_mark(r) {
+        let _ = writeln!(body, "since the baseline: {mark}");
+    }
     if !r.evidence.is_empty() {
         body.push_str("evidence:\n");
         for (k, v) in &r.evidence {
@@ -138,7 +145,9 @@ fn case(report: &Report, r: &CheckResult) -> Case {
 /// Why a fail or error does not count: `below the gate (--fail-on high)`, ...
 fn not_counted(report: &Report, r: &CheckResult) -> String {
     let fail_on = report.gate.fail_on;
-    if fail_on.threshold().is_none() {
+    if let Some(why) = not_new_text(report, r) {
+        why.to_string()
+    } else if fail_on.threshold().is_none() {
         "the gate is off (--fail-on never)".to_string()
     } else if r.status == Status::Error && at_gate(report, r) {
         "undecided results allowed by --allow-incomplete".to_string()
@@ -219,6 +228,19 @@ pub fn render(report: &Report) -> String {
             let case = testcase(&mut cases, report, r);
             totals.add(case);
             all.add(case);
+        }
+        // What the baseline reported and this run does not: passing cases that say so.
+        let since = since_items(report);
+        for i in since.iter().filter(|i| i.gone && i.instance == instance) {
+            let _ = write!(
+                cases,
+                "    <testcase classname=\"{}\" name=\"{}\">\n      <system-out>{}</system-out>\n    </testcase>\n",
+                attr(i.check),
+                attr(subject_name(i.raw_subject)),
+                text(&format!("{} since the baseline: {}", i.change, i.how))
+            );
+            totals.add(Case::Passed);
+            all.add(Case::Passed);
         }
         let _ = write!(
             suites,

@@ -1,15 +1,17 @@
 //! The Markdown report, for `$GITHUB_STEP_SUMMARY` and merge-request notes: the verdict, the
-//! MID Servers that will go down (or could not be decided), a totals line, the failures (at most
-//! [`MAX_ROWS`]), the undecided results grouped by cause, the waived count and the digest.
+//! MID Servers that will go down (or could not be decided), a totals line (and, with a baseline,
+//! a line of what changed since), the failures (at most [`MAX_ROWS`], each marked `new` or
+//! `unchanged` with a baseline), the undecided results grouped by cause, what the baseline
+//! reported that is resolved, the waived count and the digest.
 //!
 //! Every value from the report is escaped by [`cell`]: Markdown and HTML metacharacters become
 //! inert, `|` cannot split a table cell and a newline cannot end a table row.
 
 use super::model::{Report, Verdict};
 use super::text::{
-    audit_text, coverage_text, evidence_text, fails_text, gate_decided_text, gate_text,
-    impact_summary, subject_text, time_text, totals_text, undecided_groups, undecided_servers,
-    verdict_label, with_status, DEMO_TEXT,
+    audit_text, baseline_line, change_mark, coverage_text, evidence_text, fails_text,
+    gate_decided_text, gate_text, impact_summary, since_items, subject_text, time_text,
+    totals_text, undecided_groups, undecided_servers, verdict_label, with_status, DEMO_TEXT,
 };
 use crate::finding::Status;
 use std::fmt::Write;
@@ -92,6 +94,9 @@ pub fn render(report: &Report) -> String {
         cell(&report.tool.version)
     );
     let _ = writeln!(out, "{}\n", cell(&totals_text(report)));
+    if let Some(line) = baseline_line(report) {
+        let _ = writeln!(out, "{}\n", cell(&line));
+    }
     let _ = writeln!(out, "Coverage: {}\n", cell(&coverage_text(report)));
 
     let rows = with_status(report, Status::Fail);
@@ -103,9 +108,10 @@ pub fn render(report: &Report) -> String {
         out.push_str("| severity | instance | check | subject | fix |\n");
         out.push_str("|---|---|---|---|---|\n");
         for r in rows.iter().take(MAX_ROWS) {
+            let mark = change_mark(r).map_or(String::new(), |m| format!(" · **{m}**"));
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {}{mark} | {} | {} | {} | {} |",
                 r.severity,
                 cell(&r.instance),
                 cell(r.check.as_str()),
@@ -123,6 +129,7 @@ pub fn render(report: &Report) -> String {
         }
     }
     not_decided(&mut out, report);
+    since(&mut out, report);
     // Counted from the results shown, so that the `--only-failed` view leaves it out.
     let waived = with_status(report, Status::Waived).len();
     if waived > 0 {
@@ -174,6 +181,28 @@ fn impact(out: &mut String, report: &Report) {
     if !report.impact.is_empty() || !report.impact_undecided.is_empty() {
         out.push('\n');
     }
+}
+
+/// What the baseline reported as a fail or error and this run does not: one line each.
+fn since(out: &mut String, report: &Report) {
+    let items = since_items(report);
+    if items.is_empty() {
+        return;
+    }
+    out.push_str("### Since the baseline\n\n");
+    for i in &items {
+        let _ = writeln!(
+            out,
+            "- **{}** {} {} · {} · {}: {}",
+            i.change,
+            i.severity,
+            cell(i.instance),
+            cell(i.check),
+            cell(&i.subject),
+            cell(&i.how)
+        );
+    }
+    out.push('\n');
 }
 
 /// The undecided results, one item per cause: whose table (or login) failed, the fix, and

@@ -4,8 +4,10 @@
 //! (`console`, `csv`, `html`, `json`, `junit`, `markdown`) imports only those; [`render`] here is
 //! the one place that names every renderer. `build` makes the [`Report`] from judged results.
 
+pub mod baseline;
 pub mod build;
 mod causes;
+pub mod change;
 pub mod console;
 pub mod csv;
 mod error;

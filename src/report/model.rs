@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use strum::{Display, IntoStaticStr};
 
+pub use super::change::{BaselineSummary, Change, GateOn, GoneResult};
 pub use crate::checks::{InstanceInventory, MidServerInventory, UserInventory};
 pub use crate::waivers::{WaiverState, WaiverStatus};
 
 /// Version of the JSON report's shape (`docs/report.schema.json`, written from [`report_schema`]).
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+/// Version 3 added the comparison with a baseline (`baseline`, `gate.gate_on`, `change`).
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -95,6 +97,9 @@ pub struct Gate {
     /// Whether the gate could be decided: every check that could reach `fail_on` was decided
     /// and every instance could be read (true when the gate is off).
     pub decided: bool,
+    /// Which unwaived fails the gate counted: `all`, or only those `new` since the baseline.
+    #[serde(default)]
+    pub gate_on: GateOn,
 }
 
 /// Counts of results by status.
@@ -201,12 +206,14 @@ pub struct CoverageRow {
 }
 
 /// What `preclone audit -o report.json` (or `--format json`) writes: the one Report every format
-/// renders. Optional values are written as null, never left out, except `waiver` on a result,
-/// which is present only when the result is waived.
+/// renders. Optional values are written as null, never left out, except on a result: `waiver`
+/// is present only when it is waived, `cause` only on an error, and `change` only when the run
+/// had a baseline and the result carries a mark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields, title = "preclone JSON report")]
 pub struct Report {
-    /// Version of this shape; a reader refuses any other.
+    /// Version of this shape. `preclone render` reads this version and the one before it;
+    /// `--baseline` reads version 1 and later.
     #[schemars(schema_with = "schema_version_schema")]
     pub schema_version: u32,
     pub tool: Tool,
@@ -219,6 +226,10 @@ pub struct Report {
     pub targets: Vec<InstanceInfo>,
     pub gate: Gate,
     pub summary: Summary,
+    /// The comparison with `--baseline` (null without one); each fail or error then carries its
+    /// `change`.
+    #[serde(default)]
+    pub baseline: Option<BaselineSummary>,
     /// Sorted: status (fail, error, waived, pass), severity (highest first), instance, check, subject.
     pub results: Vec<CheckResult>,
     /// The MID Servers that will go down (each a failing or waived `mid-server-will-go-down`).
@@ -276,7 +287,7 @@ fn by_severity_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Sc
 
 fn schema_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
-        "description": "Version of this shape; a reader refuses any other.",
+        "description": "Version of this shape. `preclone render` reads this version and the one before it; `--baseline` reads version 1 and later.",
         "const": REPORT_SCHEMA_VERSION
     })
 }

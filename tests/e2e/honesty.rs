@@ -288,7 +288,7 @@ fn an_unreadable_preserver_table_never_reads_as_none_will_go_down() {
     assert_eq!(r.json["summary"]["evidence_complete"], false);
     assert_eq!(r.json["gate"]["decided"], false);
     assert_eq!(r.json["source"]["read"], "incomplete");
-    assert_eq!(r.json["schema_version"], 2);
+    assert_eq!(r.json["schema_version"], 3);
     let status = "evidence INCOMPLETE: 1 table unreadable · gate not decided";
     assert!(r
         .console

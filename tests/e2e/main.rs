@@ -10,6 +10,7 @@
 mod support;
 
 mod audit;
+mod baseline;
 mod browser;
 mod check_fixes;
 mod cli;

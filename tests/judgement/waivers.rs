@@ -30,6 +30,7 @@ fn result(check: &str, status: Status, instance: &str, sys_id: &str, name: &str)
         evidence: BTreeMap::new(),
         waiver: None,
         cause: None,
+        change: None,
     }
 }
 

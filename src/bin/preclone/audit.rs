@@ -3,7 +3,7 @@
 //! waivers, and the evidence file read and written.
 
 use crate::{env, print_stdout, progress, usage, Failure};
-use preclone::cli::{AuditArgs, ReportArgs};
+use preclone::cli::{AuditArgs, BaselineArgs, ReportArgs};
 use preclone::collect::{self, CollectError, Progress, RunMeta};
 use preclone::config::{Config, RunInstances};
 use preclone::evidence::{Evidence, EVIDENCE_SCHEMA_VERSION};
@@ -11,6 +11,7 @@ use preclone::exit::Exit;
 use preclone::finding::FailOn;
 use preclone::output::write_atomic;
 use preclone::preflight::check_writable;
+use preclone::report::baseline::{self, Baseline};
 use preclone::report::{self, ColorChoice, ConsoleOptions, Format, Report};
 use preclone::settings::{Clock, RunSettings};
 use preclone::verdict::{self, GateOptions};
@@ -23,13 +24,17 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let outs = outputs(&args.report.output)?;
     check_evidence_path(args.save_evidence.as_deref())?;
     let waivers = load_waivers(args.report.waivers.as_deref())?.unwrap_or_default();
+    let baseline = load_baseline(&args.report.baseline)?;
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
     let settings = RunSettings::resolve(&args, &config);
     let clock = Clock::from_env(env).map_err(usage)?;
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
         let (report, fail_on) = (&args.report, settings.fail_on);
-        return finish(&evidence, &waivers, fail_on, &clock, report, &outs, None);
+        let baseline = baseline.as_ref();
+        return finish(
+            &evidence, &waivers, fail_on, &clock, report, &outs, None, baseline,
+        );
     }
     let RunInstances { source, targets } = config
         .resolve_run(
@@ -38,6 +43,12 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
             &env,
         )
         .map_err(usage)?;
+    if let Some(b) = &baseline {
+        // Refused before any request: a baseline of other instances compares nothing.
+        let targets = targets.iter().map(|t| (t.name.as_str(), t.url.as_str()));
+        b.check_instances((&source.name, &source.url), targets)
+            .map_err(usage)?;
+    }
     let counters = Arc::new(Progress::default());
     let display = progress::wanted(
         args.report.no_progress,
@@ -91,6 +102,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
         report,
         &outs,
         access_failure,
+        baseline.as_ref(),
     )
 }
 
@@ -103,8 +115,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 /// Judges the evidence, applies the waivers by the run's clock (so an old evidence file does not
-/// revive an expired waiver), builds the report, writes every output and returns the gate's
-/// exit code.
+/// revive an expired waiver), builds the report, compares it with the baseline, writes every
+/// output and returns the gate's exit code.
+#[allow(clippy::too_many_arguments)] // each is one input of the run, read once by its caller
 pub(crate) fn finish(
     evidence: &Evidence,
     waivers: &[Waiver],
@@ -113,13 +126,15 @@ pub(crate) fn finish(
     args: &ReportArgs,
     outs: &[(PathBuf, Format)],
     access_failure: Option<String>,
+    baseline: Option<&Baseline>,
 ) -> Result<Exit, Failure> {
     let gate = GateOptions {
         fail_on,
         allow_incomplete: args.allow_incomplete,
         access_failure: access_failure.clone(),
     };
-    let report = verdict::judge(evidence, waivers, gate, clock.now());
+    let mut report = verdict::judge(evidence, waivers, gate, clock.now());
+    compare(&mut report, baseline, &args.baseline)?;
     write_reports(&report, outs, args.only_failed)?;
     let format = args.format.unwrap_or(Format::Console);
     let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
@@ -206,6 +221,24 @@ fn console_options(color: ColorChoice) -> ConsoleOptions {
             Some(100)
         },
     }
+}
+
+/// Reads `--baseline`, before anything else is read.
+pub(crate) fn load_baseline(args: &BaselineArgs) -> Result<Option<Baseline>, Failure> {
+    let Some(path) = &args.baseline else {
+        return Ok(None);
+    };
+    baseline::load(path).map(Some).map_err(usage)
+}
+
+/// Marks `report` against `baseline`, when there is one, and decides its gate by `--gate-on`.
+pub(crate) fn compare(
+    report: &mut Report,
+    baseline: Option<&Baseline>,
+    args: &BaselineArgs,
+) -> Result<(), Failure> {
+    let Some(b) = baseline else { return Ok(()) };
+    baseline::apply(report, b, args.gate_on.unwrap_or_default()).map_err(usage)
 }
 
 pub(crate) fn load_waivers(path: Option<&Path>) -> Result<Option<Vec<Waiver>>, Failure> {

@@ -1,7 +1,9 @@
 //! `preclone demo`: the embedded sample estate, judged with its default waivers. No network, no
 //! config file; the gate is off unless `--fail-on` says otherwise.
 
-use crate::audit::{check_evidence_path, finish, load_waivers, outputs, save_evidence};
+use crate::audit::{
+    check_evidence_path, finish, load_baseline, load_waivers, outputs, save_evidence,
+};
 use crate::{env, usage, Failure};
 use preclone::cli::DemoArgs;
 use preclone::exit::Exit;
@@ -11,6 +13,7 @@ use preclone::settings::Clock;
 pub(crate) fn run(args: DemoArgs) -> Result<Exit, Failure> {
     let outs = outputs(&args.report.output)?;
     check_evidence_path(args.save_evidence.as_deref())?;
+    let baseline = load_baseline(&args.report.baseline)?;
     let clock = Clock::from_env(env).map_err(usage)?;
     let evidence = preclone::demo::evidence(clock.started_at, &clock.run_id);
     let waivers = match load_waivers(args.report.waivers.as_deref())? {
@@ -27,5 +30,6 @@ pub(crate) fn run(args: DemoArgs) -> Result<Exit, Failure> {
         &args.report,
         &outs,
         None,
+        baseline.as_ref(),
     )
 }

@@ -1,7 +1,9 @@
 //! `preclone render FILE -o …`: a saved evidence file (judged again, by this run's clock) or a
 //! JSON report, written in other formats. Offline; prints nothing on stdout.
 
-use crate::audit::{is_stdout, load_waivers, outputs, parse_evidence, write_reports};
+use crate::audit::{
+    compare, is_stdout, load_baseline, load_waivers, outputs, parse_evidence, write_reports,
+};
 use crate::{env, usage, Failure};
 use preclone::cli::RenderArgs;
 use preclone::exit::Exit;
@@ -17,6 +19,7 @@ pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
         ));
     }
     let outs = outputs(&args.output)?;
+    let baseline = load_baseline(&args.baseline)?;
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| usage(format!("cannot read {}: {e}", args.file.display())))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -25,7 +28,7 @@ pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
             args.file.display()
         ))
     })?;
-    let report = if value.get("instances").is_some() {
+    let mut report = if value.get("instances").is_some() {
         let evidence = parse_evidence(value, &args.file)?;
         let waivers = load_waivers(args.waivers.as_deref())?.unwrap_or_default();
         let clock = Clock::from_env(env).map_err(usage)?;
@@ -38,6 +41,7 @@ pub(crate) fn run(args: RenderArgs) -> Result<Exit, Failure> {
     } else {
         report::json::parse(&text).map_err(usage)?
     };
+    compare(&mut report, baseline.as_ref(), &args.baseline)?;
     write_reports(&report, &outs, false)?;
     Ok(Exit::Pass)
 }

@@ -1,14 +1,16 @@
 //! Phrases and selections shared by the renderers, so every format says the same thing the same
 //! way.
 
-use super::model::{CoverageRow, CoverageStatus, InstanceInfo, ReadState, Report};
+use super::model::{CoverageRow, CoverageStatus, GateOn, InstanceInfo, ReadState, Report};
 use crate::checks::Family;
 use crate::evidence::Cause;
 use crate::exit::Exit;
 use crate::finding::{CheckResult, Severity, Status};
 use chrono::{DateTime, Utc};
 
+mod change;
 mod undecided;
+pub(crate) use change::{baseline_line, change_mark, not_new_text, since_items, SinceItem};
 pub(crate) use undecided::{
     cause_text, fix_text, impact_summary, undecided_groups, undecided_servers,
 };
@@ -42,10 +44,14 @@ pub(crate) fn fails_text(report: &Report) -> String {
     }
 }
 
-/// `(gate: high, exit 1)`.
+/// `(gate: high, exit 1)`; `(gate: high, new only, exit 1)` with `--gate-on new`.
 pub(crate) fn gate_text(report: &Report) -> String {
+    let new = match report.gate.gate_on {
+        GateOn::New => ", new only",
+        GateOn::All => "",
+    };
     format!(
-        "(gate: {}, exit {})",
+        "(gate: {}{new}, exit {})",
         report.gate.fail_on, report.gate.exit_code
     )
 }
@@ -283,7 +289,11 @@ pub(crate) fn instance_infos(report: &Report) -> impl Iterator<Item = &InstanceI
 /// How a subject reads in a list: its name, its sys_id, or `table NAME` when the subject is a
 /// table (so a table never reads like a user).
 pub(crate) fn subject_text(r: &CheckResult) -> String {
-    let s = &r.subject;
+    subject_label(&r.subject)
+}
+
+/// [`subject_text`] of a subject.
+pub(crate) fn subject_label(s: &crate::finding::Subject) -> String {
     if s.table == TABLE_SUBJECT {
         format!("table {}", s.name)
     } else if !s.name.is_empty() {
@@ -360,13 +370,15 @@ pub(crate) fn gate_decided_text(report: &Report) -> String {
     }
 }
 
-/// Whether the gate counts this result: at or above the threshold (never when the gate is off).
+/// Whether the gate counts this result: at or above the threshold (never when the gate is off),
+/// and, with `--gate-on new`, a fail only when it is new since the baseline.
 pub(crate) fn at_gate(report: &Report, r: &CheckResult) -> bool {
     report
         .gate
         .fail_on
         .threshold()
         .is_some_and(|t| r.severity >= t)
+        && report.gate.gate_on.counts(r)
 }
 
 /// What every format says of the demo's reports.
