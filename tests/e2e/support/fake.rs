@@ -133,6 +133,12 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "default",
             "include_in_system_clone",
             "sys_created_on",
+            "sys_class_name",
+            "sys_name",
+            "sys_package",
+            "sys_policy",
+            "sys_scope",
+            "sys_update_name",
         ],
     ),
     (
@@ -818,9 +824,10 @@ impl FakeState {
         )
     }
 
-    /// A clone data preserver, switched on, made long ago; returns its sys_id.
+    /// A clone data preserver, switched on, made long ago in the global scope; returns its
+    /// sys_id.
     pub fn add_preserver(&mut self, name: &str, table: &str, condition: &str) -> String {
-        self.insert(
+        let id = self.insert(
             "clone_data_preserver",
             json!({
                 "name": name,
@@ -830,8 +837,16 @@ impl FakeState {
                 "default": "false",
                 "include_in_system_clone": "true",
                 "sys_created_on": "2025-01-01 00:00:00",
+                "sys_class_name": "clone_data_preserver",
+                "sys_name": name,
+                "sys_package": "global",
+                "sys_policy": "",
+                "sys_scope": "global",
             }),
-        )
+        );
+        let update_name = format!("clone_data_preserver_{id}");
+        self.set_field("clone_data_preserver", &id, "sys_update_name", &update_name);
+        id
     }
 
     /// A clone profile (`default_profile` as given, every option at its platform default)
