@@ -190,6 +190,9 @@ pub fn plan(
     let locked = outcome.locked.len();
     manual.splice(0..0, outcome.locked);
     manual.extend(records::by_hand(&before));
+    // A preserver met by both the repairs and the additions is said once.
+    let mut seen = std::collections::BTreeSet::new();
+    manual.retain(|m| seen.insert(m.clone()));
     Ok(Fix {
         source: evidence.source.clone(),
         targets: evidence.targets.clone(),

@@ -266,3 +266,101 @@ fn groups_and_over_broad_preservers_are_manual_steps() {
 fn d_eval(e: &mut Evidence, ev: PreserverEval) {
     dev(e).preserver_evals.push(ev);
 }
+
+fn profile(n: u32, name: &str, default: bool) -> CloneProfile {
+    CloneProfile {
+        sys_id: id(n),
+        name: name.into(),
+        default_profile: Some(default),
+        preserve_theme: Some(false),
+        exclude_all_from_exclusion_list: Some(true),
+        exclude_large_data: Some(true),
+    }
+}
+
+#[test]
+fn new_preservers_are_linked_into_each_pending_requests_profile_and_the_default_one() {
+    let mut e = bare();
+    let setup = clone_setup(&mut e);
+    setup.profiles = Fact::ok(vec![
+        profile(80, "Requested", false),
+        profile(81, "Default", true),
+    ]);
+    let mut r = request(90);
+    r.profile = id(80);
+    setup.clone_requests = Fact::ok(vec![r]);
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 3);
+    for x in &f.fixes {
+        let linked: Vec<(&str, &str)> = x
+            .links
+            .iter()
+            .map(|l| (l.profile.as_str(), l.profile_name.as_str()))
+            .collect();
+        assert_eq!(
+            linked,
+            [(id(80).as_str(), "Requested"), (id(81).as_str(), "Default")]
+        );
+    }
+    // Every sys_id is its own.
+    let mut ids: Vec<&str> = f
+        .fixes
+        .iter()
+        .flat_map(|x| std::iter::once(&x.preserver.sys_id).chain(x.links.iter().map(|l| &l.sys_id)))
+        .map(String::as_str)
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+}
+
+#[test]
+fn a_theme_preserver_is_updated_and_a_regex_or_unwritable_one_is_a_manual_step() {
+    // A theme preserver in a clone that does not preserve the theme: its flag is cleared.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].theme = Some(true);
+    }
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    assert_eq!(
+        f.fixes[0].change,
+        Some(Change::Update(vec!["theme false".into()]))
+    );
+    assert_eq!(f.fixes[0].preserver.theme, Some(false));
+    // Switched off, with a name XML cannot carry: no update, a manual step, and the seed's
+    // condition exists already, so no new preserver either.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].include_in_system_clone = Some(false);
+        value[0].name = "users\u{1}".into();
+    }
+    let f = plan(&e).expect("a plan");
+    assert!(f.fixes.is_empty(), "{:#?}", f.fixes);
+    assert!(
+        f.manual.iter().any(|m| m.contains("cannot carry")),
+        "{:?}",
+        f.manual
+    );
+    // A MATCH_RGX condition is never switched on; the seed's preserver is added beside it.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].include_in_system_clone = Some(false);
+        value[0].condition = "user_nameMATCH_RGXmid.*".into();
+    }
+    let f = plan(&e).expect("a plan");
+    assert!(
+        f.manual.iter().any(|m| m.contains("MATCH_RGX")),
+        "{:?}",
+        f.manual
+    );
+    let made: Vec<(&str, &Option<Change>)> = f
+        .fixes
+        .iter()
+        .map(|x| (x.preserver.condition.as_str(), &x.change))
+        .collect();
+    assert_eq!(made, [("roles=mid_server", &Some(Change::Create))]);
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+}
