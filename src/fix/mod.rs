@@ -1,12 +1,12 @@
 //! `preclone fix`: from an audit's evidence, the records an admin imports on the source to close
 //! the gaps a preserver can close (PRODUCT.md section 3), and what each one closes.
 //!
-//! - [`records`] decides the records: a MID-related preserver that will not run is repaired (an
+//! - `records` decides the records: a MID-related preserver that will not run is repaired (an
 //!   update of that record carrying every field, switched on, and links into the profiles the
 //!   clones use); a user table or class table whose MID rows no applicable preserver keeps gets
 //!   the recommended preserver (the seed article's three, one per child class table: PRODUCT.md
 //!   section 4), linked into the profile of every pending request and the default profile.
-//! - [`predict`] applies them to a copy of the evidence and judges it again: the findings that
+//! - `predict` applies them to a copy of the evidence and judges it again: the findings that
 //!   fail now and pass then are what a record closes (each record by leaving it out), and what
 //!   would newly fail is said, never hidden.
 //! - [`xml`] writes them as the platform's list export (`<unload>`), every value escaped;
