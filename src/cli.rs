@@ -55,6 +55,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print a shell completion script, e.g. `preclone completions bash > /etc/bash_completion.d/preclone`.
     Completions(CompletionsArgs),
+    /// Audit, then write the missing preservers as an XML file to review and import on the source (never writes to an instance).
+    Fix(FixArgs),
 }
 
 /// Options that shape the reports and the gate, shared by `audit` and `demo`.
@@ -137,6 +139,58 @@ pub struct AuditArgs {
     pub concurrency: Option<u16>,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `preclone fix`: the instance options of `audit`, the XML file to write, and the gate that
+/// decides whether "nothing to fix" can be said.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// The instance cloned from, where the records are imported: a name in the config, or an https:// URL.
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "evidence",
+        conflicts_with = "evidence"
+    )]
+    pub source: Option<String>,
+    /// A clone target whose MID users the records keep (repeatable).
+    #[arg(
+        long = "target",
+        value_name = "NAME",
+        required_unless_present = "evidence",
+        conflicts_with = "evidence"
+    )]
+    pub targets: Vec<String>,
+    /// Plan the fix from a saved evidence file instead of reading instances.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// The config file (default ./preclone.toml).
+    #[arg(long, value_name = "FILE", env = "PRECLONE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The XML file to write (the platform's list export); what each record does goes beside it, with .md.
+    #[arg(short = 'o', long = "output", value_name = "FILE.xml")]
+    pub output: PathBuf,
+    /// Per-request timeout, e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Concurrent requests per instance (1-64).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// The lowest severity of an undecided result that keeps fix from saying "nothing to fix" (default: high).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+    /// Say "nothing to fix" (exit 0) even when some results could not be decided.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// A TOML file of accepted risks: a waived finding is not fixed.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Print nothing on stdout.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Never show progress on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Args)]

@@ -72,6 +72,8 @@ fn preserver(label: &str, name: &str, table: &str, condition: &str, include: boo
         include_in_system_clone: Some(include),
         theme: Some(false),
         created_on: "2025-03-02 10:00:00".into(),
+        default: Some(false),
+        metadata: Default::default(),
     }
 }
 

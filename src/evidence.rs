@@ -14,8 +14,9 @@ pub use cause::Cause;
 
 /// Version of the evidence document's shape. Bumped on any incompatible change. Version 2 added
 /// the Clone Admin Console's requests, the `instance` records of the requests' targets, the
-/// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag.
-pub const EVIDENCE_SCHEMA_VERSION: u32 = 2;
+/// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag;
+/// version 3 every field of the preservers (their `default` flag and `sys_metadata` fields).
+pub const EVIDENCE_SCHEMA_VERSION: u32 = 3;
 
 /// Reads `schema_version` and refuses any other version at once, naming both: an older
 /// document lacks facts this version relies on, and must never read as "nothing found".
@@ -271,6 +272,12 @@ pub struct Preserver {
     pub theme: Option<bool>,
     /// `sys_created_on`, to tell whether it was added after a locked request.
     pub created_on: String,
+    /// The `default` flag; `None` when the field was not returned.
+    pub default: Option<bool>,
+    /// The `sys_metadata` fields that came back (`sys_class_name`, `sys_name`, `sys_package`,
+    /// `sys_policy`, `sys_scope`, `sys_update_name`), as stored: what an update of the record
+    /// must carry besides the fields above.
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// A `clone_profile` record, with the clone options a request made with it starts from.

@@ -1,7 +1,7 @@
 //! What a run is set to: the command line over the config file over the defaults, and the run's
 //! clock. The binary resolves these once per command; nothing here reads the environment itself.
 
-use crate::cli::{AuditArgs, DoctorArgs};
+use crate::cli::{AuditArgs, DoctorArgs, FixArgs};
 use crate::config::{ClientSettings, Config};
 use crate::finding::FailOn;
 use chrono::{DateTime, Utc};
@@ -89,22 +89,31 @@ pub struct RunSettings {
 impl RunSettings {
     /// The command line over the config file over the defaults.
     pub fn resolve(args: &AuditArgs, config: &Config) -> RunSettings {
+        Self::of(args.timeout, args.concurrency, args.report.fail_on, config)
+    }
+
+    /// What a `fix` runs with: as for an audit.
+    pub fn for_fix(args: &FixArgs, config: &Config) -> RunSettings {
+        Self::of(args.timeout, args.concurrency, args.fail_on, config)
+    }
+
+    fn of(
+        timeout: Option<std::time::Duration>,
+        concurrency: Option<u16>,
+        fail_on: Option<FailOn>,
+        config: &Config,
+    ) -> RunSettings {
         let defaults = ClientSettings::default();
         RunSettings {
             client: ClientSettings {
-                timeout: args.timeout.or(config.timeout).unwrap_or(defaults.timeout),
-                concurrency: args
-                    .concurrency
+                timeout: timeout.or(config.timeout).unwrap_or(defaults.timeout),
+                concurrency: concurrency
                     .map(usize::from)
                     .or(config.concurrency)
                     .unwrap_or(defaults.concurrency),
                 ..defaults
             },
-            fail_on: args
-                .report
-                .fail_on
-                .or(config.fail_on)
-                .unwrap_or(FailOn::High),
+            fail_on: fail_on.or(config.fail_on).unwrap_or(FailOn::High),
         }
     }
 

@@ -216,6 +216,9 @@ pub const SYS_PROPERTIES: Table = every(
     "nameINglide.installation.production,glide.war",
 );
 
+/// The preservers, with every field of the record (`preclone fix` writes an update of a
+/// switched-off one carrying them all): the dictionary's own fields and those of
+/// `sys_metadata`.
 pub const CLONE_DATA_PRESERVER: Table = source(
     "clone_data_preserver",
     &[
@@ -226,6 +229,13 @@ pub const CLONE_DATA_PRESERVER: Table = source(
         "include_in_system_clone",
         "theme",
         "sys_created_on",
+        "default",
+        "sys_class_name",
+        "sys_name",
+        "sys_package",
+        "sys_policy",
+        "sys_scope",
+        "sys_update_name",
     ],
 );
 

@@ -7,6 +7,8 @@
 
 #[path = "judgement/estate.rs"]
 mod estate;
+#[path = "judgement/fix.rs"]
+mod fix;
 #[path = "judgement/grants.rs"]
 mod grants;
 #[path = "judgement/honesty.rs"]

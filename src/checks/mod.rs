@@ -2,7 +2,7 @@
 //! builds the [`Ctx`] once and judges a whole evidence document: every result, passes included,
 //! the MID Servers that will go down, and the inventory.
 
-mod advice;
+pub(crate) mod advice;
 mod catalogue;
 mod coverage;
 mod ctx;

@@ -56,6 +56,11 @@ pub(super) mod de {
         })
     }
 
+    /// The value as it came, for a field whose absence must stay visible (`None`).
+    pub fn kept<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        String::deserialize(d).map(Some)
+    }
+
     /// `true`/`false` in any case (or `1`/`0`); anything else is unknown.
     pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         Ok(parse_bool(&String::deserialize(d)?))
@@ -425,10 +430,36 @@ pub(super) struct PreserverRow {
     theme: Option<bool>,
     #[serde(default, deserialize_with = "de::text")]
     sys_created_on: String,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    default: Option<bool>,
+    // The sys_metadata fields, kept as they came (absent when not returned).
+    #[serde(default, deserialize_with = "de::kept")]
+    sys_class_name: Option<String>,
+    #[serde(default, deserialize_with = "de::kept")]
+    sys_name: Option<String>,
+    #[serde(default, deserialize_with = "de::kept")]
+    sys_package: Option<String>,
+    #[serde(default, deserialize_with = "de::kept")]
+    sys_policy: Option<String>,
+    #[serde(default, deserialize_with = "de::kept")]
+    sys_scope: Option<String>,
+    #[serde(default, deserialize_with = "de::kept")]
+    sys_update_name: Option<String>,
 }
 
 impl From<PreserverRow> for Preserver {
     fn from(r: PreserverRow) -> Self {
+        let metadata = [
+            ("sys_class_name", r.sys_class_name),
+            ("sys_name", r.sys_name),
+            ("sys_package", r.sys_package),
+            ("sys_policy", r.sys_policy),
+            ("sys_scope", r.sys_scope),
+            ("sys_update_name", r.sys_update_name),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect();
         Preserver {
             sys_id: r.sys_id,
             name: r.name,
@@ -437,6 +468,8 @@ impl From<PreserverRow> for Preserver {
             include_in_system_clone: r.include_in_system_clone,
             theme: r.theme,
             created_on: r.sys_created_on,
+            default: r.default,
+            metadata,
         }
     }
 }
@@ -516,5 +549,34 @@ mod tests {
             .expect("parses")
             .into();
         assert_eq!(p.condition, " roles=mid_server^EQ ");
+        assert!(p.metadata.is_empty() && p.default.is_none());
+    }
+
+    #[test]
+    fn a_preserver_keeps_the_metadata_fields_that_came_back_as_they_came() {
+        let p: Preserver = parse::<PreserverRow>(row(&[
+            ("sys_id", "p1"),
+            ("default", "false"),
+            ("sys_scope", "global"),
+            ("sys_policy", ""),
+            ("sys_name", " MID users "),
+        ]))
+        .expect("parses")
+        .into();
+        assert_eq!(p.default, Some(false));
+        let kept: Vec<(&str, &str)> = p
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // Empty is a value; a field that did not come back is not in the map.
+        assert_eq!(
+            kept,
+            [
+                ("sys_name", " MID users "),
+                ("sys_policy", ""),
+                ("sys_scope", "global")
+            ]
+        );
     }
 }

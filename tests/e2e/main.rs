@@ -17,6 +17,7 @@ mod cli;
 mod clone_requests;
 mod doctor;
 mod faults;
+mod fix;
 mod grants;
 mod honesty;
 mod hostile;

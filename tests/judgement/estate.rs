@@ -45,6 +45,8 @@ pub fn preserver(n: u32, name: &str, table: &str, condition: &str) -> Preserver 
         include_in_system_clone: Some(true),
         theme: Some(false),
         created_on: "2025-01-01 00:00:00".into(),
+        default: Some(false),
+        metadata: Default::default(),
     }
 }
 

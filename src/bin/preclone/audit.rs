@@ -36,7 +36,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
             &evidence, &waivers, fail_on, &clock, report, &outs, None, baseline,
         );
     }
-    let RunInstances { source, targets } = config
+    let run = config
         .resolve_run(
             args.source.as_deref().unwrap_or_default(),
             &args.targets,
@@ -45,22 +45,48 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
         .map_err(usage)?;
     if let Some(b) = &baseline {
         // Refused before any request: a baseline of other instances compares nothing.
-        let targets = targets.iter().map(|t| (t.name.as_str(), t.url.as_str()));
-        b.check_instances((&source.name, &source.url), targets)
+        let targets = run.targets.iter().map(|t| (t.name.as_str(), t.url.as_str()));
+        b.check_instances((&run.source.name, &run.source.url), targets)
             .map_err(usage)?;
     }
+    let quiet = (args.report.no_progress, args.report.quiet);
+    let (evidence, access_failure) = collect_live(&run, &settings, &clock, quiet)?;
+    save_evidence(args.save_evidence.as_deref(), &evidence)?;
+    let (report, fail_on) = (&args.report, settings.fail_on);
+    finish(
+        &evidence,
+        &waivers,
+        fail_on,
+        &clock,
+        report,
+        &outs,
+        access_failure,
+        baseline.as_ref(),
+    )
+}
+
+/// Reads the source and targets of `run` (with the progress display unless `quiet` holds
+/// `(no_progress, quiet)` or stderr is no terminal): the evidence, and the reason when an
+/// instance refused its first request (the evidence then holds what was read before).
+pub(crate) fn collect_live(
+    run: &RunInstances,
+    settings: &RunSettings,
+    clock: &Clock,
+    (no_progress, quiet): (bool, bool),
+) -> Result<(Evidence, Option<String>), Failure> {
+    let RunInstances { source, targets } = run;
     let counters = Arc::new(Progress::default());
     let display = progress::wanted(
-        args.report.no_progress,
-        args.report.quiet,
+        no_progress,
+        quiet,
         std::io::stderr().is_terminal(),
         std::env::var_os("CI").is_some(),
     )
     .then(|| progress::Display::start(counters.clone(), 1 + targets.len()));
     let runtime = runtime()?;
     let collected = runtime.block_on(collect::collect_with_progress(
-        &source,
-        &targets,
+        source,
+        targets,
         &settings.client,
         RunMeta {
             run_id: clock.run_id.clone(),
@@ -92,18 +118,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     if clock.is_frozen() {
         evidence.finished_at = clock.started_at;
     }
-    save_evidence(args.save_evidence.as_deref(), &evidence)?;
-    let (report, fail_on) = (&args.report, settings.fail_on);
-    finish(
-        &evidence,
-        &waivers,
-        fail_on,
-        &clock,
-        report,
-        &outs,
-        access_failure,
-        baseline.as_ref(),
-    )
+    Ok((evidence, access_failure))
 }
 
 /// The async runtime the reads run on.
@@ -265,7 +280,7 @@ pub(crate) fn save_evidence(path: Option<&Path>, evidence: &Evidence) -> Result<
     Ok(())
 }
 
-fn read_evidence(path: &Path) -> Result<Evidence, Failure> {
+pub(crate) fn read_evidence(path: &Path) -> Result<Evidence, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("cannot read evidence file {}: {e}", path.display())))?;
     let value = serde_json::from_str(&text).map_err(|e| not_evidence(path, e))?;

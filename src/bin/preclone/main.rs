@@ -9,6 +9,7 @@ mod catalogue;
 mod completions;
 mod demo;
 mod doctor;
+mod fix;
 mod init;
 mod progress;
 mod render;
@@ -90,6 +91,7 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::Explain(args) => catalogue::explain(args),
         Command::Init(args) => init::run(&args.path),
         Command::Completions(args) => completions::run(args.shell),
+        Command::Fix(args) => fix::run(args),
     }
 }
 

@@ -16,8 +16,9 @@
 //!
 //! It runs on its own thread with its own tokio runtime, so synchronous tests (running the real
 //! binary) can use it as well as async ones; it stops when the [`FakeInstance`] is dropped. It
-//! depends only on axum, tokio, serde_json and url, so another test binary or a benchmark can
-//! include this file with `#[path = "../tests/e2e/support/fake.rs"] mod fake;`.
+//! depends only on axum, tokio, serde_json, url, chrono and quick-xml (which loads unload
+//! documents, as Import XML does: [`FakeState::import_unload`]), so another test binary or a
+//! benchmark can include this file with `#[path = "../tests/e2e/support/fake.rs"] mod fake;`.
 #![allow(dead_code)]
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -133,6 +134,12 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "default",
             "include_in_system_clone",
             "sys_created_on",
+            "sys_class_name",
+            "sys_name",
+            "sys_package",
+            "sys_policy",
+            "sys_scope",
+            "sys_update_name",
         ],
     ),
     (
@@ -818,9 +825,10 @@ impl FakeState {
         )
     }
 
-    /// A clone data preserver, switched on, made long ago; returns its sys_id.
+    /// A clone data preserver, switched on, made long ago in the global scope; returns its
+    /// sys_id.
     pub fn add_preserver(&mut self, name: &str, table: &str, condition: &str) -> String {
-        self.insert(
+        let id = self.insert(
             "clone_data_preserver",
             json!({
                 "name": name,
@@ -830,8 +838,16 @@ impl FakeState {
                 "default": "false",
                 "include_in_system_clone": "true",
                 "sys_created_on": "2025-01-01 00:00:00",
+                "sys_class_name": "clone_data_preserver",
+                "sys_name": name,
+                "sys_package": "global",
+                "sys_policy": "",
+                "sys_scope": "global",
             }),
-        )
+        );
+        let update_name = format!("clone_data_preserver_{id}");
+        self.set_field("clone_data_preserver", &id, "sys_update_name", &update_name);
+        id
     }
 
     /// A clone profile (`default_profile` as given, every option at its platform default)
@@ -913,6 +929,39 @@ impl FakeState {
         }
         merge(&mut row, extra);
         self.insert(table, row)
+    }
+
+    /// Loads an unload document (the platform's XML list export, as Import XML reads it, see
+    /// [`parse_unload`]): each record with `action="INSERT_OR_UPDATE"` inserts a row or updates
+    /// the row with its sys_id, setting the fields it carries and keeping the others. A new row
+    /// without `sys_created_on` gets the current time, as the platform stamps it. Returns how
+    /// many records were loaded; an ill-formed document or another action is an error.
+    pub fn import_unload(&mut self, xml: &str) -> Result<usize, String> {
+        let records = parse_unload(xml)?.records;
+        if let Some(r) = records.iter().find(|r| r.action != "INSERT_OR_UPDATE") {
+            return Err(format!("unsupported action {:?} on {}", r.action, r.table));
+        }
+        for r @ UnloadRecord { table, fields, .. } in &records {
+            let id = r.get("sys_id").to_string();
+            if id.is_empty() {
+                return Err(format!("a {table} record without a sys_id"));
+            }
+            if self.row(table, &id).is_some() {
+                for (k, v) in fields {
+                    self.set_field(table, &id, k, v);
+                }
+            } else {
+                let mut row: Map<String, Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                if !row.contains_key("sys_created_on") {
+                    row.insert("sys_created_on".into(), Value::String(utc_now_text()));
+                }
+                self.insert(table, Value::Object(row));
+            }
+        }
+        Ok(records.len())
     }
 
     // --- The encoded-query evaluator.
@@ -1558,6 +1607,92 @@ fn regex_matches(pattern: &[u8], text: &[u8]) -> bool {
     one(text) && regex_matches(rest, &text[1..])
 }
 
+/// An unload document: its `unload_date` and its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unload {
+    pub date: String,
+    pub records: Vec<UnloadRecord>,
+}
+
+/// One record of an unload document: its table (the element name), its `action`, and its
+/// fields in document order (an empty element is an empty value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnloadRecord {
+    pub table: String,
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl UnloadRecord {
+    /// The value of `field` ("" when the record does not carry it).
+    pub fn get(&self, field: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// Parses an unload document (`<unload unload_date="…">` holding record elements, each holding
+/// one element per field) with quick-xml, unescaping every value; an ill-formed document, or
+/// one shaped otherwise, is an error.
+pub fn parse_unload(xml: &str) -> Result<Unload, String> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let name = |e: &BytesStart| String::from_utf8_lossy(e.name().as_ref()).to_string();
+    let attr = |e: &BytesStart, key: &str| -> Result<String, String> {
+        match e.try_get_attribute(key).map_err(|e| e.to_string())? {
+            Some(a) => Ok(a.unescape_value().map_err(|e| e.to_string())?.to_string()),
+            None => Ok(String::new()),
+        }
+    };
+    let mut doc = Unload {
+        date: String::new(),
+        records: Vec::new(),
+    };
+    let (mut depth, mut root) = (0, false);
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("ill-formed XML: {e}"))?;
+        let record = doc.records.last_mut();
+        match (event, depth, record) {
+            (Event::Start(e), 0, _) if e.name().as_ref() == b"unload" => {
+                doc.date = attr(&e, "unload_date")?;
+                (depth, root) = (1, true);
+            }
+            (Event::Start(e), 1, _) => {
+                doc.records.push(UnloadRecord {
+                    table: name(&e),
+                    action: attr(&e, "action")?,
+                    fields: Vec::new(),
+                });
+                depth = 2;
+            }
+            (Event::Start(e), 2, Some(r)) => {
+                r.fields.push((name(&e), String::new()));
+                depth = 3;
+            }
+            (Event::Empty(e), 2, Some(r)) => r.fields.push((name(&e), String::new())),
+            (Event::Text(t), 3, Some(r)) => {
+                let text = t.unescape().map_err(|e| e.to_string())?;
+                if let Some((_, v)) = r.fields.last_mut() {
+                    v.push_str(&text);
+                }
+            }
+            (Event::End(_), d, _) if d > 0 => depth -= 1,
+            (Event::Eof, 0, _) if root => break,
+            (Event::Eof, _, _) => return Err("the document ends before </unload>".into()),
+            (Event::Start(e) | Event::Empty(e), _, _) => {
+                return Err(format!("unexpected element <{}>", name(&e)))
+            }
+            _ => {}
+        }
+    }
+    Ok(doc)
+}
+
 // --- Small helpers: no dependency beyond axum, tokio and serde_json.
 
 fn splitmix(seed: u64) -> u64 {
@@ -1573,6 +1708,11 @@ fn merge(base: &mut Value, extra: Value) {
             b.insert(k, v);
         }
     }
+}
+
+/// Now as the Table API writes times: `YYYY-MM-DD HH:MM:SS`, UTC.
+fn utc_now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn unix_now() -> u64 {

@@ -1,0 +1,366 @@
+//! `preclone fix` planned on evidence built by hand: which records it writes for each kind of
+//! gap, what it claims they close, and that the prediction agrees with a judgement of the
+//! evidence as it would stand once they are imported.
+
+use crate::estate::*;
+use chrono::{TimeZone, Utc};
+use preclone::checks::CheckId;
+use preclone::evidence::*;
+use preclone::fix::{self, Change, Fix, FixError};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
+}
+
+fn plan(e: &Evidence) -> Result<Fix, FixError> {
+    let mut n = 0x5000;
+    fix::plan(e, &[], now(), &mut || {
+        n += 1;
+        id(n)
+    })
+}
+
+fn closes(f: &Fix, check: CheckId, instance: &str, subject: &str) -> bool {
+    f.closed()
+        .iter()
+        .any(|c| c.check == check && c.instance == instance && c.subject.name == subject)
+}
+
+/// The estate with no preserver at all.
+fn bare() -> Evidence {
+    let mut e = estate(MID);
+    clone_setup(&mut e).preservers = Fact::ok(vec![]);
+    dev(&mut e).preserver_evals.clear();
+    e
+}
+
+#[test]
+fn no_preserver_gets_the_seed_articles_three() {
+    let f = plan(&bare()).expect("a plan");
+    let made: Vec<(&str, &str)> = f
+        .fixes
+        .iter()
+        .map(|x| (x.preserver.table.as_str(), x.preserver.condition.as_str()))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            ("sys_user", "roles=mid_server"),
+            ("sys_user_grmember", "user.roles=mid_server"),
+            ("sys_user_has_role", "user.roles=mid_server"),
+        ]
+    );
+    for x in &f.fixes {
+        assert_eq!(x.change, Some(Change::Create));
+        assert_eq!(x.preserver.include_in_system_clone, Some(true));
+        assert_eq!(x.preserver.created_on, "2026-11-24 09:00:00");
+        // No pending request and no default profile: every preserver applies, nothing to link.
+        assert!(x.links.is_empty());
+    }
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+    assert!(closes(
+        &f,
+        CheckId::MidServerWillGoDown,
+        "dev",
+        "mid-dev-01"
+    ));
+    assert!(closes(&f, CheckId::PreserverMissing, "prod", "sys_user"));
+    assert!(f.new_fails.is_empty(), "{:?}", f.new_fails);
+    // The dot-walk's cost is said beside the two that dot-walk.
+    let grmember = &f.fixes[1];
+    assert!(grmember.notes[0].contains("preserver-dot-walked"));
+    assert!(f.fixes[0].notes.is_empty());
+}
+
+#[test]
+fn the_prediction_is_what_judging_the_imported_evidence_gives() {
+    let e = bare();
+    let f = plan(&e).expect("a plan");
+    let mut imported = e.clone();
+    let setup = clone_setup(&mut imported);
+    if let Fact::Ok { value } = &mut setup.preservers {
+        value.extend(f.fixes.iter().map(|x| x.preserver.clone()));
+    }
+    // What dev answers for the new conditions: its MID user and grant.
+    let ids: Vec<String> = f.fixes.iter().map(|x| x.preserver.sys_id.clone()).collect();
+    let tables = ["sys_user", "sys_user_grmember", "sys_user_has_role"];
+    let rows: [&[u32]; 3] = [&[100], &[], &[101]];
+    for ((sys_id, table), matched) in ids.iter().zip(tables).zip(rows) {
+        let mut ev = eval(0, table, matched, matched.len() as u64);
+        ev.preserver = sys_id.clone();
+        dev(&mut imported).preserver_evals.push(ev);
+    }
+    let results = preclone::checks::run(&imported).results;
+    for c in f.closed() {
+        let s = status(&results, c.check.as_str(), &c.instance, &c.subject.name);
+        assert_eq!(s, preclone::finding::Status::Pass, "{c:?}");
+    }
+}
+
+#[test]
+fn a_switched_off_preserver_is_updated_carrying_every_field() {
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].include_in_system_clone = Some(false);
+        value[0].metadata = [("sys_scope", "global"), ("sys_policy", "")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    let x = &f.fixes[0];
+    assert_eq!(x.preserver.sys_id, id(10));
+    assert_eq!(
+        x.change,
+        Some(Change::Update(vec!["include_in_system_clone true".into()]))
+    );
+    let written = fix::xml::fields_written(x, &f.stamp);
+    for field in [
+        "condition",
+        "default",
+        "include_in_system_clone",
+        "name",
+        "sys_created_on",
+        "sys_id",
+        "sys_policy",
+        "sys_scope",
+        "table",
+        "theme",
+    ] {
+        assert!(written.contains(&field), "{field}: {written:?}");
+    }
+    assert!(closes(&f, CheckId::PreserverNotApplied, "prod", "users"));
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+}
+
+#[test]
+fn a_profile_that_lacks_a_preserver_gets_a_link_and_a_locked_request_a_manual_step() {
+    for locked in [false, true] {
+        let mut e = estate(MID);
+        let setup = clone_setup(&mut e);
+        setup.profiles = Fact::ok(vec![CloneProfile {
+            sys_id: id(80),
+            name: "Thin".into(),
+            default_profile: Some(false),
+            preserve_theme: Some(false),
+            exclude_all_from_exclusion_list: Some(true),
+            exclude_large_data: Some(true),
+        }]);
+        // The profile lists the grants' and members' preservers, not the users'.
+        let link = |p: u32| ProfilePreserver {
+            profile: id(80),
+            preserver: id(p),
+            created_on: "2025-01-01 00:00:00".into(),
+        };
+        setup.profile_preservers = Fact::ok(vec![link(11), link(12)]);
+        let mut r = request(90);
+        r.profile = id(80);
+        r.lock_profile_settings = Some(locked);
+        setup.clone_requests = Fact::ok(vec![r]);
+        let f = plan(&e).expect("a plan");
+        assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+        let x = &f.fixes[0];
+        assert_eq!(
+            (x.preserver.sys_id.as_str(), &x.change),
+            (id(10).as_str(), &None)
+        );
+        assert_eq!(x.links.len(), 1);
+        assert_eq!(
+            (
+                x.links[0].profile.as_str(),
+                x.links[0].profile_name.as_str()
+            ),
+            (id(80).as_str(), "Thin")
+        );
+        let step = f
+            .manual
+            .iter()
+            .find(|m| m.contains("locked its profile settings"));
+        if locked {
+            // The link comes after the lock: nothing closes, and the step says to request again.
+            let step = step.expect("a manual step for the locked request");
+            assert!(
+                step.contains("\"users\" on sys_user") && step.contains("request the clone again"),
+                "{step}"
+            );
+            assert!(f.closed().is_empty(), "{:?}", f.closed());
+        } else {
+            assert!(step.is_none(), "{:?}", f.manual);
+            assert!(closes(&f, CheckId::PreserverNotApplied, "prod", "users"));
+            assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+        }
+    }
+}
+
+#[test]
+fn a_child_class_user_gets_a_preserver_on_its_class_table() {
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut dev(&mut e).users {
+        value[0].sys_class_name = "u_mid_service_account".into();
+    }
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    let p = &f.fixes[0].preserver;
+    assert_eq!(
+        (p.table.as_str(), p.condition.as_str()),
+        ("u_mid_service_account", "roles=mid_server")
+    );
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+}
+
+#[test]
+fn nothing_to_fix_and_unreadable_preservers() {
+    let f = plan(&estate(MID)).expect("a plan");
+    assert!(f.is_empty(), "{:#?}", f.fixes);
+    let mut e = estate(MID);
+    clone_setup(&mut e).preservers = Fact::error("clone_data_preserver", "403 Forbidden");
+    match plan(&e) {
+        Err(FixError::Unreadable { table, .. }) => assert_eq!(table, "clone_data_preserver"),
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[test]
+fn groups_and_over_broad_preservers_are_manual_steps() {
+    // mid.dev holds mid_server only through group MIDs, which the source has without the role.
+    let mut e = estate(MID);
+    let (group, grant, membership) = mid_group();
+    let d = dev(&mut e);
+    d.user_roles = Fact::ok(vec![]);
+    d.groups = Fact::ok(vec![group.clone()]);
+    d.group_roles = Fact::ok(vec![grant]);
+    d.memberships = Fact::ok(vec![membership]);
+    d.preserver_evals = vec![
+        eval(10, "sys_user", &[100], 1),
+        eval(11, "sys_user_has_role", &[], 0),
+        eval(12, "sys_user_grmember", &[63], 1),
+    ];
+    prod(&mut e).groups = Fact::ok(vec![group]);
+    // A switched-off preserver that keeps every user of the table.
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.push(Preserver {
+            include_in_system_clone: Some(false),
+            ..preserver(13, "everyone", "sys_user", "")
+        });
+    }
+    d_eval(&mut e, eval(13, "sys_user", &[100], 40));
+    let f = plan(&e).expect("a plan");
+    assert!(
+        f.manual
+            .iter()
+            .any(|m| m.contains("grants nothing in the source") && m.contains("MIDs")),
+        "{:#?}",
+        f.manual
+    );
+    assert!(
+        f.manual
+            .iter()
+            .any(|m| m.contains("\"everyone\"") && m.contains("over-broad")),
+        "{:#?}",
+        f.manual
+    );
+    assert!(f.fixes.iter().all(|x| x.preserver.sys_id != id(13)));
+}
+
+fn d_eval(e: &mut Evidence, ev: PreserverEval) {
+    dev(e).preserver_evals.push(ev);
+}
+
+fn profile(n: u32, name: &str, default: bool) -> CloneProfile {
+    CloneProfile {
+        sys_id: id(n),
+        name: name.into(),
+        default_profile: Some(default),
+        preserve_theme: Some(false),
+        exclude_all_from_exclusion_list: Some(true),
+        exclude_large_data: Some(true),
+    }
+}
+
+#[test]
+fn new_preservers_are_linked_into_each_pending_requests_profile_and_the_default_one() {
+    let mut e = bare();
+    let setup = clone_setup(&mut e);
+    setup.profiles = Fact::ok(vec![
+        profile(80, "Requested", false),
+        profile(81, "Default", true),
+    ]);
+    let mut r = request(90);
+    r.profile = id(80);
+    setup.clone_requests = Fact::ok(vec![r]);
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 3);
+    for x in &f.fixes {
+        let linked: Vec<(&str, &str)> = x
+            .links
+            .iter()
+            .map(|l| (l.profile.as_str(), l.profile_name.as_str()))
+            .collect();
+        assert_eq!(
+            linked,
+            [(id(80).as_str(), "Requested"), (id(81).as_str(), "Default")]
+        );
+    }
+    // Every sys_id is its own.
+    let mut ids: Vec<&str> = f
+        .fixes
+        .iter()
+        .flat_map(|x| std::iter::once(&x.preserver.sys_id).chain(x.links.iter().map(|l| &l.sys_id)))
+        .map(String::as_str)
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+}
+
+#[test]
+fn a_theme_preserver_is_updated_and_a_regex_or_unwritable_one_is_a_manual_step() {
+    // A theme preserver in a clone that does not preserve the theme: its flag is cleared.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].theme = Some(true);
+    }
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    assert_eq!(
+        f.fixes[0].change,
+        Some(Change::Update(vec!["theme false".into()]))
+    );
+    assert_eq!(f.fixes[0].preserver.theme, Some(false));
+    // Switched off, with a name XML cannot carry: no update, a manual step, and the seed's
+    // condition exists already, so no new preserver either.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].include_in_system_clone = Some(false);
+        value[0].name = "users\u{1}".into();
+    }
+    let f = plan(&e).expect("a plan");
+    assert!(f.fixes.is_empty(), "{:#?}", f.fixes);
+    assert!(
+        f.manual.iter().any(|m| m.contains("cannot carry")),
+        "{:?}",
+        f.manual
+    );
+    // A MATCH_RGX condition is never switched on; the seed's preserver is added beside it.
+    let mut e = estate(MID);
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value[0].include_in_system_clone = Some(false);
+        value[0].condition = "user_nameMATCH_RGXmid.*".into();
+    }
+    let f = plan(&e).expect("a plan");
+    assert!(
+        f.manual.iter().any(|m| m.contains("MATCH_RGX")),
+        "{:?}",
+        f.manual
+    );
+    let made: Vec<(&str, &Option<Change>)> = f
+        .fixes
+        .iter()
+        .map(|x| (x.preserver.condition.as_str(), &x.change))
+        .collect();
+    assert_eq!(made, [("roles=mid_server", &Some(Change::Create))]);
+    assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
+}
