@@ -661,6 +661,7 @@ targets = ["test"]
         "pair[0].targets[3]: \"prod\" is the pair's source",
         "pair[1].source: unknown instance \"https://acme.service-now.com\"",
         "pair[1].targets: must be a list of instance names",
+        "pair[1].name: the pair name \"a\" is already used by pair[0]",
         "pair[2].name: \"../up\" cannot name a pair",
         "pair[2].targets: must name at least one target instance",
         "pair[3].name: missing",
@@ -670,7 +671,7 @@ targets = ["test"]
             "missing {expected:?} in {found:#?}"
         );
     }
-    assert_eq!(found.len(), 9, "{found:#?}");
+    assert_eq!(found.len(), 10, "{found:#?}");
     // A duplicate name is named where it repeats, with the first pair that holds it.
     let dup = format!(
         "{FLEET}[[pair]]\nname = \"a\"\nsource = \"prod\"\ntargets = [\"dev\"]\n\

@@ -28,22 +28,23 @@ pub(super) fn pairs(
         }
     };
     let mut out: Vec<PairConfig> = Vec::new();
-    let mut names: Vec<(String, String)> = Vec::new();
+    // Each name and the first pair that holds it, whether or not that pair is valid.
+    let mut names: Vec<(&str, String)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("pair[{i}]");
-        let Some(pair) = parse_pair(item, &path, instances, problems) else {
+        let pair = parse_pair(item, &path, instances, problems);
+        let Some(name) = item.get("name").and_then(toml::Value::as_str) else {
             continue;
         };
-        match names.iter().find(|(n, _)| *n == pair.name) {
+        match names.iter().find(|(n, _)| *n == name) {
             Some((_, first)) => problems.push(format!(
-                "{}: the pair name {:?} is already used by {first}; give every pair its own name \
-                 (its reports are written under it)",
+                "{}: the pair name {name:?} is already used by {first}; give every pair its own \
+                 name (its reports are written under it)",
                 join_key(&path, "name"),
-                pair.name
             )),
             None => {
-                names.push((pair.name.clone(), path));
-                out.push(pair);
+                names.push((name, path));
+                out.extend(pair);
             }
         }
     }

@@ -16,6 +16,7 @@ mod cli;
 mod clone_requests;
 mod doctor;
 mod faults;
+mod fleet;
 mod grants;
 mod honesty;
 mod hostile;

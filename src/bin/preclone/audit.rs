@@ -61,6 +61,26 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     if let Some(d) = display {
         d.finish();
     }
+    let (evidence, access_failure) = settle(collected, &clock)?;
+    save_evidence(args.save_evidence.as_deref(), &evidence)?;
+    let (report, fail_on) = (&args.report, settings.fail_on);
+    finish(
+        &evidence,
+        &waivers,
+        fail_on,
+        &clock,
+        report,
+        &outs,
+        access_failure,
+    )
+}
+
+/// What a collection leaves to judge: the evidence (after an access failure, what was collected,
+/// with the failure), or, when nothing could be sent at all, the failure (exit 4).
+pub(crate) fn settle(
+    collected: Result<Evidence, CollectError>,
+    clock: &Clock,
+) -> Result<(Evidence, Option<String>), Failure> {
     let (mut evidence, access_failure) = match collected {
         Ok(e) => (e, None),
         Err(CollectError::Access {
@@ -81,17 +101,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     if clock.is_frozen() {
         evidence.finished_at = clock.started_at;
     }
-    save_evidence(args.save_evidence.as_deref(), &evidence)?;
-    let (report, fail_on) = (&args.report, settings.fail_on);
-    finish(
-        &evidence,
-        &waivers,
-        fail_on,
-        &clock,
-        report,
-        &outs,
-        access_failure,
-    )
+    Ok((evidence, access_failure))
 }
 
 /// The async runtime the reads run on.
@@ -114,13 +124,15 @@ pub(crate) fn finish(
     outs: &[(PathBuf, Format)],
     access_failure: Option<String>,
 ) -> Result<Exit, Failure> {
-    let gate = GateOptions {
+    let report = judge_and_write(
+        evidence,
+        waivers,
         fail_on,
-        allow_incomplete: args.allow_incomplete,
-        access_failure: access_failure.clone(),
-    };
-    let report = verdict::judge(evidence, waivers, gate, clock.now());
-    write_reports(&report, outs, args.only_failed)?;
+        clock,
+        args,
+        outs,
+        access_failure,
+    )?;
     let format = args.format.unwrap_or(Format::Console);
     let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
     if to_stdout {
@@ -132,6 +144,26 @@ pub(crate) fn finish(
         eprintln!("{paragraph}");
     }
     Ok(code)
+}
+
+/// The report of `evidence`, written to every output in its format; nothing printed.
+pub(crate) fn judge_and_write(
+    evidence: &Evidence,
+    waivers: &[Waiver],
+    fail_on: FailOn,
+    clock: &Clock,
+    args: &ReportArgs,
+    outs: &[(PathBuf, Format)],
+    access_failure: Option<String>,
+) -> Result<Report, Failure> {
+    let gate = GateOptions {
+        fail_on,
+        allow_incomplete: args.allow_incomplete,
+        access_failure,
+    };
+    let report = verdict::judge(evidence, waivers, gate, clock.now());
+    write_reports(&report, outs, args.only_failed)?;
+    Ok(report)
 }
 
 /// `-o -`: standard output, which gets the `--format` (console by default), also with `-q`.
