@@ -12,6 +12,7 @@ mod support;
 mod audit;
 mod browser;
 mod check_fixes;
+mod ci_recipes;
 mod cli;
 mod clone_requests;
 mod doctor;
