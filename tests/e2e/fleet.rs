@@ -377,3 +377,46 @@ fn a_bad_pair_table_or_no_pair_at_all_exits_3_naming_the_key() {
     assert!(stderr.contains("defines no [[pair]]"), "{stderr}");
     assert!(none.counts().iter().all(|(_, n)| *n == 0));
 }
+
+#[test]
+fn an_unreachable_target_ends_its_pair_in_4_and_the_other_pairs_are_still_audited() {
+    // A loopback port nothing listens on: every connection is refused.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let pairs = format!(
+        "[instance.gone]\nurl = \"http://{dead}\"\nproduction = false\n\
+         auth = {{ type = \"basic\", username = \"{AUDIT_USER}\", password_env = \"{PASSWORD_ENV}\" }}\n\n\
+         [[pair]]\nname = \"prod-dev-test\"\nsource = \"prod\"\ntargets = [\"dev\", \"test\"]\n\n\
+         [[pair]]\nname = \"prod-gone\"\nsource = \"prod\"\ntargets = [\"gone\"]\n\n\
+         [[pair]]\nname = \"prod-dev\"\nsource = \"prod\"\ntargets = [\"dev\"]\n"
+    );
+    let fleet = Fleet::start(&pairs);
+    let (code, stdout, stderr) = fleet.audit(&[
+        "--pairs",
+        "-o",
+        "out/{pair}.json",
+        "--save-evidence",
+        "out/{pair}.evidence.json",
+    ]);
+    // 4 outranks 1.
+    assert_eq!(code, 4, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(fleet.json("out/prod-gone.json")["gate"]["exit_code"], 4);
+    assert_eq!(fleet.json("out/prod-dev-test.json")["gate"]["exit_code"], 1);
+    assert_eq!(fleet.json("out/prod-dev.json")["gate"]["exit_code"], 0);
+    for name in ["prod-gone", "prod-dev-test", "prod-dev"] {
+        let evidence = fleet.json(&format!("out/{name}.evidence.json"));
+        assert_eq!(evidence["source"], "prod", "{name}");
+    }
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("prod-gone: INCOMPLETE (exit 4), prod -> gone: "),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("could not read gone"), "{stdout}");
+    assert_eq!(
+        lines[3],
+        "total: 3 pairs: 1 pass, 1 fail, 0 incomplete, 1 unreachable; exit 4 (the worst pair's)"
+    );
+    assert!(stderr.contains("the run exits 4"), "{stderr}");
+}
