@@ -107,10 +107,11 @@ pub struct AuditArgs {
         conflicts_with = "evidence"
     )]
     pub targets: Vec<String>,
-    /// Audit the config's [[pair]]s (every one, or those named) concurrently; -o and
-    /// --save-evidence paths hold {pair}, which each pair's name replaces.
+    /// The config's pairs to audit as a fleet (every one when none is named).
     #[arg(
         long,
+        help = "Audit the config's [[pair]]s (every one, or those named) concurrently; -o and \
+                --save-evidence paths hold {pair}, which each pair's name replaces",
         value_name = "PAIR",
         num_args = 0..,
         conflicts_with_all = ["source", "targets", "evidence"]
