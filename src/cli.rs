@@ -110,7 +110,7 @@ pub struct AuditArgs {
     #[arg(
         long,
         value_name = "NAME",
-        required_unless_present = "evidence",
+        required_unless_present_any = ["evidence", "pairs"],
         conflicts_with = "evidence"
     )]
     pub source: Option<String>,
@@ -118,10 +118,20 @@ pub struct AuditArgs {
     #[arg(
         long = "target",
         value_name = "NAME",
-        required_unless_present = "evidence",
+        required_unless_present_any = ["evidence", "pairs"],
         conflicts_with = "evidence"
     )]
     pub targets: Vec<String>,
+    /// The config's pairs to audit as a fleet (every one when none is named).
+    #[arg(
+        long,
+        help = "Audit the config's [[pair]]s (every one, or those named) concurrently; -o and \
+                --save-evidence paths hold {pair}, which each pair's name replaces",
+        value_name = "PAIR",
+        num_args = 0..,
+        conflicts_with_all = ["source", "targets", "evidence"]
+    )]
+    pub pairs: Option<Vec<String>>,
     /// Re-audit a saved evidence file offline instead of reading instances.
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,

@@ -11,7 +11,8 @@
 //! - [`waivers`]: accepted risks applied to the results;
 //! - [`report`]: the one [`report::Report`] and its renderers; [`exit`]: the exit codes;
 //! - [`verdict`]: evidence → judgement → waivers → report, the stage every command shares;
-//! - [`output`]: files written atomically; [`doctor`]: the access matrix;
+//! - [`output`]: files written atomically; [`doctor`]: the access matrix; [`fleet`]: the pairs
+//!   of `audit --pairs`;
 //! - [`fix`]: the records that close what a preserver can close, as XML to import.
 //!
 //! The binary (`src/bin/preclone/`, one file per command) parses the command line, calls into
@@ -33,6 +34,7 @@ pub mod evidence;
 pub mod exit;
 pub mod finding;
 pub mod fix;
+pub mod fleet;
 pub mod output;
 pub mod preflight;
 pub mod query;

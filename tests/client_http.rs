@@ -648,6 +648,36 @@ async fn concurrency_is_limited_per_instance() {
     );
 }
 
+#[tokio::test]
+async fn a_clone_counted_apart_counts_its_own_requests_within_the_same_limit() {
+    let mut state = users(1);
+    state.faults.latency = Duration::from_millis(200);
+    let fake = FakeInstance::start(state);
+    let settings = ClientSettings {
+        concurrency: 1,
+        ..quick()
+    };
+    let c = client_with(&fake.url(), basic_auth(), &settings);
+    let apart = c.counted_apart();
+    let shared = c.clone();
+    let start = Instant::now();
+    let (a, b, d) = tokio::join!(
+        c.count("sys_user", ""),
+        apart.count("sys_user", ""),
+        apart.count("sys_user", "")
+    );
+    assert_eq!((a.ok(), b.ok(), d.ok()), (Some(1), Some(1), Some(1)));
+    // One limit for the instance: the three requests went one at a time.
+    assert!(
+        start.elapsed() >= Duration::from_millis(590),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!((c.requests_sent(), shared.requests_sent()), (1, 1));
+    assert_eq!(apart.requests_sent(), 2);
+    assert_eq!(fake.requests().len(), 3);
+}
+
 // --- Status codes and access failures.
 
 #[tokio::test]

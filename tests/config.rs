@@ -243,7 +243,7 @@ auth = { type = "saml" }
     .expect_err("invalid");
     let text = err.to_string();
     for expected in [
-        "colour: unknown key (expected one of: fail_on, timeout, concurrency, instance)",
+        "colour: unknown key (expected one of: fail_on, timeout, concurrency, instance, pair)",
         "concurrency: 65 is out of range (1 to 64)",
         "instance.dev.production: must be true or false",
         "instance.dev.region: unknown key (expected one of: url, production, auth)",
@@ -571,4 +571,118 @@ fn load_reads_a_file_and_refuses_a_missing_explicit_one() {
     let config = Config::load(Some(&file)).expect("loads");
     assert_eq!(config.path.as_deref(), Some(file.as_path()));
     assert_eq!(config.instances.len(), 2);
+}
+
+const FLEET: &str = r#"
+[instance.prod]
+url = "https://acme.service-now.com"
+auth = { type = "basic", username = "preclone.audit", password_env = "PRECLONE_PROD_PASSWORD" }
+[instance.dev]
+url = "https://acmedev.service-now.com"
+auth = { type = "basic", username = "preclone.audit", password_env = "PRECLONE_DEV_PASSWORD" }
+[instance.test]
+url = "https://acmetest.service-now.com"
+auth = { type = "basic", username = "preclone.audit", password_env = "PRECLONE_TEST_PASSWORD" }
+"#;
+
+#[test]
+fn pairs_are_read_in_file_order() {
+    let text = format!(
+        "{FLEET}\n[[pair]]\nname = \"prod-dev\"\nsource = \"prod\"\ntargets = [\"dev\"]\n\
+         [[pair]]\nname = \"prod-all\"\nsource = \"prod\"\ntargets = [\"dev\", \"test\"]\n"
+    );
+    let config = parse(&text).expect("valid pairs");
+    let got: Vec<(&str, &str, Vec<&str>)> = config
+        .pairs
+        .iter()
+        .map(|p| {
+            let targets = p.targets.iter().map(String::as_str).collect();
+            (p.name.as_str(), p.source.as_str(), targets)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("prod-dev", "prod", vec!["dev"]),
+            ("prod-all", "prod", vec!["dev", "test"])
+        ]
+    );
+    assert!(parse(FLEET).expect("no pairs").pairs.is_empty());
+    // The init template's example pair, uncommented, is valid.
+    let example: String = INIT_TEMPLATE
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if ["[[pair]]", "name", "source", "targets"]
+                    .iter()
+                    .any(|k| rest.starts_with(k)) =>
+            {
+                rest
+            }
+            _ => l,
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let config = parse(&example).expect("the example pair is valid");
+    assert_eq!(config.pairs.len(), 1);
+    assert_eq!(config.pairs[0].targets, ["dev", "test"]);
+}
+
+#[test]
+fn every_problem_of_the_pairs_is_named_by_its_key() {
+    let text = format!(
+        r#"{FLEET}
+[[pair]]
+name = "a"
+source = "prod"
+targets = ["dev", "staging", "dev", "prod"]
+region = "eu"
+
+[[pair]]
+name = "a"
+source = "https://acme.service-now.com"
+targets = "dev"
+
+[[pair]]
+name = "../up"
+source = "prod"
+targets = []
+
+[[pair]]
+source = "prod"
+targets = ["test"]
+"#
+    );
+    let found = problems(&text);
+    for expected in [
+        "pair[0].region: unknown key (expected one of: name, source, targets)",
+        "pair[0].targets[1]: unknown instance \"staging\" (the file defines dev, prod, test)",
+        "pair[0].targets[2]: \"dev\" is listed twice",
+        "pair[0].targets[3]: \"prod\" is the pair's source",
+        "pair[1].source: unknown instance \"https://acme.service-now.com\"",
+        "pair[1].targets: must be a list of instance names",
+        "pair[1].name: the pair name \"a\" is already used by pair[0]",
+        "pair[2].name: \"../up\" cannot name a pair",
+        "pair[2].targets: must name at least one target instance",
+        "pair[3].name: missing",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "missing {expected:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), 10, "{found:#?}");
+    // A duplicate name is named where it repeats, with the first pair that holds it.
+    let dup = format!(
+        "{FLEET}[[pair]]\nname = \"a\"\nsource = \"prod\"\ntargets = [\"dev\"]\n\
+         [[pair]]\nname = \"a\"\nsource = \"prod\"\ntargets = [\"test\"]\n"
+    );
+    let found = problems(&dup);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("pair[1].name: the pair name \"a\" is already used by pair[0]"),
+        "{found:#?}"
+    );
+    let not_a_list = problems(&format!("pair = \"prod-dev\"\n{FLEET}"));
+    assert!(not_a_list[0].starts_with("pair: must be a list of [[pair]] tables"));
 }

@@ -76,7 +76,7 @@ fn unauthorized_hint(oauth: &bool) -> &'static str {
 
 /// Why a request to an instance failed. Every message names the instance, the table when there
 /// is one, and what to do; none holds a credential.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
     /// The instance could not be used at all (a bad URL, no TLS backend).
     #[error("instance '{instance}': {reason}")]

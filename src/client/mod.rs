@@ -101,11 +101,14 @@ pub const DEFAULT_PAGE_SIZE: usize = 1000;
 const MAX_PAGES: u64 = 10_000;
 
 /// A client for one instance. Cheap to clone: clones share the connection pool, the OAuth
-/// token, the concurrency limit and the request counter.
+/// token, the concurrency limit and the request counter ([`Client::counted_apart`] makes one
+/// that counts its requests on its own).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
     page_size: usize,
+    /// Requests sent by this client and the clones that share its count.
+    sent: Arc<AtomicU64>,
 }
 
 struct Inner {
@@ -118,7 +121,6 @@ struct Inner {
     http: reqwest::Client,
     permits: Semaphore,
     token: Mutex<TokenSlot>,
-    sent: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -256,9 +258,9 @@ impl Client {
                 http,
                 permits: Semaphore::new(settings.concurrency.max(1)),
                 token: Mutex::new(TokenSlot::default()),
-                sent: AtomicU64::new(0),
             }),
             page_size: DEFAULT_PAGE_SIZE,
+            sent: Arc::default(),
         })
     }
 
@@ -273,10 +275,20 @@ impl Client {
         &self.inner.name
     }
 
-    /// Every HTTP request sent so far by this client and its clones: pages, retries and token
-    /// requests.
+    /// Every HTTP request sent so far by this client and the clones that share its count:
+    /// pages, retries and token requests.
     pub fn requests_sent(&self) -> u64 {
-        self.inner.sent.load(Ordering::Relaxed)
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// A clone sharing the connection pool, the OAuth token and the concurrency limit, whose
+    /// requests are counted apart from this client's, from zero: the audits of a fleet share
+    /// one client per instance and each counts its own requests.
+    pub fn counted_apart(&self) -> Client {
+        Client {
+            sent: Arc::default(),
+            ..self.clone()
+        }
     }
 
     /// Every row of a query, every page followed.

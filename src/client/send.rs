@@ -254,7 +254,7 @@ impl Client {
             .await
             .map_err(|_| self.setup("the request limiter was closed".to_string()))?;
         *sent += 1;
-        inner.sent.fetch_add(1, Ordering::Relaxed);
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let (method, path) = (target.method(), target.path());
         let result = async {
             let resp = req.send().await.inspect_err(|e| {

@@ -28,6 +28,9 @@
 //! requests) queue behind wave 2's. Deeper group trees and role hierarchies add a wave per
 //! level only when the data has them.
 //!
+//! In a fleet (`audit --pairs`), [`collect_in_fleet`] collects one pair, taking the source's
+//! reads that do not depend on the targets from the [`FleetReads`] the pairs share (`shared`).
+//!
 //! The parts: `reader` (one instance's client, its reads and their coverage), `rows` (the
 //! typed row of each table of [`crate::tables`], deserialised as each answer arrives), `waves`,
 //! `preserver_eval` (the preserver conditions a target evaluates) and `assemble` (what the
@@ -42,6 +45,7 @@ mod preserver_eval;
 mod progress;
 mod reader;
 mod rows;
+mod shared;
 mod waves;
 
 use crate::client::{Client, ClientError};
@@ -56,6 +60,7 @@ use tokio::sync::oneshot;
 use waves::{Side, TargetGroups};
 
 pub use progress::{Progress, ProgressSnapshot};
+pub use shared::FleetReads;
 
 /// Rows asked for per page: the platform's default `sysparm_limit`, so that a read of a few
 /// thousand MID-related rows (every holder of `mid_server`, every MID Server) is one round trip
@@ -126,17 +131,47 @@ pub async fn collect_with_progress(
     meta: RunMeta,
     progress: Arc<Progress>,
 ) -> Result<Evidence, CollectError> {
+    collect_pair(source, targets, settings, meta, progress, None).await
+}
+
+/// [`collect_with_progress`] of one pair of a fleet: the clients are the fleet's, and the
+/// source's reads that do not depend on the targets are made once for every pair of that
+/// source. The evidence is that of a standalone audit of the pair.
+pub async fn collect_in_fleet(
+    source: &ResolvedInstance,
+    targets: &[ResolvedInstance],
+    settings: &ClientSettings,
+    meta: RunMeta,
+    progress: Arc<Progress>,
+    fleet: &FleetReads,
+) -> Result<Evidence, CollectError> {
+    collect_pair(source, targets, settings, meta, progress, Some(fleet)).await
+}
+
+async fn collect_pair(
+    source: &ResolvedInstance,
+    targets: &[ResolvedInstance],
+    settings: &ClientSettings,
+    meta: RunMeta,
+    progress: Arc<Progress>,
+    fleet: Option<&FleetReads>,
+) -> Result<Evidence, CollectError> {
     let mut all: Vec<(&ResolvedInstance, InstanceRole)> = vec![(source, InstanceRole::Source)];
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
     let mut insts = Vec::new();
-    for (ri, _) in &all {
-        let client = Client::new(ri, settings)
+    for (i, (ri, _)) in all.iter().enumerate() {
+        let client = match fleet {
+            Some(f) => f.client(ri, settings),
+            None => Client::new(ri, settings),
+        };
+        let client = client
             .map_err(|error| CollectError::Setup {
                 instance: ri.name.clone(),
                 error,
             })?
             .with_page_size(PAGE_SIZE);
-        insts.push(Reader::new(client, ri.name.clone(), progress.clone()));
+        let shared = fleet.filter(|_| i == 0).map(|f| f.source(&ri.name));
+        insts.push(Reader::new(client, ri.name.clone(), progress.clone()).sharing(shared));
     }
 
     // Wave 0: every instance answers, or the run stops before anything else is sent.
@@ -247,7 +282,7 @@ fn evidence(
         source: source.name.clone(),
         targets: targets.iter().map(|t| t.name.clone()).collect(),
         instances,
-        requests: insts.iter().map(|i| i.client.requests_sent()).sum(),
+        requests: insts.iter().map(Reader::requests_sent).sum(),
         demo: false,
     }
 }

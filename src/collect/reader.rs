@@ -3,6 +3,7 @@
 
 use super::progress::Progress;
 use super::rows::{self, IdRow, Keyed};
+use super::shared::SourceReads;
 use super::Read;
 use crate::client::{Client, ClientError, Rows, TableQuery};
 use crate::evidence::{Cause, TableRead, Unreadable};
@@ -11,6 +12,7 @@ use crate::tables::Table;
 use futures::future::join_all;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +21,11 @@ pub(super) struct Reader {
     pub(super) name: String,
     coverage: Mutex<BTreeMap<String, TableRead>>,
     pub(super) progress: Arc<Progress>,
+    /// In a fleet, the source's reads shared with the other pairs auditing it
+    /// ([`super::shared`]); `None` on a target and in a standalone audit.
+    shared: Option<Arc<SourceReads>>,
+    /// Requests of the shared reads this reader used (its client did not send them).
+    shared_sent: AtomicU64,
 }
 
 impl Reader {
@@ -28,7 +35,36 @@ impl Reader {
             name,
             coverage: Mutex::new(BTreeMap::new()),
             progress,
+            shared: None,
+            shared_sent: AtomicU64::new(0),
         }
+    }
+
+    /// The same reader, taking the reads that do not depend on the targets from `shared`.
+    pub(super) fn sharing(mut self, shared: Option<Arc<SourceReads>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The requests made for this reader: those its client sent, and those of the shared reads
+    /// it used (as many as it would have sent for them itself).
+    pub(super) fn requests_sent(&self) -> u64 {
+        self.client.requests_sent() + self.shared_sent.load(Ordering::Relaxed)
+    }
+
+    /// The answer of `query`: from the shared reads when `share` and this reader has them,
+    /// else from the instance.
+    async fn get(&self, query: &TableQuery, share: bool) -> Result<Rows, ClientError> {
+        let Some(shared) = self.shared.as_ref().filter(|_| share) else {
+            return self.client.fetch(query).await;
+        };
+        let served = shared.fetch(&self.client, query).await;
+        self.shared_sent.fetch_add(served.sent, Ordering::Relaxed);
+        if served.replayed {
+            tracing::debug!(instance = %self.name, table = %query.table, "shared with another pair");
+            self.progress.replayed(served.sent);
+        }
+        served.answer
     }
 
     /// How each table read went, in table order (the map is keyed by table).
@@ -135,8 +171,20 @@ impl Reader {
     }
 
     async fn fetch<T: DeserializeOwned>(&self, t: &Table, q: String, fields: &[&str]) -> Read<T> {
+        self.fetch_with(t, q, fields, false).await
+    }
+
+    /// [`Reader::fetch`], from the shared reads when `share` (a read that does not depend on
+    /// the targets).
+    async fn fetch_with<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        q: String,
+        fields: &[&str],
+        share: bool,
+    ) -> Read<T> {
         let query = TableQuery::new(t.name, q, fields);
-        let answer = self.timed(t, &query.query, self.client.fetch(&query)).await;
+        let answer = self.timed(t, &query.query, self.get(&query, share)).await;
         self.answered(t, answer)
     }
 
@@ -169,7 +217,7 @@ impl Reader {
         t: &Table,
     ) -> Result<Read<T>, ClientError> {
         let query = TableQuery::new(t.name, t.probe, t.fields);
-        match self.timed(t, t.probe, self.client.fetch(&query)).await {
+        match self.timed(t, t.probe, self.get(&query, true)).await {
             Err(e) if e.is_fatal_on_first_request() => Err(e),
             answer => Ok(self.answered(t, answer)),
         }
@@ -184,9 +232,9 @@ impl Reader {
         self.fetch(t, q.into(), t.fields).await
     }
 
-    /// The rows the audit reads first ([`Table::probe`]).
+    /// The rows the audit reads first ([`Table::probe`]): a fixed query, shared in a fleet.
     pub(super) async fn initial<T: DeserializeOwned>(&self, t: &Table) -> Read<T> {
-        self.read(t, t.probe).await
+        self.fetch_with(t, t.probe.into(), t.fields, true).await
     }
 
     /// The rows the audit reads first of a table a release may lack ([`Table::may_be_absent`]):
@@ -196,7 +244,7 @@ impl Reader {
         t: &Table,
     ) -> Result<Option<Vec<T>>, Unreadable> {
         let query = TableQuery::new(t.name, t.probe, t.fields);
-        match self.client.fetch(&query).await {
+        match self.get(&query, true).await {
             Err(e) if t.may_be_absent && e.is_invalid_table() => {
                 self.absent(t);
                 Ok(None)
@@ -216,6 +264,17 @@ impl Reader {
         self.read_any(t, &[(field, values)]).await
     }
 
+    /// [`Reader::read_in`] of values that follow from shared reads alone (never from a
+    /// target's), itself shared in a fleet.
+    pub(super) async fn read_in_shared<T: DeserializeOwned + Keyed>(
+        &self,
+        t: &Table,
+        field: &str,
+        values: &BTreeSet<String>,
+    ) -> Read<T> {
+        self.read_any_with(t, &[(field, values)], true).await
+    }
+
     /// Rows matching any of `terms` (`<field>IN<values>`, joined with `^OR`), in as many
     /// requests as 8 KB URLs need ([`query::or_chunks`]). No request when every list is empty.
     pub(super) async fn read_any<T: DeserializeOwned + Keyed>(
@@ -223,8 +282,20 @@ impl Reader {
         t: &Table,
         terms: &[(&str, &BTreeSet<String>)],
     ) -> Read<T> {
+        self.read_any_with(t, terms, false).await
+    }
+
+    async fn read_any_with<T: DeserializeOwned + Keyed>(
+        &self,
+        t: &Table,
+        terms: &[(&str, &BTreeSet<String>)],
+        share: bool,
+    ) -> Read<T> {
         let chunks = query::or_chunks(terms, MAX_QUERY_BYTES);
-        let results = join_all(chunks.into_iter().map(|q| self.read::<T>(t, q))).await;
+        let reads = chunks
+            .into_iter()
+            .map(|q| self.fetch_with::<T>(t, q, t.fields, share));
+        let results = join_all(reads).await;
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
         for r in results {

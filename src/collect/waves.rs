@@ -177,7 +177,7 @@ async fn clone_requests(
         .filter(|t| query::is_sys_id(t))
         .collect();
     let records = inst
-        .read_in::<InstanceRow>(&INSTANCE, "sys_id", &targets)
+        .read_in_shared::<InstanceRow>(&INSTANCE, "sys_id", &targets)
         .await;
     (fact(legacy), fact(console), fact_of(records))
 }
@@ -313,7 +313,7 @@ async fn contains_chain(inst: &Reader, start: Read<ContainsRow>) -> Read<Contain
         asked.extend(frontier.iter().cloned());
         let before = rows.len();
         let more = inst
-            .read_in(&SYS_USER_ROLE_CONTAINS, "contains", &frontier)
+            .read_in_shared(&SYS_USER_ROLE_CONTAINS, "contains", &frontier)
             .await;
         contains = merge(contains, more);
         if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {

@@ -3,9 +3,11 @@
 //!
 //! Where a change goes: a new key is read in `validate.rs` and lands in [`Config`] here; a new
 //! auth type touches [`AuthConfig`], `validate.rs`, `resolve.rs` and [`Auth`]; the URL rules live
-//! in [`BaseUrl`] alone; every message of a refused config is worded in `error.rs`.
+//! in [`BaseUrl`] alone; every message of a refused config is worded in `error.rs`; the
+//! `[[pair]]` tables of a fleet are read in `pairs.rs`.
 
 mod error;
+mod pairs;
 mod resolve;
 mod secret;
 mod url;
@@ -41,6 +43,19 @@ pub struct Config {
     /// 1..=64.
     pub concurrency: Option<usize>,
     pub instances: BTreeMap<String, InstanceConfig>,
+    /// The `[[pair]]` tables (a fleet for `audit --pairs`), in file order, names unique.
+    pub pairs: Vec<PairConfig>,
+}
+
+/// One `[[pair]]` table: a source and its targets, audited together under `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairConfig {
+    /// Unique in the file; safe in a file name (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// An `[instance.NAME]` of the file.
+    pub source: String,
+    /// `[instance.NAME]`s of the file, at least one, each once, none the source.
+    pub targets: Vec<String>,
 }
 
 /// One `[instance.NAME]` table.
@@ -130,6 +145,11 @@ impl Config {
         let timeout = validate::timeout(&doc, &mut problems);
         let concurrency = validate::concurrency(&doc, &mut problems);
         let instances = validate::instances(&doc, &mut problems);
+        let defined: Vec<String> = match doc.get("instance") {
+            Some(toml::Value::Table(t)) => t.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let pairs = pairs::pairs(&doc, &defined, &mut problems);
 
         if problems.is_empty() {
             Ok(Config {
@@ -138,6 +158,7 @@ impl Config {
                 timeout,
                 concurrency,
                 instances,
+                pairs,
             })
         } else {
             Err(ConfigError::Invalid {

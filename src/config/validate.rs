@@ -23,7 +23,7 @@ const SECRET_KEYS: &[&str] = &[
     "apikey",
 ];
 
-const TOP_KEYS: &[&str] = &["fail_on", "timeout", "concurrency", "instance"];
+const TOP_KEYS: &[&str] = &["fail_on", "timeout", "concurrency", "instance", "pair"];
 const INSTANCE_KEYS: &[&str] = &["url", "production", "auth"];
 const AUTH_TYPES: &[&str] = &[
     "basic",
@@ -221,7 +221,12 @@ fn find_secrets_in(table: &toml::Table, path: &str, problems: &mut Vec<String>) 
 }
 
 /// Reports keys of `table` outside `allowed` (secret-named keys are reported by [`find_secrets`]).
-fn unknown_keys(table: &toml::Table, path: &str, allowed: &[&str], problems: &mut Vec<String>) {
+pub(super) fn unknown_keys(
+    table: &toml::Table,
+    path: &str,
+    allowed: &[&str],
+    problems: &mut Vec<String>,
+) {
     for key in table.keys() {
         if !allowed.contains(&key.as_str()) && !is_secret_key(key) {
             problems.push(format!(
@@ -234,7 +239,7 @@ fn unknown_keys(table: &toml::Table, path: &str, allowed: &[&str], problems: &mu
 }
 
 /// A required, non-empty string.
-fn required_str(
+pub(super) fn required_str(
     table: &toml::Table,
     path: &str,
     key: &str,
@@ -359,7 +364,7 @@ fn parse_auth(value: &toml::Value, path: &str, problems: &mut Vec<String>) -> Op
     (problems.len() == before).then_some(auth)
 }
 
-fn valid_instance_name(name: &str) -> bool {
+pub(super) fn valid_instance_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

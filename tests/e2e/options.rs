@@ -93,6 +93,13 @@ fn dash_output_twice_is_refused() {
 #[test]
 fn only_failed_is_a_view_of_the_console_and_markdown() {
     let dir = tempfile::tempdir().unwrap();
+    // One clock for both runs: the demo's estate is dated from it, so two runs a second apart
+    // on a loaded machine would differ.
+    let preclone = || {
+        let mut cmd = preclone();
+        cmd.env("PRECLONE_FROZEN_TIME", "2026-11-24T09:12:00Z");
+        cmd
+    };
     let whole = preclone()
         .current_dir(dir.path())
         .args(["demo", "-o", "whole.md", "-o", "whole.json"])

@@ -45,7 +45,10 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
         .map_err(usage)?;
     if let Some(b) = &baseline {
         // Refused before any request: a baseline of other instances compares nothing.
-        let targets = run.targets.iter().map(|t| (t.name.as_str(), t.url.as_str()));
+        let targets = run
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.url.as_str()));
         b.check_instances((&run.source.name, &run.source.url), targets)
             .map_err(usage)?;
     }
@@ -98,6 +101,15 @@ pub(crate) fn collect_live(
     if let Some(d) = display {
         d.finish();
     }
+    settle(collected, clock)
+}
+
+/// What a collection leaves to judge: the evidence (after an access failure, what was collected,
+/// with the failure), or, when nothing could be sent at all, the failure (exit 4).
+pub(crate) fn settle(
+    collected: Result<Evidence, CollectError>,
+    clock: &Clock,
+) -> Result<(Evidence, Option<String>), Failure> {
     let (mut evidence, access_failure) = match collected {
         Ok(e) => (e, None),
         Err(CollectError::Access {
@@ -143,14 +155,16 @@ pub(crate) fn finish(
     access_failure: Option<String>,
     baseline: Option<&Baseline>,
 ) -> Result<Exit, Failure> {
-    let gate = GateOptions {
+    let report = judge_and_write(
+        evidence,
+        waivers,
         fail_on,
-        allow_incomplete: args.allow_incomplete,
-        access_failure: access_failure.clone(),
-    };
-    let mut report = verdict::judge(evidence, waivers, gate, clock.now());
-    compare(&mut report, baseline, &args.baseline)?;
-    write_reports(&report, outs, args.only_failed)?;
+        clock,
+        args,
+        outs,
+        access_failure,
+        baseline,
+    )?;
     let format = args.format.unwrap_or(Format::Console);
     let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
     if to_stdout {
@@ -162,6 +176,29 @@ pub(crate) fn finish(
         eprintln!("{paragraph}");
     }
     Ok(code)
+}
+
+/// The report of `evidence`, written to every output in its format; nothing printed.
+#[allow(clippy::too_many_arguments)] // the same inputs as `finish`, which hands them on
+pub(crate) fn judge_and_write(
+    evidence: &Evidence,
+    waivers: &[Waiver],
+    fail_on: FailOn,
+    clock: &Clock,
+    args: &ReportArgs,
+    outs: &[(PathBuf, Format)],
+    access_failure: Option<String>,
+    baseline: Option<&Baseline>,
+) -> Result<Report, Failure> {
+    let gate = GateOptions {
+        fail_on,
+        allow_incomplete: args.allow_incomplete,
+        access_failure,
+    };
+    let mut report = verdict::judge(evidence, waivers, gate, clock.now());
+    compare(&mut report, baseline, &args.baseline)?;
+    write_reports(&report, outs, args.only_failed)?;
+    Ok(report)
 }
 
 /// `-o -`: standard output, which gets the `--format` (console by default), also with `-q`.

@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod doctor;
 mod fix;
+mod fleet;
 mod init;
 mod progress;
 mod render;
@@ -83,6 +84,7 @@ fn init_logging(verbose: u8) {
 
 fn run(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
+        Command::Audit(args) if args.pairs.is_some() => fleet::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Render(args) => render::run(args),
         Command::Demo(args) => demo::run(args),
