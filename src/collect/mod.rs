@@ -39,6 +39,7 @@
 mod assemble;
 mod clone_rows;
 mod preserver_eval;
+mod prod_reads;
 mod progress;
 mod reader;
 mod rows;
@@ -129,14 +130,18 @@ pub async fn collect_with_progress(
     let mut all: Vec<(&ResolvedInstance, InstanceRole)> = vec![(source, InstanceRole::Source)];
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
     let mut insts = Vec::new();
-    for (ri, _) in &all {
+    for (ri, role) in &all {
         let client = Client::new(ri, settings)
             .map_err(|error| CollectError::Setup {
                 instance: ri.name.clone(),
                 error,
             })?
             .with_page_size(PAGE_SIZE);
-        insts.push(Reader::new(client, ri.name.clone(), progress.clone()));
+        let reader = Reader::new(client, ri.name.clone(), progress.clone());
+        insts.push(match role {
+            InstanceRole::Source => reader.keeping_row_times(),
+            InstanceRole::Target => reader,
+        });
     }
 
     // Wave 0: every instance answers, or the run stops before anything else is sent.
@@ -200,9 +205,16 @@ pub async fn collect_with_progress(
             .iter()
             .map(|_| oneshot::channel::<TargetGroups>())
             .unzip();
+        // Production's MID Servers that look like a target's, whose credentials it reads (not
+        // when the config says the source is not production).
+        let suspects = match source.production {
+            Some(false) => BTreeSet::new(),
+            _ => prod_reads::suspects(&wave1s[0], &wave1s[1..]),
+        };
         let mut sides = vec![Side::Source {
             target_logins: &target_logins,
             from_targets,
+            suspects,
         }];
         sides.extend(to_source.into_iter().map(|to_source| Side::Target {
             preservers: &preservers,

@@ -451,7 +451,7 @@ fn saved_evidence_gives_the_same_verdicts_and_version_1_is_refused() {
     assert_eq!(refused.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("schema 1") && stderr.contains("schema 2"),
+        stderr.contains("schema 1") && stderr.contains("schema 3"),
         "{stderr}"
     );
 }
