@@ -127,6 +127,12 @@ fn their_servers<'e>(ctx: &Ctx<'e>) -> TheirServers<'e> {
 /// The credentials of production whose MID Server list holds `p`, for the message and the
 /// evidence: named, or why they could not be read (never an error).
 fn credentials_of(source: &InstanceEvidence, p: &MidServer) -> String {
+    if !crate::query::is_sys_id(&p.sys_id) {
+        return format!(
+            "not read (its sys_id {:?} cannot be put into a query)",
+            p.sys_id
+        );
+    }
     match &source.credentials {
         Some(Fact::Ok { value }) => {
             let named: Vec<String> = value
@@ -135,7 +141,7 @@ fn credentials_of(source: &InstanceEvidence, p: &MidServer) -> String {
                 .map(Credential::describe)
                 .collect();
             if named.is_empty() {
-                "none names it in its MID Server list".into()
+                "none".into()
             } else {
                 named.join(", ")
             }
