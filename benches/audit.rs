@@ -145,7 +145,8 @@ fn mid_user(e: &Estate, k: usize, i: u64) -> (String, String) {
 /// Instance `k` of the estate: roles (two containing mid_server), groups three levels deep
 /// (one granting mid_server), MID users holding mid_server directly, through a group or through
 /// a containing role, MID Servers logged in as half of them, ordinary users with their roles
-/// and memberships, and on the source the three seed preservers.
+/// and memberships, and on the source the three seed preservers and credentials naming its MID
+/// Servers.
 fn build_instance(e: &Estate, k: usize) -> FakeState {
     let mut s = FakeState::new();
     let role = |n: u64| id(K_ROLE, 0, n);
@@ -267,6 +268,17 @@ fn build_instance(e: &Estate, k: usize) -> FakeState {
         s.add_member(&uid, &g(j));
     }
     if k == 0 {
+        // Production's credentials, each usable by five of its MID Servers (the shared logins
+        // and hosts make every one of them look like a target's, so all are read).
+        let agents: Vec<String> = (0..e.mid_users)
+            .step_by(2)
+            .map(|i| id(K_AGENT, 1, i))
+            .collect();
+        for (c, five) in agents.chunks(5).enumerate() {
+            let list: Vec<&str> = five.iter().map(String::as_str).collect();
+            let kind = if c % 2 == 0 { "SSH" } else { "Windows" };
+            s.add_credential(&format!("credential {c}"), kind, &list);
+        }
         seed_preservers(&mut s);
     }
     s

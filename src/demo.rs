@@ -3,9 +3,10 @@
 //! that go Down, a MID user of a child class of sys_user that no preserver on its class table
 //! keeps, a group that holds mid_server in production without passing it to its members
 //! (`inherits` false), a preserver switched off, an
-//! over-broad and a dot-walked one, non-production MID users kept in production, a table of
-//! dev with rows hidden by ACLs, a legacy clone request for dev and a Clone Admin Console
-//! request for test, and three waivers (valid, expiring within 30 days, expired).
+//! over-broad and a dot-walked one, non-production MID users kept in production, a MID Server
+//! registered in production from dev's host (with the production credentials it receives), a
+//! table of dev with rows hidden by ACLs, a legacy clone request for dev and a Clone Admin
+//! Console request for test, and three waivers (valid, expiring within 30 days, expired).
 
 use crate::checks::CheckId;
 use crate::evidence::*;
@@ -108,6 +109,16 @@ fn request(
         exclude_large_data: Some(true),
         on_demand_backup: None,
         created_on: "2026-11-20 09:00:00".into(),
+    }
+}
+
+fn credential(label: &str, name: &str, kind: &str, mid_list: &[&str]) -> Credential {
+    Credential {
+        sys_id: id(label),
+        name: name.into(),
+        kind: kind.into(),
+        active: Some(true),
+        mid_list: mid_list.iter().map(|m| id(m)).collect(),
     }
 }
 
@@ -239,13 +250,51 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         role: id("role:mid_server"),
         inherits: Some(false),
     }]);
-    i.mid_servers = Fact::ok(vec![server(
-        "prod:mid1",
-        "mid-prod-01",
-        "Up",
-        "mid.prod",
-        "midp01.acme.local",
-    )]);
+    i.mid_servers = Fact::ok(vec![
+        server(
+            "prod:mid1",
+            "mid-prod-01",
+            "Up",
+            "mid.prod",
+            "midp01.acme.local",
+        ),
+        // dev's MID host, pointed at production with production's MID user, and validated.
+        server(
+            "prod:mid2",
+            "mid-dev-01",
+            "Up",
+            "mid.prod",
+            "MIDD01.acme.local",
+        ),
+    ]);
+    i.validation_override = Fact::ok(Some("false".into()));
+    i.credentials = Some(Fact::ok(vec![
+        credential(
+            "cred:win",
+            "Windows domain (discovery)",
+            "Windows",
+            &["prod:mid1", "prod:mid2"],
+        ),
+        credential("cred:ssh", "Linux SSH (discovery)", "SSH", &["prod:mid2"]),
+    ]));
+    // Every row the clone copies was made long ago.
+    let stamp = RowTimes {
+        created_on: long_ago.clone(),
+        updated_on: long_ago.clone(),
+    };
+    for id in [
+        "prod:mid.prod",
+        "prod:mid.test",
+        "prod:mid.legacy",
+        "prod:g1",
+        "prod:g2",
+        "prod:g3",
+        "prod:g4",
+        "group:discovery",
+        "prod:gr1",
+    ] {
+        i.row_times.insert(self::id(id), stamp.clone());
+    }
     let tomorrow = (now + Duration::days(1))
         .format("%Y-%m-%d 22:00:00")
         .to_string();
@@ -329,6 +378,7 @@ fn prod(now: DateTime<Utc>) -> InstanceEvidence {
         ("clone_profile_preservers", 1, 0),
         ("instance", 1, 2),
         ("sn_instance_clone_request", 1, 1),
+        ("discovery_credentials", 1, 2),
     ]);
     i
 }

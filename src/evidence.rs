@@ -10,12 +10,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod cause;
+mod exposure;
+mod times;
 pub use cause::Cause;
+pub use exposure::{list_values, Credential};
+pub use times::{parse_time, user_table_row_ids, RowTimes};
 
 /// Version of the evidence document's shape. Bumped on any incompatible change. Version 2 added
 /// the Clone Admin Console's requests, the `instance` records of the requests' targets, the
-/// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag;
-/// version 3 every field of the preservers (their `default` flag and `sys_metadata` fields).
+/// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag.
+/// Version 3 added every field of the preservers (their `default` flag and `sys_metadata`
+/// fields), when the source's user-table rows were created and changed, the
+/// `glide.ecc_agent.validated.override` property and production's credentials that name MID
+/// Servers.
 pub const EVIDENCE_SCHEMA_VERSION: u32 = 3;
 
 /// Reads `schema_version` and refuses any other version at once, naming both: an older
@@ -457,6 +464,19 @@ pub struct InstanceEvidence {
     /// Preserver conditions as this target evaluated them; empty on the source.
     pub preserver_evals: Vec<PreserverEval>,
     pub coverage: Vec<TableRead>,
+    /// `glide.ecc_agent.validated.override` (true: every MID Server counts as validated and
+    /// receives credentials); `Ok(None)` when the property does not exist (the platform's
+    /// default, false).
+    pub validation_override: Fact<Option<String>>,
+    /// On the source: its credentials whose MID Server list names one of its MID Servers that
+    /// looks like a target's (`prod-nonprod-mid-server`). `None` where not read (a target, or
+    /// no such MID Server). Optional evidence: unreadable, it is never an `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Fact<Vec<Credential>>>,
+    /// On the source: when each user-table row read was created and last changed, by sys_id
+    /// (`source-copy-in-backup-window`); a row missing here has unknown times.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub row_times: BTreeMap<String, RowTimes>,
 }
 
 impl InstanceEvidence {
@@ -489,6 +509,9 @@ impl InstanceEvidence {
             clone: None,
             preserver_evals: Vec::new(),
             coverage: Vec::new(),
+            validation_override: Fact::ok(None),
+            credentials: None,
+            row_times: BTreeMap::new(),
         }
     }
 
@@ -524,6 +547,9 @@ impl InstanceEvidence {
                 console_requests: no(&tables::SN_INSTANCE_CLONE_REQUEST, why),
                 target_records: no(&tables::INSTANCE, why),
             }),
+            validation_override: no(&tables::SYS_PROPERTIES, why),
+            credentials: (role == InstanceRole::Source)
+                .then(|| no(&tables::DISCOVERY_CREDENTIALS, why)),
             ..InstanceEvidence::empty(name, url, role)
         }
     }
@@ -595,8 +621,9 @@ mod tests {
             }
         }
         walk(&json, &mut errors);
-        // The production property, the build, eleven lists and the seven of the clone setup.
-        assert_eq!(errors.len(), 20, "{json}");
+        // The production property, the build, eleven lists, the seven of the clone setup, the
+        // validation override and the credentials.
+        assert_eq!(errors.len(), 22, "{json}");
         for f in errors {
             assert_eq!(f["reason"], "down");
             let table = f["table"].as_str().unwrap_or_default();

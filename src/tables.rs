@@ -80,11 +80,15 @@ pub const SYS_USER_HAS_ROLE: Table = every(
         "role.elevated_privilege",
         "inherited",
         "state",
+        "sys_created_on",
+        "sys_updated_on",
     ],
     "role.name=mid_server",
 );
 
-/// The MID users (by sys_id and by login).
+/// The MID users (by sys_id and by login). Every user table's rows come with `sys_created_on`
+/// and `sys_updated_on`: on the source, a row created or changed within 36 hours of a clone may
+/// not be in the backup the clone copies (`source-copy-in-backup-window`).
 pub const SYS_USER: Table = every(
     "sys_user",
     &[
@@ -96,6 +100,8 @@ pub const SYS_USER: Table = every(
         "web_service_access_only",
         "internal_integration_user",
         "last_login_time",
+        "sys_created_on",
+        "sys_updated_on",
     ],
     "roles=mid_server",
 );
@@ -111,12 +117,24 @@ pub const SYS_USER_GRMEMBER: Table = every(
         "group.parent",
         "group.parent.parent",
         "group.parent.parent.parent",
+        "sys_created_on",
+        "sys_updated_on",
     ],
     "user.roles=mid_server",
 );
 
 /// The groups of those memberships and their parents.
-pub const SYS_USER_GROUP: Table = every("sys_user_group", &["sys_id", "name", "parent"], "");
+pub const SYS_USER_GROUP: Table = every(
+    "sys_user_group",
+    &[
+        "sys_id",
+        "name",
+        "parent",
+        "sys_created_on",
+        "sys_updated_on",
+    ],
+    "",
+);
 
 /// Those groups' roles, with `inherits` (whether the group passes the role to its members).
 pub const SYS_GROUP_HAS_ROLE: Table = every(
@@ -128,6 +146,8 @@ pub const SYS_GROUP_HAS_ROLE: Table = every(
         "role.name",
         "role.elevated_privilege",
         "inherits",
+        "sys_created_on",
+        "sys_updated_on",
     ],
     "",
 );
@@ -144,6 +164,8 @@ pub const SYS_USER_ROLE_CONTAINS: Table = every(
         "contains",
         "contains.name",
         "contains.elevated_privilege",
+        "sys_created_on",
+        "sys_updated_on",
     ],
     "contains.name=mid_server",
 );
@@ -208,12 +230,13 @@ pub const ECC_AGENT_CONFIG: Table = every(
     "param_name=mid.instance.username",
 );
 
-/// The production flag and the build (`glide.war`, the build file name: `glide.buildtag` is
-/// not a property row).
+/// The production flag, the build (`glide.war`, the build file name: `glide.buildtag` is
+/// not a property row) and whether every MID Server counts as validated
+/// (`glide.ecc_agent.validated.override`, judged on production).
 pub const SYS_PROPERTIES: Table = every(
     "sys_properties",
     &["sys_id", "name", "value"],
-    "nameINglide.installation.production,glide.war",
+    "nameINglide.installation.production,glide.war,glide.ecc_agent.validated.override",
 );
 
 /// The preservers, with every field of the record (`preclone fix` writes an update of a
@@ -314,6 +337,19 @@ pub const INSTANCE: Table = source(
     &["sys_id", "instance_name", "instance_url", "production"],
 );
 
+/// Production's credentials whose MID Server list names a production MID Server that looks like
+/// a target's (`mid_listLIKE<sys_id>`, ORed into as few requests as fit): the credentials such a
+/// MID Server receives once validated. Never a secret field (`password`, `ssh_private_key`,
+/// `ssh_passphrase`, `authentication_key`, `privacy_key`...). Optional evidence: the audit is
+/// complete without it.
+pub const DISCOVERY_CREDENTIALS: Table = Table {
+    optional: true,
+    ..source(
+        "discovery_credentials",
+        &["sys_id", "name", "type", "active", "mid_list"],
+    )
+};
+
 /// Every table the audit reads, in the order of the doctor matrix. The first is read alone
 /// first: it tells whether the instance can be read at all.
 pub const ALL: &[&Table] = &[
@@ -334,6 +370,7 @@ pub const ALL: &[&Table] = &[
     &CLONE_INSTANCE,
     &SN_INSTANCE_CLONE_REQUEST,
     &INSTANCE,
+    &DISCOVERY_CREDENTIALS,
 ];
 
 /// The user tables whose preservers a target evaluates in the wave that has the MID users'
@@ -397,9 +434,17 @@ mod tests {
             for f in t.fields {
                 let last = f.rsplit('.').next().unwrap_or(f);
                 assert!(
-                    !["password", "secret", "key", "token", "pem_certificate"]
-                        .iter()
-                        .any(|s| last.contains(s)),
+                    ![
+                        "password",
+                        "secret",
+                        "key",
+                        "token",
+                        "pem_certificate",
+                        "passphrase",
+                        "private",
+                    ]
+                    .iter()
+                    .any(|s| last.contains(s)),
                     "{}.{f}",
                     t.name
                 );

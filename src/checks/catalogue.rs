@@ -59,6 +59,9 @@ pub enum CheckId {
     RowsHiddenByAcl,
     WaiverExpired,
     WaiverUnused,
+    SourceCopyInBackupWindow,
+    ProdNonprodMidServer,
+    ProdValidationOverride,
 }
 
 impl CheckId {
@@ -418,6 +421,36 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         decided: "An unexpired waiver that turned no failing result into waived.",
         remediation: "Remove the waiver, or correct its check, instance or subject.",
     },
+    CheckDef {
+        id: CheckId::SourceCopyInBackupWindow,
+        family: Survival,
+        severity: Medium,
+        max_severity: Medium,
+        title: "A MID user survives only through source rows the clone's backup may not hold",
+        rationale: "A clone copies the source's latest daily backup, up to 36 hours old, unless an on-demand backup is requested. A source row created or changed within those 36 hours (a user created in production yesterday to save a clone, its role grant, its membership) may not be in that backup, and the MID user that relies on it would not survive after all.",
+        decided: "Under each clone onto the target, simulates it again without the source's rows (user, role grant, membership, group, group role, role containment) whose sys_updated_on or sys_created_on is within 36 hours before the clone's scheduled time (or later), and fails when a login that survives the clone no longer does. The time is the request's scheduled time, or the evidence's collection time for the clone requested today or a request whose scheduled time is not readable; times are UTC and the 36 hours include their first second. A request asking an on-demand backup passes (clone_instance requests have none; a console request whose on_demand_backup was not returned is unknown). A source row whose times were not returned may be recent: what rests on it is an error.",
+        remediation: "Request an on-demand backup with the clone, or schedule the clone at least 36 hours after the last change to those rows, or preserve the target's own rows so the login does not rest on the source's copy.",
+    },
+    CheckDef {
+        id: CheckId::ProdNonprodMidServer,
+        family: Exposure,
+        severity: Critical,
+        max_severity: Critical,
+        title: "A non-production MID Server is registered in production",
+        rationale: "A MID Server registered in production that logs in as a non-production target's MID user, or carries the name or host of a target's MID Server, is a non-production host talking to production. Once validated (or with glide.ecc_agent.validated.override true) it receives production's credentials, which then live on a non-production host.",
+        decided: "For each MID Server of the production source, fails when one of its logins (logged-in or configured user) is a login of a MID Server of a target that is not production, or its name or host name equals one of theirs; all compared case-insensitively. The message says whether it is validated (validated=true only) and names production's credentials whose MID Server list holds it (optional evidence: unreadable credentials are named as unread, never an error). Error when whether the source is production is unknown, or a table it needs (ecc_agent, ecc_agent_config on either side) is unreadable.",
+        remediation: "Invalidate and delete the MID Server record in production, stop its service on the non-production host, rotate the production credentials it could reach, and give each instance its own MID user and hosts.",
+    },
+    CheckDef {
+        id: CheckId::ProdValidationOverride,
+        family: Exposure,
+        severity: High,
+        max_severity: High,
+        title: "Production counts every MID Server as validated",
+        rationale: "With glide.ecc_agent.validated.override true, every MID Server that logs in to production counts as validated and receives credentials, non-production ones and ones registered with a stolen MID credential included.",
+        decided: "Fails when production's glide.ecc_agent.validated.override is true (true/false in any case, or 1/0); a missing row is the platform's default, false. Any other value, or an unreadable sys_properties, is an error, as is an unknown production status.",
+        remediation: "Set glide.ecc_agent.validated.override to false in production and validate the MID Servers you own one by one.",
+    },
 ];
 
 /// The catalogue entry of a check id written kebab-case, or `None` for an unknown id.
@@ -443,7 +476,7 @@ mod tests {
             assert_eq!(find(id).map(|d| d.id), Some(c.id));
             assert_eq!(serde_json::to_value(c.id).ok(), Some(id.into()));
         }
-        assert_eq!(CATALOGUE.len(), 28);
+        assert_eq!(CATALOGUE.len(), 31);
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
 
 /// Why the instance's production status is unknown, and what to do: set `production` in the
 /// config. `None` when it is known.
-fn unknown_production(inst: &InstanceEvidence) -> Option<(String, String)> {
+pub(super) fn unknown_production(inst: &InstanceEvidence) -> Option<(String, String)> {
     let because = inst.production.unknown_because()?;
     Some((
         format!("whether {} is production is not known: {because}", inst.name),

@@ -11,6 +11,7 @@ mod facts;
 mod inventory;
 mod per_clone;
 mod preservers;
+mod prod_mid;
 mod survival;
 
 pub use catalogue::{find, CheckDef, CheckId, Family, CATALOGUE};
@@ -57,6 +58,7 @@ pub fn run(evidence: &Evidence) -> Judgement {
     survival::judge(&ctx, &mut results, &mut impact);
     preservers::judge(&ctx, &mut results);
     exposure::judge(&ctx, &mut results);
+    prod_mid::judge(&ctx, &mut results);
     coverage::judge(evidence, &mut results);
     Judgement {
         results,

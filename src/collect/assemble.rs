@@ -104,6 +104,8 @@ pub(super) fn assemble(
                 .map(|r| r.value.clone())
         })
     };
+    let credentials = x.clone.as_ref().and_then(|c| c.credentials.clone());
+    let validation_override = fact(prop("glide.ecc_agent.validated.override"));
     let roles = roles(
         &w1.holder_rows,
         &w2.user_roles,
@@ -111,7 +113,7 @@ pub(super) fn assemble(
         &contains,
         &held,
     );
-    InstanceEvidence {
+    let mut e = InstanceEvidence {
         name: ri.name.clone(),
         url: ri.url.clone(),
         role,
@@ -147,5 +149,24 @@ pub(super) fn assemble(
         },
         preserver_evals: evals,
         coverage: inst.tables_read(),
+        validation_override,
+        credentials,
+        row_times: BTreeMap::new(),
+    };
+    e.row_times = kept_times(&e, inst.row_times());
+    e
+}
+
+/// The times of the user-table rows the evidence holds (those a clone copies, on the source):
+/// the rows read only to find them are left out.
+fn kept_times(
+    e: &InstanceEvidence,
+    mut times: BTreeMap<String, RowTimes>,
+) -> BTreeMap<String, RowTimes> {
+    if times.is_empty() {
+        return times;
     }
+    let held: std::collections::BTreeSet<&str> = user_table_row_ids(e).collect();
+    times.retain(|id, _| held.contains(id.as_str()));
+    times
 }

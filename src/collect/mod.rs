@@ -42,6 +42,7 @@
 mod assemble;
 mod clone_rows;
 mod preserver_eval;
+mod prod_reads;
 mod progress;
 mod reader;
 mod rows;
@@ -159,7 +160,7 @@ async fn collect_pair(
     let mut all: Vec<(&ResolvedInstance, InstanceRole)> = vec![(source, InstanceRole::Source)];
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
     let mut insts = Vec::new();
-    for (i, (ri, _)) in all.iter().enumerate() {
+    for (i, (ri, role)) in all.iter().enumerate() {
         let client = match fleet {
             Some(f) => f.client(ri, settings),
             None => Client::new(ri, settings),
@@ -171,7 +172,11 @@ async fn collect_pair(
             })?
             .with_page_size(PAGE_SIZE);
         let shared = fleet.filter(|_| i == 0).map(|f| f.source(&ri.name));
-        insts.push(Reader::new(client, ri.name.clone(), progress.clone()).sharing(shared));
+        let reader = Reader::new(client, ri.name.clone(), progress.clone()).sharing(shared);
+        insts.push(match role {
+            InstanceRole::Source => reader.keeping_row_times(),
+            InstanceRole::Target => reader,
+        });
     }
 
     // Wave 0: every instance answers, or the run stops before anything else is sent.
@@ -235,9 +240,16 @@ async fn collect_pair(
             .iter()
             .map(|_| oneshot::channel::<TargetGroups>())
             .unzip();
+        // Production's MID Servers that look like a target's, whose credentials it reads (not
+        // when the config says the source is not production).
+        let suspects = match source.production {
+            Some(false) => BTreeSet::new(),
+            _ => prod_reads::suspects(&wave1s[0], &wave1s[1..]),
+        };
         let mut sides = vec![Side::Source {
             target_logins: &target_logins,
             from_targets,
+            suspects,
         }];
         sides.extend(to_source.into_iter().map(|to_source| Side::Target {
             preservers: &preservers,

@@ -5,8 +5,8 @@ use super::progress::Progress;
 use super::rows::{self, IdRow, Keyed};
 use super::shared::SourceReads;
 use super::Read;
-use crate::client::{Client, ClientError, Rows, TableQuery};
-use crate::evidence::{Cause, TableRead, Unreadable};
+use crate::client::{Client, ClientError, Row, Rows, TableQuery};
+use crate::evidence::{Cause, RowTimes, TableRead, Unreadable};
 use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::Table;
 use futures::future::join_all;
@@ -26,6 +26,8 @@ pub(super) struct Reader {
     shared: Option<Arc<SourceReads>>,
     /// Requests of the shared reads this reader used (its client did not send them).
     shared_sent: AtomicU64,
+    /// When each row read was created and last changed, by sys_id: kept on the source only.
+    times: Option<Mutex<BTreeMap<String, RowTimes>>>,
 }
 
 impl Reader {
@@ -37,6 +39,44 @@ impl Reader {
             progress,
             shared: None,
             shared_sent: AtomicU64::new(0),
+            times: None,
+        }
+    }
+
+    /// Keeps `sys_created_on` and `sys_updated_on` of every row read of a table that asks for
+    /// them (the source's, for the backup window).
+    pub(super) fn keeping_row_times(mut self) -> Self {
+        self.times = Some(Mutex::new(BTreeMap::new()));
+        self
+    }
+
+    /// The times kept so far (none unless [`Reader::keeping_row_times`]).
+    pub(super) fn row_times(&self) -> BTreeMap<String, RowTimes> {
+        self.times
+            .as_ref()
+            .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
+    }
+
+    fn keep_times(&self, t: &Table, rows: &[Row]) {
+        let Some(times) = &self.times else { return };
+        if !t.fields.contains(&"sys_updated_on") {
+            return;
+        }
+        let mut times = times.lock().unwrap_or_else(|e| e.into_inner());
+        let field =
+            |row: &Row, f: &str| row.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
+        for row in rows {
+            let id = field(row, "sys_id");
+            // A read that asked only for sys_ids (a preserver's matches) says nothing of times.
+            let said = row.contains_key("sys_updated_on") || row.contains_key("sys_created_on");
+            if !id.is_empty() && (said || !times.contains_key(&id)) {
+                let read = RowTimes {
+                    created_on: field(row, "sys_created_on"),
+                    updated_on: field(row, "sys_updated_on"),
+                };
+                times.insert(id, read);
+            }
         }
     }
 
@@ -159,6 +199,7 @@ impl Reader {
             let reason = format!("{hidden} of {announced} rows hidden by ACLs");
             return Err(self.unreadable(t, reason));
         }
+        self.keep_times(t, &rows.rows);
         rows.rows
             .into_iter()
             .map(rows::parse::<T>)

@@ -5,6 +5,7 @@ use super::clone_rows::*;
 use super::preserver_eval::{
     class_level_evals, count_all, group_level_evals, match_users, user_level_evals, Matches,
 };
+use super::prod_reads;
 use super::reader::{merge, Reader};
 use super::rows::*;
 use super::{fact, fact_of, Read};
@@ -106,7 +107,7 @@ pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: b
         if is_source {
             None
         } else {
-            Some(extras(inst, false).await)
+            Some(extras(inst, None).await)
         }
     };
     let (holder_rows, agents, configs, contains, preservers, extras) = futures::join!(
@@ -144,6 +145,8 @@ pub(super) struct CloneExtras {
     pub(super) clone_requests: Fact<Vec<CloneRequest>>,
     pub(super) console_requests: Fact<Option<Vec<CloneRequest>>>,
     pub(super) target_records: Fact<Vec<InstanceRecord>>,
+    /// Production's credentials naming a MID Server that looks like a target's.
+    pub(super) credentials: Option<Fact<Vec<Credential>>>,
 }
 
 /// The clone requests of both request tables and, once they are in, the `instance` records
@@ -182,16 +185,23 @@ async fn clone_requests(
     (fact(legacy), fact(console), fact_of(records))
 }
 
-async fn extras(inst: &Reader, is_source: bool) -> Extras {
+/// The reads nothing depends on; `suspects` on the source only (its MID Servers that look like
+/// a target's, whose credentials it reads).
+async fn extras(inst: &Reader, suspects: Option<&BTreeSet<String>>) -> Extras {
     let clone = async {
-        if !is_source {
-            return None;
-        }
-        let (profiles, links, excludes, (clone_requests, console_requests, target_records)) = futures::join!(
+        let suspects = suspects?;
+        let (
+            profiles,
+            links,
+            excludes,
+            (clone_requests, console_requests, target_records),
+            credentials,
+        ) = futures::join!(
             inst.initial::<CloneProfileRow>(&CLONE_PROFILE),
             inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS),
             inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE),
             clone_requests(inst),
+            prod_reads::credentials(inst, suspects),
         );
         Some(CloneExtras {
             profiles: fact_of(profiles),
@@ -200,6 +210,7 @@ async fn extras(inst: &Reader, is_source: bool) -> Extras {
             clone_requests,
             console_requests,
             target_records,
+            credentials,
         })
     };
     let (props, clone) = futures::join!(inst.initial(&SYS_PROPERTIES), clone);
@@ -450,6 +461,8 @@ pub(super) enum Side<'a> {
     Source {
         target_logins: &'a BTreeSet<String>,
         from_targets: Vec<oneshot::Receiver<TargetGroups>>,
+        /// Its MID Servers that look like a target's (`prod_reads::suspects`).
+        suspects: BTreeSet<String>,
     },
     /// A target evaluates the source's preservers and tells the source its groups.
     Target {
@@ -465,15 +478,22 @@ pub(super) enum Side<'a> {
 /// than the membership rows walk, and roles containing `mid_server` more than two levels up,
 /// add a wave each only when the data has them.
 pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (Gathered, Extras) {
-    let (target_logins, from_targets, preservers, to_source) = match side {
+    let (target_logins, from_targets, preservers, to_source, suspects) = match side {
         Side::Source {
             target_logins,
             from_targets,
-        } => (Some(target_logins), from_targets, &[][..], None),
+            suspects,
+        } => (Some(target_logins), from_targets, &[][..], None, suspects),
         Side::Target {
             preservers,
             to_source,
-        } => (None, Vec::new(), preservers, Some(to_source)),
+        } => (
+            None,
+            Vec::new(),
+            preservers,
+            Some(to_source),
+            BTreeSet::new(),
+        ),
     };
     let is_target = to_source.is_some();
     let early_extras = w1.extras.take();
@@ -530,7 +550,7 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
     let x = async {
         match early_extras {
             Some(x) => x,
-            None => extras(inst, true).await,
+            None => extras(inst, Some(&suspects)).await,
         }
     };
     let (contains, main, counts, early, x) = futures::join!(chain, main, counts, early, x);

@@ -576,7 +576,7 @@ fn offline_reaudit_of_a_request_estate_gives_the_same_verdicts() {
     // Evidence of the previous schema is refused, naming both versions.
     let text = std::fs::read_to_string(&saved).expect("evidence");
     let mut ev: Value = serde_json::from_str(&text).expect("json");
-    ev["schema_version"] = json!(1);
+    ev["schema_version"] = json!(2);
     let old = run.file("old.json");
     std::fs::write(&old, ev.to_string()).expect("write");
     let out = preclone()
@@ -587,5 +587,5 @@ fn offline_reaudit_of_a_request_estate_gives_the_same_verdicts() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     let current = format!("schema {}", preclone::evidence::EVIDENCE_SCHEMA_VERSION);
-    assert!(err.contains("schema 1") && err.contains(&current), "{err}");
+    assert!(err.contains("schema 2") && err.contains(&current), "{err}");
 }

@@ -24,6 +24,7 @@ mod grants;
 mod honesty;
 mod hostile;
 mod options;
+mod prod_next;
 mod refusals;
 mod registry;
 mod sample_reports;

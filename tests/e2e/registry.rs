@@ -62,6 +62,8 @@ fn an_audit_reads_exactly_the_tables_and_fields_of_the_registry() {
     let mut prod = estate(true, 100, "mid.prod");
     seed_preservers(&mut prod);
     prod.add_preserver("MID groups", "sys_user_group", "nameSTARTSWITHMID");
+    // A MID Server named like dev's, so that production's credentials naming it are read.
+    prod.add_mid_server("mid.dev-01", "mid.prod", "Up");
     // A pending request, so that its target's `instance` record is read.
     let record = prod.add_instance_record("acmetest", "https://acmetest.example.invalid");
     prod.add_clone_request("sn_instance_clone_request", &record, serde_json::json!({}));

@@ -84,6 +84,9 @@ pub fn instance(name: &str, role: InstanceRole, production: bool) -> InstanceEvi
         clone: None,
         preserver_evals: vec![],
         coverage: vec![],
+        validation_override: Fact::ok(None),
+        credentials: None,
+        row_times: BTreeMap::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! [`groups`] its memberships and the sys_ids of the roles and groups that grant `mid_server`,
 //! [`servers`] the MID Servers themselves.
 
+mod backup;
 mod groups;
 mod servers;
 mod users;
@@ -117,6 +118,7 @@ fn judge_target(
         CheckId::MidGroupMissingInSource,
         CheckId::MidGroupLacksRoleInSource,
         CheckId::MidRoleIdDiffers,
+        CheckId::SourceCopyInBackupWindow,
     ];
     let server_checks = [CheckId::MidServerWillGoDown, CheckId::MidServerLoginUnknown];
 
@@ -250,6 +252,7 @@ fn judge_target(
         .map(|u| u.sys_id.as_str())
         .collect();
     groups::role_ids(source, target, today, src_today, &judged, out);
+    backup::judge(ctx, target, clone, (plan, after), &logins, &outcomes, out);
     if let Some(servers) = servers {
         servers::judge_servers(target, servers, &outcomes, out, impact);
     }

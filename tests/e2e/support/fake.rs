@@ -78,6 +78,8 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "source",
             "sys_domain",
             "sys_class_name",
+            "sys_created_on",
+            "sys_updated_on",
         ],
     ),
     (
@@ -91,19 +93,54 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "included_in_role",
             "inh_count",
             "state",
+            "sys_created_on",
+            "sys_updated_on",
         ],
     ),
-    ("sys_user_grmember", &["sys_id", "user", "group"]),
+    (
+        "sys_user_grmember",
+        &[
+            "sys_id",
+            "user",
+            "group",
+            "sys_created_on",
+            "sys_updated_on",
+        ],
+    ),
     (
         "sys_user_group",
-        &["sys_id", "name", "parent", "active", "description"],
+        &[
+            "sys_id",
+            "name",
+            "parent",
+            "active",
+            "description",
+            "sys_created_on",
+            "sys_updated_on",
+        ],
     ),
     (
         "sys_group_has_role",
-        &["sys_id", "group", "role", "inherits"],
+        &[
+            "sys_id",
+            "group",
+            "role",
+            "inherits",
+            "sys_created_on",
+            "sys_updated_on",
+        ],
     ),
     ("sys_user_role", &["sys_id", "name", "description"]),
-    ("sys_user_role_contains", &["sys_id", "role", "contains"]),
+    (
+        "sys_user_role_contains",
+        &[
+            "sys_id",
+            "role",
+            "contains",
+            "sys_created_on",
+            "sys_updated_on",
+        ],
+    ),
     (
         "ecc_agent",
         &[
@@ -207,6 +244,26 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "sys_created_on",
         ],
     ),
+    // Production's credentials; the secret fields exist, and must never be asked for.
+    (
+        "discovery_credentials",
+        &[
+            "sys_id",
+            "name",
+            "type",
+            "active",
+            "order",
+            "applies_to",
+            "mid_list",
+            "tag",
+            "user_name",
+            "password",
+            "ssh_private_key",
+            "ssh_passphrase",
+            "authentication_key",
+            "privacy_key",
+        ],
+    ),
     // Registered clone targets; the password fields exist, and must never be asked for.
     (
         "instance",
@@ -222,6 +279,20 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// The tables whose rows get `sys_created_on` and `sys_updated_on` ([`LONG_AGO`]) when inserted
+/// without them.
+const STAMPED: &[&str] = &[
+    "sys_user",
+    "sys_user_has_role",
+    "sys_user_grmember",
+    "sys_user_group",
+    "sys_group_has_role",
+    "sys_user_role_contains",
+];
+
+/// When rows the tests do not date were created and last changed.
+pub const LONG_AGO: &str = "2025-01-01 00:00:00";
 
 /// Fields looked up through a hash index (equality and `IN` terms on them avoid a scan).
 const INDEXED: &[&str] = &[
@@ -618,6 +689,15 @@ impl FakeState {
         if table == "sys_group_has_role" && !fields.iter().any(|(k, _)| k == "inherits") {
             fields.push(("inherits".to_string(), "true".to_string()));
         }
+        // The platform stamps every row; the user tables' rows here were made long ago unless
+        // a test says otherwise.
+        if STAMPED.contains(&table) {
+            for f in ["sys_created_on", "sys_updated_on"] {
+                if !fields.iter().any(|(k, _)| k == f) {
+                    fields.push((f.to_string(), LONG_AGO.to_string()));
+                }
+            }
+        }
         let sys_id = match fields.iter().find(|(k, _)| k == "sys_id") {
             Some((_, v)) if !v.is_empty() => v.clone(),
             _ => {
@@ -886,6 +966,29 @@ impl FakeState {
                 "table": "",
                 "default": default.to_string(),
                 "include_in_system_clone": "true",
+            }),
+        )
+    }
+
+    /// A credential of `kind` (`type`) that the MID Servers `mid_list` (sys_ids) may use, with
+    /// every secret field set to a value that must never leave the instance; returns its sys_id.
+    pub fn add_credential(&mut self, name: &str, kind: &str, mid_list: &[&str]) -> String {
+        self.insert(
+            "discovery_credentials",
+            json!({
+                "name": name,
+                "type": kind,
+                "active": "true",
+                "order": "100",
+                "applies_to": "all",
+                "mid_list": mid_list.join(","),
+                "tag": "",
+                "user_name": "svc.discovery.fake-cred-user",
+                "password": "fake-cred-password-5b1e",
+                "ssh_private_key": "-----BEGIN FAKE PRIVATE KEY-----fake-cred-key-77c0",
+                "ssh_passphrase": "fake-cred-passphrase-3a9d",
+                "authentication_key": "fake-cred-authkey-c4f2",
+                "privacy_key": "fake-cred-privkey-90be",
             }),
         )
     }
