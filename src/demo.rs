@@ -60,6 +60,7 @@ fn server(label: &str, name: &str, status: &str, user_name: &str, host: &str) ->
         host_name: host.into(),
         version: "xanadu-07-02-2024__patch3".into(),
         last_refreshed: "2026-11-23 23:55:00".into(),
+        is_using_mutual_auth: Some(false),
     }
 }
 

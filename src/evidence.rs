@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod cause;
+mod mid;
 pub use cause::Cause;
+pub use mid::{AgentIssue, Cluster, ClusterMember, MidPin, UserCertificate};
 
 /// Version of the evidence document's shape. Bumped on any incompatible change. Version 2 added
 /// the Clone Admin Console's requests, the `instance` records of the requests' targets, the
 /// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag.
-pub const EVIDENCE_SCHEMA_VERSION: u32 = 2;
+/// Version 3 added the MID Servers' clusters, open issues, pinned versions and mutual
+/// authentication, and the certificate rows of their users.
+pub const EVIDENCE_SCHEMA_VERSION: u32 = 3;
 
 /// Reads `schema_version` and refuses any other version at once, naming both: an older
 /// document lacks facts this version relies on, and must never read as "nothing found".
@@ -248,6 +252,9 @@ pub struct MidServer {
     pub host_name: String,
     pub version: String,
     pub last_refreshed: String,
+    /// `is_using_mutual_auth`: it logs in with a client certificate mapped to its user
+    /// ([`UserCertificate`]). `None` when not returned.
+    pub is_using_mutual_auth: Option<bool>,
 }
 
 /// An `ecc_agent_config` row with `param_name=mid.instance.username`.
@@ -450,6 +457,18 @@ pub struct InstanceEvidence {
     /// Preserver conditions as this target evaluated them; empty on the source.
     pub preserver_evals: Vec<PreserverEval>,
     pub coverage: Vec<TableRead>,
+    /// MID Server clusters (`ecc_agent_cluster`).
+    pub clusters: Fact<Vec<Cluster>>,
+    /// Their members (`ecc_agent_cluster_member_m2m`).
+    pub cluster_members: Fact<Vec<ClusterMember>>,
+    /// Open `ecc_agent_issue` rows.
+    pub agent_issues: Fact<Vec<AgentIssue>>,
+    /// `mid.pinned.version` rows of `ecc_agent_config` (read with [`Self::mid_configs`]).
+    pub mid_pins: Fact<Vec<MidPin>>,
+    /// The `sys_user_certificate` rows of the users of MID Servers that use (or may use) mutual
+    /// authentication; on the source also those of the targets' such users (the copies the
+    /// clone brings).
+    pub certificates: Fact<Vec<UserCertificate>>,
 }
 
 impl InstanceEvidence {
@@ -482,6 +501,11 @@ impl InstanceEvidence {
             clone: None,
             preserver_evals: Vec::new(),
             coverage: Vec::new(),
+            clusters: Fact::ok(Vec::new()),
+            cluster_members: Fact::ok(Vec::new()),
+            agent_issues: Fact::ok(Vec::new()),
+            mid_pins: Fact::ok(Vec::new()),
+            certificates: Fact::ok(Vec::new()),
         }
     }
 
@@ -508,6 +532,11 @@ impl InstanceEvidence {
             group_roles: no(&tables::SYS_GROUP_HAS_ROLE, why),
             mid_servers: no(&tables::ECC_AGENT, why),
             mid_configs: no(&tables::ECC_AGENT_CONFIG, why),
+            clusters: no(&tables::ECC_AGENT_CLUSTER, why),
+            cluster_members: no(&tables::ECC_AGENT_CLUSTER_MEMBER, why),
+            agent_issues: no(&tables::ECC_AGENT_ISSUE, why),
+            mid_pins: no(&tables::ECC_AGENT_CONFIG, why),
+            certificates: no(&tables::SYS_USER_CERTIFICATE, why),
             clone: (role == InstanceRole::Source).then(|| CloneSetup {
                 preservers: no(&tables::CLONE_DATA_PRESERVER, why),
                 profiles: no(&tables::CLONE_PROFILE, why),
@@ -588,8 +617,8 @@ mod tests {
             }
         }
         walk(&json, &mut errors);
-        // The production property, the build, eleven lists and the seven of the clone setup.
-        assert_eq!(errors.len(), 20, "{json}");
+        // The production property, the build, sixteen lists and the seven of the clone setup.
+        assert_eq!(errors.len(), 25, "{json}");
         for f in errors {
             assert_eq!(f["reason"], "down");
             let table = f["table"].as_str().unwrap_or_default();

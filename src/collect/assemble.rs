@@ -147,5 +147,10 @@ pub(super) fn assemble(
         },
         preserver_evals: evals,
         coverage: inst.tables_read(),
+        clusters: x.mid.clusters,
+        cluster_members: x.mid.members,
+        agent_issues: x.mid.issues,
+        mid_pins: w1.pins,
+        certificates: fact_of(w2.certificates),
     }
 }

@@ -38,6 +38,7 @@
 
 mod assemble;
 mod clone_rows;
+mod mid_reads;
 mod preserver_eval;
 mod progress;
 mod reader;
@@ -191,6 +192,10 @@ pub async fn collect_with_progress(
             .iter()
             .flat_map(|w| w.logins().into_iter().chain(w.holder_names()))
             .collect();
+        let target_cert_logins: BTreeSet<String> = wave1s[1..]
+            .iter()
+            .flat_map(|w| mid_reads::cert_logins(&w.agents, &w.configs))
+            .collect();
         let preservers: Vec<Preserver> = wave1s[0]
             .preservers
             .as_ref()
@@ -202,6 +207,7 @@ pub async fn collect_with_progress(
             .unzip();
         let mut sides = vec![Side::Source {
             target_logins: &target_logins,
+            target_cert_logins: &target_cert_logins,
             from_targets,
         }];
         sides.extend(to_source.into_iter().map(|to_source| Side::Target {

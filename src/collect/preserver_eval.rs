@@ -49,7 +49,7 @@ pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver]) -> Counts
 
 /// How many rows of `t` the condition of `p` matches; a condition too long for a URL is not
 /// sent.
-async fn count(inst: &Reader, t: &Table, p: &Preserver) -> Result<u64, Unreadable> {
+pub(super) async fn count(inst: &Reader, t: &Table, p: &Preserver) -> Result<u64, Unreadable> {
     match query::fitting(&p.condition, MAX_QUERY_BYTES) {
         Ok(q) => inst.count(t, q).await,
         Err(e) => Err(too_long(p, &e)),
@@ -72,7 +72,7 @@ fn too_long(p: &Preserver, e: &query::TooLong) -> Unreadable {
 /// the chunk's bytes counted once per group so that no URL passes 8 KB. No request when
 /// `values` is empty; none either when even one value per group does not fit (unreadable,
 /// naming the preserver).
-async fn matched_rows(
+pub(super) async fn matched_rows(
     inst: &Reader,
     t: &Table,
     p: &Preserver,
@@ -89,7 +89,7 @@ async fn matched_rows(
 }
 
 /// Sorted, without duplicates.
-fn sorted(mut ids: Vec<String>) -> Vec<String> {
+pub(super) fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids

@@ -82,6 +82,7 @@ pub fn instance(name: &str, role: InstanceRole, production: bool) -> InstanceEvi
         clone: None,
         preserver_evals: vec![],
         coverage: vec![],
+        ..InstanceEvidence::empty(name, "", role)
     }
 }
 
@@ -95,6 +96,7 @@ pub fn server(n: u32, name: &str, login: &str) -> MidServer {
         host_name: "h".into(),
         version: "v".into(),
         last_refreshed: String::new(),
+        is_using_mutual_auth: Some(false),
     }
 }
 
