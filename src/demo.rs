@@ -5,7 +5,8 @@
 //! (`inherits` false), a preserver switched off, an
 //! over-broad and a dot-walked one, non-production MID users kept in production, a table of
 //! dev with rows hidden by ACLs, a legacy clone request for dev and a Clone Admin Console
-//! request for test, and three waivers (valid, expiring within 30 days, expired).
+//! request for test, and three waivers (valid, expiring within 30 days, expired). What it shows
+//! of MID Server clusters, certificate logins, issues and pinned versions is in `demo/mid.rs`.
 
 use crate::checks::CheckId;
 use crate::evidence::*;
@@ -13,6 +14,8 @@ use crate::waivers::Waiver;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+mod mid;
 
 /// A stable sys_id for a label.
 fn id(label: &str) -> String {
@@ -495,6 +498,7 @@ pub fn evidence(now: DateTime<Utc>, run_id: &str) -> Evidence {
     for i in [prod(now), dev(now), test(now)] {
         instances.insert(i.name.clone(), i);
     }
+    mid::extend(&mut instances, now);
     let requests = instances
         .values()
         .flat_map(|i| i.coverage.iter())

@@ -19,6 +19,7 @@ mod faults;
 mod grants;
 mod honesty;
 mod hostile;
+mod mid_next;
 mod options;
 mod refusals;
 mod registry;
