@@ -5,7 +5,7 @@
 //! users), and on a target the preservers on the cluster and certificate tables evaluated for
 //! those rows (beside wave 2 and wave 3).
 
-use super::preserver_eval::{count, matched_rows, sorted};
+use super::preserver_eval::by_sys_id;
 use super::reader::Reader;
 use super::rows::{de, Keyed, MidConfigRow};
 use super::{fact, fact_of, Read};
@@ -251,19 +251,7 @@ pub(super) async fn mid_level_evals(
     let jobs = preservers
         .iter()
         .filter(|p| p.table == t.name)
-        .map(|p| async move {
-            let (matched, total) =
-                futures::join!(matched_rows(inst, t, p, "sys_id", ids), count(inst, t, p),);
-            let matched =
-                matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
-            PreserverEval {
-                preserver: p.sys_id.clone(),
-                table: p.table.clone(),
-                matched: fact(matched),
-                table_matches: fact(total),
-                mid_related_rows: ids.len() as u64,
-            }
-        });
+        .map(|p| by_sys_id(inst, t, p, ids));
     join_all(jobs).await
 }
 

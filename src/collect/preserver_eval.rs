@@ -49,7 +49,7 @@ pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver]) -> Counts
 
 /// How many rows of `t` the condition of `p` matches; a condition too long for a URL is not
 /// sent.
-pub(super) async fn count(inst: &Reader, t: &Table, p: &Preserver) -> Result<u64, Unreadable> {
+async fn count(inst: &Reader, t: &Table, p: &Preserver) -> Result<u64, Unreadable> {
     match query::fitting(&p.condition, MAX_QUERY_BYTES) {
         Ok(q) => inst.count(t, q).await,
         Err(e) => Err(too_long(p, &e)),
@@ -72,7 +72,7 @@ fn too_long(p: &Preserver, e: &query::TooLong) -> Unreadable {
 /// the chunk's bytes counted once per group so that no URL passes 8 KB. No request when
 /// `values` is empty; none either when even one value per group does not fit (unreadable,
 /// naming the preserver).
-pub(super) async fn matched_rows(
+async fn matched_rows(
     inst: &Reader,
     t: &Table,
     p: &Preserver,
@@ -89,7 +89,7 @@ pub(super) async fn matched_rows(
 }
 
 /// Sorted, without duplicates.
-pub(super) fn sorted(mut ids: Vec<String>) -> Vec<String> {
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
@@ -294,20 +294,26 @@ pub(super) async fn class_level_evals(
     let jobs = preservers
         .iter()
         .filter_map(|p| by_class.get(&p.table).map(|(t, ids)| (p, t, ids)))
-        .map(|(p, t, ids)| async move {
-            let (matched, total) = futures::join!(
-                matched_rows(inst, t, p, "sys_id", ids),
-                inst.count(t, query::strip_eq(&p.condition)),
-            );
-            let matched =
-                matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
-            PreserverEval {
-                preserver: p.sys_id.clone(),
-                table: p.table.clone(),
-                matched: fact(matched),
-                table_matches: fact(total),
-                mid_related_rows: ids.len() as u64,
-            }
-        });
+        .map(|(p, t, ids)| by_sys_id(inst, t, p, ids));
     join_all(jobs).await
+}
+
+/// The evaluation of `p` on `t` for the rows `ids` (`sys_idIN`, chunked), with the whole
+/// table's matches (a condition too long for a URL is not sent).
+pub(super) async fn by_sys_id(
+    inst: &Reader,
+    t: &Table,
+    p: &Preserver,
+    ids: &BTreeSet<String>,
+) -> PreserverEval {
+    let (matched, total) =
+        futures::join!(matched_rows(inst, t, p, "sys_id", ids), count(inst, t, p));
+    let matched = matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
+    PreserverEval {
+        preserver: p.sys_id.clone(),
+        table: p.table.clone(),
+        matched: fact(matched),
+        table_matches: fact(total),
+        mid_related_rows: ids.len() as u64,
+    }
 }

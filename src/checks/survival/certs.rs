@@ -96,6 +96,47 @@ pub(super) fn none_keeps(source: &InstanceEvidence, plan: &ClonePlan, table: &st
     }
 }
 
+/// The name of the applicable preserver on `table` that keeps the target's row `row`, as the
+/// target evaluated its condition; `None` when none does. Undecided when one was not evaluated
+/// or its evaluation failed.
+pub(super) fn kept_by(
+    source: &InstanceEvidence,
+    target: &InstanceEvidence,
+    plan: &ClonePlan,
+    table: &str,
+    row: &str,
+) -> Result<Option<String>, Unreadable> {
+    for p in plan.applicable_on(preservers_of(source), table) {
+        let eval = target
+            .preserver_evals
+            .iter()
+            .find(|e| e.preserver == p.sys_id && e.table == table)
+            .ok_or_else(|| Unreadable {
+                table: table.into(),
+                reason: format!(
+                    "preserver \"{}\" was not evaluated on {}",
+                    p.name, target.name
+                ),
+            })?;
+        if eval.matched.as_result()?.iter().any(|id| id == row) {
+            return Ok(Some(p.name.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// `; preserver "x" does not apply: why` for each preserver on `table` this clone leaves out.
+pub(super) fn not_applied(source: &InstanceEvidence, plan: &ClonePlan, table: &str) -> String {
+    preservers_of(source)
+        .iter()
+        .filter(|p| p.table == table)
+        .filter_map(|p| {
+            let why = plan.not_applied.get(&p.sys_id)?;
+            Some(format!("; preserver \"{}\" does not apply: {why}", p.name))
+        })
+        .collect()
+}
+
 /// Whether one certificate row survives one clone: `Ok(None)` when it does, `Ok(Some(why))`
 /// when it does not.
 fn survives(
@@ -106,24 +147,7 @@ fn survives(
     c: &UserCertificate,
 ) -> Result<Option<String>, Unreadable> {
     let preservers = preservers_of(source);
-    let mut kept_by = None;
-    for p in plan.applicable_on(preservers, TABLE) {
-        let eval = target
-            .preserver_evals
-            .iter()
-            .find(|e| e.preserver == p.sys_id && e.table == TABLE)
-            .ok_or_else(|| Unreadable {
-                table: TABLE.into(),
-                reason: format!(
-                    "preserver \"{}\" was not evaluated on {}",
-                    p.name, target.name
-                ),
-            })?;
-        if eval.matched.as_result()?.contains(&c.sys_id) {
-            kept_by = Some(p.name.clone());
-            break;
-        }
-    }
+    let kept_by = kept_by(source, target, plan, TABLE, &c.sys_id)?;
     let excluded = plan.mid_excluded.get(TABLE);
     // The row after the clone: the target's, kept; else the source's copy of the same sys_id.
     let row = match (&kept_by, excluded) {
@@ -156,11 +180,7 @@ fn survives(
                 others.join(", ")
             ));
         }
-        for p in preservers.iter().filter(|p| p.table == TABLE) {
-            if let Some(r) = plan.not_applied.get(&p.sys_id) {
-                why.push_str(&format!("; preserver \"{}\" does not apply: {r}", p.name));
-            }
-        }
+        why.push_str(&not_applied(source, plan, TABLE));
         return Ok(Some(why));
     };
     // The row must still map to a user that exists: by sys_id, not by name.

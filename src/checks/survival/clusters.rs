@@ -3,8 +3,8 @@
 //! (`mid-cluster-not-preserved`: `ecc_agent_cluster` is in the default exclusions, and only a
 //! preserver keeps the target's rows).
 
+use super::certs::{kept_by, none_keeps, not_applied};
 use super::health::{status, unknown_status, Status};
-use super::preservers_of;
 use crate::checks::{table_subject, CheckId, Ev, Judge, SimulatedClone};
 use crate::evidence::{Cluster, InstanceEvidence, MidServer, Unreadable};
 use crate::finding::{CheckResult, Subject};
@@ -136,22 +136,8 @@ fn survives(
     plan: &ClonePlan,
     c: &Cluster,
 ) -> Result<Result<String, String>, Unreadable> {
-    let preservers = preservers_of(source);
-    for p in plan.applicable_on(preservers, TABLE) {
-        let eval = target
-            .preserver_evals
-            .iter()
-            .find(|e| e.preserver == p.sys_id && e.table == TABLE)
-            .ok_or_else(|| Unreadable {
-                table: TABLE.into(),
-                reason: format!(
-                    "preserver \"{}\" was not evaluated on {}",
-                    p.name, target.name
-                ),
-            })?;
-        if eval.matched.as_result()?.contains(&c.sys_id) {
-            return Ok(Ok(format!("preserver \"{}\" keeps it", p.name)));
-        }
+    if let Some(p) = kept_by(source, target, plan, TABLE, &c.sys_id)? {
+        return Ok(Ok(format!("preserver \"{p}\" keeps it")));
     }
     let mut why = match plan.mid_excluded.get(TABLE) {
         Some(e) => format!(
@@ -172,12 +158,8 @@ fn survives(
             )
         }
     };
-    why.push_str(&super::certs::none_keeps(source, plan, TABLE));
-    for p in preservers.iter().filter(|p| p.table == TABLE) {
-        if let Some(r) = plan.not_applied.get(&p.sys_id) {
-            why.push_str(&format!("; preserver \"{}\" does not apply: {r}", p.name));
-        }
-    }
+    why.push_str(&none_keeps(source, plan, TABLE));
+    why.push_str(&not_applied(source, plan, TABLE));
     Ok(Err(why))
 }
 
