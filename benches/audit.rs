@@ -144,9 +144,10 @@ fn mid_user(e: &Estate, k: usize, i: u64) -> (String, String) {
 
 /// Instance `k` of the estate: roles (two containing mid_server), groups three levels deep
 /// (one granting mid_server), MID users holding mid_server directly, through a group or through
-/// a containing role, MID Servers logged in as half of them, ordinary users with their roles
-/// and memberships, and on the source the three seed preservers and credentials naming its MID
-/// Servers.
+/// a containing role, MID Servers logged in as half of them (one in four of those with a client
+/// certificate, paired into clusters, one in five with an issue, one in twenty pinned), ordinary
+/// users with their roles and memberships, and on the source the three seed preservers, the
+/// preservers of the cluster and certificate tables and credentials naming its MID Servers.
 fn build_instance(e: &Estate, k: usize) -> FakeState {
     let mut s = FakeState::new();
     let role = |n: u64| id(K_ROLE, 0, n);
@@ -241,16 +242,38 @@ fn build_instance(e: &Estate, k: usize) -> FakeState {
         s.grant_role(&uid, &itil);
         if i % 2 == 0 {
             let agent = id(K_AGENT, k as u64 + 1, i);
+            let mutual = i % 8 == 0;
             s.insert(
                 "ecc_agent",
                 json!({"sys_id": agent, "name": format!("mid-{}-{i}", NAMES[k]),
                        "status": "Up", "validated": "true", "user_name": name,
                        "host_name": format!("mid{i}.example.invalid"), "ip_address": "10.0.0.1",
                        "version": "xanadu-07-02-2024__patch1",
-                       "last_refreshed": "2026-11-23 10:00:00"}),
+                       "last_refreshed": "2026-11-23 10:00:00",
+                       "is_using_mutual_auth": mutual.to_string()}),
             );
             if i % 20 == 0 {
                 s.add_mid_config(&agent, "mid.instance.username", &name);
+            }
+            if i % 40 == 0 {
+                s.add_mid_config(&agent, "mid.pinned.version", "xanadu-07-02-2024__patch1");
+            }
+            if mutual {
+                let cert = format!("CN=mid{i}.{}.example.invalid", NAMES[k]);
+                s.add_user_certificate(&uid, &cert, true, "2030-01-01 00:00:00");
+            }
+            if i % 10 == 0 {
+                let state = if i % 20 == 0 { "resolved" } else { "new" };
+                s.add_agent_issue(&agent, "MIDUserConnectivity", state);
+            }
+            // Failover pairs: this MID Server and the next one with a MID Server.
+            if i % 4 == 0 && i + 2 < e.mid_users {
+                let next = id(K_AGENT, k as u64 + 1, i + 2);
+                s.add_cluster(
+                    &format!("cluster-{}-{i}", NAMES[k]),
+                    "Failover",
+                    &[&agent, &next],
+                );
             }
         }
     }
@@ -280,6 +303,13 @@ fn build_instance(e: &Estate, k: usize) -> FakeState {
             s.add_credential(&format!("credential {c}"), kind, &list);
         }
         seed_preservers(&mut s);
+        s.add_preserver("MID Server clusters", "ecc_agent_cluster", "");
+        s.add_preserver(
+            "MID server certificates",
+            "sys_user_certificate",
+            "user.roles=mid_server",
+        );
+        s.add_exclusion("ecc_agent_cluster", true);
     }
     s
 }
@@ -737,11 +767,30 @@ async fn naive_first(c: &Client, source: bool, parallel: usize, errors: &mut u64
             .map(first),
         );
     }
+    // The MID Servers' clusters and issues, whole, as the audit reads them (after the rest, so
+    // the positions above hold).
+    qs.extend(
+        [
+            &ECC_AGENT_CLUSTER,
+            &ECC_AGENT_CLUSTER_MEMBER,
+            &ECC_AGENT_ISSUE,
+        ]
+        .map(first),
+    );
     let r = run_all(c, qs, parallel, errors).await;
     let empty = Vec::new();
     let at = |i: usize| r.get(i).unwrap_or(&empty);
     let mut logins = col(at(2), "user_name");
-    logins.extend(col(at(3), "value"));
+    // The configured users, not the pinned versions read with them.
+    let configured: Vec<Row> = at(3)
+        .iter()
+        .filter(|r| {
+            r.get("param_name")
+                .is_some_and(|p| p == "mid.instance.username")
+        })
+        .cloned()
+        .collect();
+    logins.extend(col(&configured, "value"));
     NaiveFirst {
         holder_ids: col(at(1), "user"),
         holder_names: col(at(1), "user.user_name"),

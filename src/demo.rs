@@ -5,8 +5,9 @@
 //! (`inherits` false), a preserver switched off, an
 //! over-broad and a dot-walked one, non-production MID users kept in production, a MID Server
 //! registered in production from dev's host (with the production credentials it receives), a
-//! table of dev with rows hidden by ACLs, a legacy clone request for dev and a Clone Admin
-//! Console request for test, and three waivers (valid, expiring within 30 days, expired).
+//! table of dev with rows hidden by ACLs, a legacy clone request for dev and a Clone Admin Console
+//! request for test, and three waivers (valid, expiring within 30 days, expired). What it shows
+//! of MID Server clusters, certificate logins, issues and pinned versions is in `demo/mid.rs`.
 
 use crate::checks::CheckId;
 use crate::evidence::*;
@@ -14,6 +15,8 @@ use crate::waivers::Waiver;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+mod mid;
 
 /// A stable sys_id for a label.
 fn id(label: &str) -> String {
@@ -61,6 +64,7 @@ fn server(label: &str, name: &str, status: &str, user_name: &str, host: &str) ->
         host_name: host.into(),
         version: "xanadu-07-02-2024__patch3".into(),
         last_refreshed: "2026-11-23 23:55:00".into(),
+        is_using_mutual_auth: Some(false),
     }
 }
 
@@ -546,6 +550,7 @@ pub fn evidence(now: DateTime<Utc>, run_id: &str) -> Evidence {
     for i in [prod(now), dev(now), test(now)] {
         instances.insert(i.name.clone(), i);
     }
+    mid::extend(&mut instances, now);
     let requests = instances
         .values()
         .flat_map(|i| i.coverage.iter())

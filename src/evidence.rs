@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 
 mod cause;
 mod exposure;
+mod mid;
 mod times;
 pub use cause::Cause;
 pub use exposure::{list_values, Credential};
+pub use mid::{AgentIssue, Cluster, ClusterMember, MidPin, UserCertificate};
 pub use times::{parse_time, user_table_row_ids, RowTimes};
 
 /// Version of the evidence document's shape. Bumped on any incompatible change. Version 2 added
@@ -21,8 +23,9 @@ pub use times::{parse_time, user_table_row_ids, RowTimes};
 /// requests' and profiles' clone options, profile-link times and the exclusions' `default` flag.
 /// Version 3 added every field of the preservers (their `default` flag and `sys_metadata`
 /// fields), when the source's user-table rows were created and changed, the
-/// `glide.ecc_agent.validated.override` property and production's credentials that name MID
-/// Servers.
+/// `glide.ecc_agent.validated.override` property, production's credentials that name MID
+/// Servers, the MID Servers' clusters, open issues, pinned versions and mutual authentication,
+/// and the certificate rows of their users.
 pub const EVIDENCE_SCHEMA_VERSION: u32 = 3;
 
 /// Reads `schema_version` and refuses any other version at once, naming both: an older
@@ -256,6 +259,9 @@ pub struct MidServer {
     pub host_name: String,
     pub version: String,
     pub last_refreshed: String,
+    /// `is_using_mutual_auth`: it logs in with a client certificate mapped to its user
+    /// ([`UserCertificate`]). `None` when not returned.
+    pub is_using_mutual_auth: Option<bool>,
 }
 
 /// An `ecc_agent_config` row with `param_name=mid.instance.username`.
@@ -477,6 +483,18 @@ pub struct InstanceEvidence {
     /// (`source-copy-in-backup-window`); a row missing here has unknown times.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub row_times: BTreeMap<String, RowTimes>,
+    /// MID Server clusters (`ecc_agent_cluster`).
+    pub clusters: Fact<Vec<Cluster>>,
+    /// Their members (`ecc_agent_cluster_member_m2m`).
+    pub cluster_members: Fact<Vec<ClusterMember>>,
+    /// Open `ecc_agent_issue` rows.
+    pub agent_issues: Fact<Vec<AgentIssue>>,
+    /// `mid.pinned.version` rows of `ecc_agent_config` (read with [`Self::mid_configs`]).
+    pub mid_pins: Fact<Vec<MidPin>>,
+    /// The `sys_user_certificate` rows of the users of MID Servers that use (or may use) mutual
+    /// authentication; on the source also those of the targets' such users (the copies the
+    /// clone brings).
+    pub certificates: Fact<Vec<UserCertificate>>,
 }
 
 impl InstanceEvidence {
@@ -512,6 +530,11 @@ impl InstanceEvidence {
             validation_override: Fact::ok(None),
             credentials: None,
             row_times: BTreeMap::new(),
+            clusters: Fact::ok(Vec::new()),
+            cluster_members: Fact::ok(Vec::new()),
+            agent_issues: Fact::ok(Vec::new()),
+            mid_pins: Fact::ok(Vec::new()),
+            certificates: Fact::ok(Vec::new()),
         }
     }
 
@@ -538,6 +561,11 @@ impl InstanceEvidence {
             group_roles: no(&tables::SYS_GROUP_HAS_ROLE, why),
             mid_servers: no(&tables::ECC_AGENT, why),
             mid_configs: no(&tables::ECC_AGENT_CONFIG, why),
+            clusters: no(&tables::ECC_AGENT_CLUSTER, why),
+            cluster_members: no(&tables::ECC_AGENT_CLUSTER_MEMBER, why),
+            agent_issues: no(&tables::ECC_AGENT_ISSUE, why),
+            mid_pins: no(&tables::ECC_AGENT_CONFIG, why),
+            certificates: no(&tables::SYS_USER_CERTIFICATE, why),
             clone: (role == InstanceRole::Source).then(|| CloneSetup {
                 preservers: no(&tables::CLONE_DATA_PRESERVER, why),
                 profiles: no(&tables::CLONE_PROFILE, why),
@@ -600,87 +628,4 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unread_instance_has_every_fact_unreadable_naming_a_table_read() {
-        let e = InstanceEvidence::unread("prod", "https://p", InstanceRole::Source, "down");
-        let json = serde_json::to_value(&e).expect("serialises");
-        let mut errors = Vec::new();
-        fn walk<'v>(v: &'v serde_json::Value, out: &mut Vec<&'v serde_json::Value>) {
-            match v {
-                serde_json::Value::Object(m) if m.get("status").is_some_and(|s| s == "ok") => {
-                    panic!("a fact of an unread instance is ok: {v}")
-                }
-                serde_json::Value::Object(m) if m.get("status").is_some_and(|s| s == "error") => {
-                    out.push(v)
-                }
-                serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
-                _ => {}
-            }
-        }
-        walk(&json, &mut errors);
-        // The production property, the build, eleven lists, the seven of the clone setup, the
-        // validation override and the credentials.
-        assert_eq!(errors.len(), 22, "{json}");
-        for f in errors {
-            assert_eq!(f["reason"], "down");
-            let table = f["table"].as_str().unwrap_or_default();
-            assert!(tables::ALL.iter().any(|t| t.name == table), "{table}");
-        }
-        let target = InstanceEvidence::unread("dev", "https://d", InstanceRole::Target, "down");
-        assert!(target.clone.is_none());
-        let empty = InstanceEvidence::empty("dev", "https://d", InstanceRole::Target);
-        assert_eq!(empty.users, Fact::ok(vec![]));
-        // A missing production property is not "non-production".
-        assert_eq!(
-            empty.production.resolve(),
-            (None, ProductionOrigin::Unknown)
-        );
-    }
-
-    #[test]
-    fn booleans_are_case_insensitive_and_anything_else_unknown() {
-        for (text, value) in [
-            ("true", Some(true)),
-            ("True", Some(true)),
-            (" TRUE ", Some(true)),
-            ("1", Some(true)),
-            ("false", Some(false)),
-            ("False", Some(false)),
-            ("0", Some(false)),
-            ("", None),
-            ("yes", None),
-            ("t", None),
-            ("validating", None),
-        ] {
-            assert_eq!(parse_bool(text), value, "{text:?}");
-        }
-        let production = |config, property: Fact<Option<String>>| Production { config, property };
-        let said = |v: &str| Fact::ok(Some(v.to_string()));
-        assert_eq!(
-            production(None, said("True")).resolve(),
-            (Some(true), ProductionOrigin::Property)
-        );
-        assert_eq!(
-            production(None, said("false")).resolve(),
-            (Some(false), ProductionOrigin::Property)
-        );
-        for unknown in [
-            Fact::ok(None),
-            said("yes"),
-            Fact::error("sys_properties", "403"),
-        ] {
-            let p = production(None, unknown);
-            assert_eq!(p.resolve(), (None, ProductionOrigin::Unknown));
-            assert!(p.unknown_because().is_some());
-            let p = Production {
-                config: Some(false),
-                ..p
-            };
-            assert_eq!(p.resolve(), (Some(false), ProductionOrigin::Config));
-            assert!(p.unknown_because().is_none());
-        }
-    }
-}
+mod tests;

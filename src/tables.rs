@@ -219,15 +219,18 @@ pub const ECC_AGENT: Table = every(
         "host_name",
         "version",
         "last_refreshed",
+        "is_using_mutual_auth",
     ],
     "",
 );
 
-/// The users MID Servers are configured to log in as.
+/// The users MID Servers are configured to log in as (`mid.instance.username`) and the versions
+/// some are pinned to (`mid.pinned.version`), in one read. No other parameter is asked for:
+/// others may hold secrets (`mid.proxy.password`).
 pub const ECC_AGENT_CONFIG: Table = every(
     "ecc_agent_config",
-    &["sys_id", "ecc_agent", "value"],
-    "param_name=mid.instance.username",
+    &["sys_id", "ecc_agent", "param_name", "value"],
+    "param_nameINmid.instance.username,mid.pinned.version",
 );
 
 /// The production flag, the build (`glide.war`, the build file name: `glide.buildtag` is
@@ -371,7 +374,56 @@ pub const ALL: &[&Table] = &[
     &SN_INSTANCE_CLONE_REQUEST,
     &INSTANCE,
     &DISCOVERY_CREDENTIALS,
+    &ECC_AGENT_CLUSTER,
+    &ECC_AGENT_CLUSTER_MEMBER,
+    &ECC_AGENT_ISSUE,
+    &SYS_USER_CERTIFICATE,
 ];
+
+/// MID Server clusters. Every cluster is MID-related, so the table is read whole.
+pub const ECC_AGENT_CLUSTER: Table = every("ecc_agent_cluster", &["sys_id", "name", "type"], "");
+
+/// Which MID Server is a member of which cluster.
+pub const ECC_AGENT_CLUSTER_MEMBER: Table = every(
+    "ecc_agent_cluster_member_m2m",
+    &["sys_id", "cluster", "agent"],
+    "",
+);
+
+/// The MID Servers' open issues: every state but `resolved` (an empty state is open too).
+pub const ECC_AGENT_ISSUE: Table = every(
+    "ecc_agent_issue",
+    &[
+        "sys_id",
+        "mid_server",
+        "source",
+        "state",
+        "last_detected",
+        "message",
+    ],
+    "state!=resolved^ORstateISEMPTY",
+);
+
+/// The certificate rows that map a client certificate to a MID user (mutual authentication),
+/// read by the logins of the MID Servers that use it (`user.user_nameIN`). Never the
+/// certificate itself: no `pem_certificate`, no fingerprint, only its name and validity.
+pub const SYS_USER_CERTIFICATE: Table = every(
+    "sys_user_certificate",
+    &[
+        "sys_id",
+        "user",
+        "user.user_name",
+        "name",
+        "active",
+        "expires",
+    ],
+    "user.roles=mid_server",
+);
+
+/// The tables besides the user tables whose rows a clone replaces and whose preservers a target
+/// evaluates, restricted to their MID-related rows (`sys_idIN`): the MID Server clusters and
+/// the MID users' certificate rows.
+pub const MID_LEVEL: &[&Table] = &[&ECC_AGENT_CLUSTER, &SYS_USER_CERTIFICATE];
 
 /// The user tables whose preservers a target evaluates in the wave that has the MID users'
 /// rows.
@@ -442,6 +494,8 @@ mod tests {
                         "pem_certificate",
                         "passphrase",
                         "private",
+                        "fingerprint",
+                        "certificate_chain",
                     ]
                     .iter()
                     .any(|s| last.contains(s)),

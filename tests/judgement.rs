@@ -13,6 +13,8 @@ mod fix;
 mod grants;
 #[path = "judgement/honesty.rs"]
 mod honesty;
+#[path = "judgement/mid_servers.rs"]
+mod mid_servers;
 #[path = "judgement/simulation.rs"]
 mod simulation;
 #[path = "judgement/snapshots.rs"]

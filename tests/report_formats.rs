@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use preclone::finding::{AppliedWaiver, CheckResult, ErrorCause, Severity, Status, Subject};
 use preclone::output::{write_atomic, WriteError};
 use preclone::report::{
-    console, csv as csv_report, html, json, junit, markdown, render, ConsoleOptions, Counts,
-    CoverageRow, Format, Gate, GateOn, Impact, InstanceInfo, InstanceInventory, MidServerInventory,
-    RenderError, Report, Summary, Tool, UserInventory, WaiverStatus, REPORT_SCHEMA_VERSION,
+    console, csv as csv_report, html, json, junit, markdown, render, ClusterImpact, ConsoleOptions,
+    Counts, CoverageRow, Format, Gate, GateOn, Impact, InstanceInfo, InstanceInventory,
+    MidServerInventory, RenderError, Report, Summary, Tool, UserInventory, WaiverStatus,
+    REPORT_SCHEMA_VERSION,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -591,6 +592,7 @@ fn canonical() -> Report {
                 user_name: SCRIPT_USER.to_string(),
                 because: "user not kept: no applicable sys_user preserver matches it".to_string(),
                 result_status: Status::Fail,
+                cluster: Some("DISC-EU".to_string()),
             },
             Impact {
                 instance: "test".to_string(),
@@ -599,10 +601,20 @@ fn canonical() -> Report {
                 user_name: "mid.disc".to_string(),
                 because: "role lost: group \"Discovery MIDs\" grants nothing in prod".to_string(),
                 result_status: Status::Fail,
+                cluster: None,
             },
         ],
         impact_undecided: vec![],
         baseline: None,
+        cluster_impact: vec![ClusterImpact {
+            instance: "dev".to_string(),
+            cluster: "DISC-EU".to_string(),
+            cluster_type: "Failover".to_string(),
+            members: 2,
+            down: 1,
+            line: "Failover cluster DISC-EU: 1 of 2 members down".to_string(),
+            result_status: Status::Pass,
+        }],
         inventory: vec![
             InstanceInventory {
                 instance: "prod".to_string(),

@@ -62,6 +62,11 @@ pub enum CheckId {
     SourceCopyInBackupWindow,
     ProdNonprodMidServer,
     ProdValidationOverride,
+    MidClusterWillGoDown,
+    MidClusterNotPreserved,
+    MidCertificateNotPreserved,
+    MidCertificateExpiring,
+    MidServerAlreadyDown,
 }
 
 impl CheckId {
@@ -227,9 +232,9 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         severity: Critical,
         max_severity: Critical,
         title: "A MID Server will go Down after the clone",
-        rationale: "This is the impact line people read first: the MID Server logs in as a user that will not exist or will lose mid_server.",
-        decided: "For each MID Server of the target, takes its configured user (ecc_agent_config mid.instance.username) or the user it logged in as (ecc_agent.user_name) and fails when that user fails mid-user-not-preserved or mid-role-not-preserved.",
-        remediation: "Fix the findings of its user (see mid-user-not-preserved and mid-role-not-preserved), or plan to re-key the MID Server after the clone (KB0752979).",
+        rationale: "This is the impact line people read first: the MID Server logs in as a user that will not exist or will lose mid_server, or (mutual authentication) presents a certificate whose sys_user_certificate row will not survive.",
+        decided: "For each MID Server of the target, takes its configured user (ecc_agent_config mid.instance.username) and the user it logged in as (ecc_agent.user_name) and fails when one of them fails mid-user-not-preserved or mid-role-not-preserved; with is_using_mutual_auth, also when no active certificate row of its user survives (mid-certificate-not-preserved). The impact table names its cluster.",
+        remediation: "Fix the findings of its user (see mid-user-not-preserved and mid-role-not-preserved) or of its certificate (mid-certificate-not-preserved), or plan to re-key the MID Server after the clone (KB0752979).",
     },
     CheckDef {
         id: CheckId::MidServerLoginUnknown,
@@ -237,9 +242,9 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         severity: Medium,
         max_severity: Medium,
         title: "A MID Server's login is not known",
-        rationale: "Without a logged-in or configured user (mutual certificate authentication, or a MID Server that never connected), its fate cannot be read from the user tables.",
+        rationale: "Without a logged-in or configured user (a MID Server that never connected), its fate cannot be read from the user tables. A MID Server using mutual authentication logs in as the user its certificate maps to, which is its logged-in user: that is a known login.",
         decided: "Fails when neither ecc_agent.user_name nor an ecc_agent_config mid.instance.username value is known for the MID Server.",
-        remediation: "Check the MID Server by hand: with mutual authentication, make sure its certificate (sys_user_certificate, sys_ca_certificate) survives the clone.",
+        remediation: "Check the MID Server by hand: find the user in its config.xml (mid.instance.username) and make sure that user, its mid_server role and, with mutual authentication, its sys_user_certificate row survive the clone.",
     },
     CheckDef {
         id: CheckId::MidUserSharedByMidServers,
@@ -257,9 +262,9 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         severity: Medium,
         max_severity: Medium,
         title: "Source and target run different builds",
-        rationale: "After the clone the target runs the source's version, and its MID Servers upgrade or downgrade themselves; a failed upgrade leaves them Down.",
-        decided: "Compares the build (the glide.war property, the build file name) of the source and the target.",
-        remediation: "Upgrade the lower instance first, or plan the MID Servers' upgrade after the clone.",
+        rationale: "After the clone the target runs the source's version, and its MID Servers upgrade or downgrade themselves; a failed upgrade leaves them Down. A MID Server pinned to a version (mid.pinned.version) does not follow the build at all.",
+        decided: "Compares the build (the glide.war property, the build file name) of the source and the target, and names the target's MID Servers pinned with an ecc_agent_config mid.pinned.version row (one that names no MID Server pins them all).",
+        remediation: "Upgrade the lower instance first, or plan the MID Servers' upgrade after the clone; remove or update the mid.pinned.version of the pinned MID Servers.",
     },
     CheckDef {
         id: CheckId::PreserverMissing,
@@ -451,6 +456,56 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         decided: "Fails when production's glide.ecc_agent.validated.override is true (true/false in any case, or 1/0); a missing row is the platform's default, false. Any other value, or an unreadable sys_properties, is an error, as is an unknown production status.",
         remediation: "Set glide.ecc_agent.validated.override to false in production and validate the MID Servers you own one by one.",
     },
+    CheckDef {
+        id: CheckId::MidClusterWillGoDown,
+        family: Survival,
+        severity: Critical,
+        max_severity: Critical,
+        title: "Every member of a MID Server cluster will go Down",
+        rationale: "Work moves to the members of a cluster that are Up and validated; when none is, Discovery and every job routed to the cluster stop and mid_server.cluster.down fires.",
+        decided: "For each ecc_agent_cluster of the target, reads its members (ecc_agent_cluster_member_m2m) and fails when every member either fails mid-server-will-go-down or does no work today (Down, Upgrade Failed, Drained, Drain Failed), at least one of them because of the clone. A member whose fate or status is unknown leaves the cluster undecided unless another member surely keeps working.",
+        remediation: "Fix the findings of the members' MID users or certificates (see mid-server-will-go-down), or keep one member of the cluster on a user that survives the clone.",
+    },
+    CheckDef {
+        id: CheckId::MidClusterNotPreserved,
+        family: Survival,
+        severity: High,
+        max_severity: High,
+        title: "The target's MID Server clusters will not survive the clone",
+        rationale: "ecc_agent_cluster is in the default clone exclusions: the table ends empty on the target unless a preserver keeps its rows; copied instead, it holds the source's clusters. The member rows then point to clusters that do not exist, and everything that names a cluster must be re-pointed.",
+        decided: "For each cluster of the target, applies the source's clone_data_exclude entries as the clone does (default ones always, the custom list as the request's options say) and the applicable preservers on ecc_agent_cluster, as the target evaluated them for its clusters: fails unless a preserver keeps the cluster, or the table is copied and the source has a cluster with the same sys_id.",
+        remediation: "On the source, add a clone data preserver on ecc_agent_cluster (an empty condition keeps every cluster) and list it in the clone profile; or plan to create the clusters again on the target after the clone.",
+    },
+    CheckDef {
+        id: CheckId::MidCertificateNotPreserved,
+        family: Survival,
+        severity: Critical,
+        max_severity: Critical,
+        title: "A MID Server's client certificate will not map to its user after the clone",
+        rationale: "A MID Server using mutual authentication logs in with a client certificate that sys_user_certificate maps to its user. The clone replaces that table with the source's like any user table; a preserver on sys_certificate does not reach its child table sys_user_certificate.",
+        decided: "For each sys_user_certificate row of the user of a target MID Server with is_using_mutual_auth, fails unless an applicable preserver on sys_user_certificate itself keeps it (as the target evaluated the condition), or the table is copied and the source has the row with the same sys_id; also when the user it maps to (by sys_id) will not exist after the clone. Certificates are matched by sys_id; only their name is ever read, never the certificate.",
+        remediation: "On the source, add a clone data preserver on sys_user_certificate with the condition user.roles=mid_server and list it in the clone profile (a dot-walk, like the seed article's preservers: the legacy clone engine cannot apply it, see preserver-dot-walked); or plan to import the MID Servers' certificates again after the clone.",
+    },
+    CheckDef {
+        id: CheckId::MidCertificateExpiring,
+        family: Survival,
+        severity: Low,
+        max_severity: Low,
+        title: "A MID Server's client certificate is inactive or expires soon",
+        rationale: "An inactive or expired certificate row no longer maps the MID Server's certificate to its user: the MID Server goes Down, and after a clone the post-clone job blames the clone.",
+        decided: "Fails for a sys_user_certificate row of the user of a target MID Server using mutual authentication that is inactive or expires within 30 days of the evidence's collection time (UTC). An unknown active flag or expiry is undecided.",
+        remediation: "Renew the certificate on the MID Server and in sys_user_certificate before the clone.",
+    },
+    CheckDef {
+        id: CheckId::MidServerAlreadyDown,
+        family: Survival,
+        severity: Low,
+        max_severity: Low,
+        title: "A MID Server is already down, or has open issues, before the clone",
+        rationale: "After a clone, BadMIDCredentialAfterClone logs every MID Server created before it that is Down as an issue \"possibly due to recent clone\": a MID Server that is already broken will be blamed on the clone, and its own cause looked for in the wrong place.",
+        decided: "Fails for a target MID Server whose status does no work (Down, Upgrade Failed, Drained, Drain Failed) or that has an open ecc_agent_issue row (any state but resolved). Up, and the transient Paused, Upgrading and Draining, count as working; any other status is undecided.",
+        remediation: "Fix the MID Server (or resolve its issues) before the clone, or note it in the clone's change so that the post-clone issues are not blamed on the clone.",
+    },
 ];
 
 /// The catalogue entry of a check id written kebab-case, or `None` for an unknown id.
@@ -476,7 +531,7 @@ mod tests {
             assert_eq!(find(id).map(|d| d.id), Some(c.id));
             assert_eq!(serde_json::to_value(c.id).ok(), Some(id.into()));
         }
-        assert_eq!(CATALOGUE.len(), 31);
+        assert_eq!(CATALOGUE.len(), 36);
     }
 
     #[test]

@@ -46,8 +46,11 @@ pub struct ServerImpact {
     pub status: String,
     /// The login that will fail.
     pub user_name: String,
-    /// Why: `user not kept: ...` or `role lost: ...`.
+    /// Why: `user not kept: ...`, `role lost: ...` or `certificate not kept: ...`.
     pub because: String,
+    /// The clusters it is a member of, by name; `None` when it is in none (or they could not
+    /// be read).
+    pub cluster: Option<String>,
 }
 
 /// Judges the evidence: every check of the catalogue on every subject it applies to.

@@ -152,6 +152,11 @@ pub(super) fn assemble(
         validation_override,
         credentials,
         row_times: BTreeMap::new(),
+        clusters: x.mid.clusters,
+        cluster_members: x.mid.members,
+        agent_issues: x.mid.issues,
+        mid_pins: w1.pins,
+        certificates: fact_of(w2.certificates),
     };
     e.row_times = kept_times(&e, inst.row_times());
     e

@@ -41,6 +41,7 @@
 
 mod assemble;
 mod clone_rows;
+mod mid_reads;
 mod preserver_eval;
 mod prod_reads;
 mod progress;
@@ -231,6 +232,10 @@ async fn collect_pair(
             .iter()
             .flat_map(|w| w.logins().into_iter().chain(w.holder_names()))
             .collect();
+        let target_cert_logins: BTreeSet<String> = wave1s[1..]
+            .iter()
+            .flat_map(|w| mid_reads::cert_logins(&w.agents, &w.configs))
+            .collect();
         let preservers: Vec<Preserver> = wave1s[0]
             .preservers
             .as_ref()
@@ -248,6 +253,7 @@ async fn collect_pair(
         };
         let mut sides = vec![Side::Source {
             target_logins: &target_logins,
+            target_cert_logins: &target_cert_logins,
             from_targets,
             suspects,
         }];

@@ -294,20 +294,26 @@ pub(super) async fn class_level_evals(
     let jobs = preservers
         .iter()
         .filter_map(|p| by_class.get(&p.table).map(|(t, ids)| (p, t, ids)))
-        .map(|(p, t, ids)| async move {
-            let (matched, total) = futures::join!(
-                matched_rows(inst, t, p, "sys_id", ids),
-                inst.count(t, query::strip_eq(&p.condition)),
-            );
-            let matched =
-                matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
-            PreserverEval {
-                preserver: p.sys_id.clone(),
-                table: p.table.clone(),
-                matched: fact(matched),
-                table_matches: fact(total),
-                mid_related_rows: ids.len() as u64,
-            }
-        });
+        .map(|(p, t, ids)| by_sys_id(inst, t, p, ids));
     join_all(jobs).await
+}
+
+/// The evaluation of `p` on `t` for the rows `ids` (`sys_idIN`, chunked), with the whole
+/// table's matches (a condition too long for a URL is not sent).
+pub(super) async fn by_sys_id(
+    inst: &Reader,
+    t: &Table,
+    p: &Preserver,
+    ids: &BTreeSet<String>,
+) -> PreserverEval {
+    let (matched, total) =
+        futures::join!(matched_rows(inst, t, p, "sys_id", ids), count(inst, t, p));
+    let matched = matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
+    PreserverEval {
+        preserver: p.sys_id.clone(),
+        table: p.table.clone(),
+        matched: fact(matched),
+        table_matches: fact(total),
+        mid_related_rows: ids.len() as u64,
+    }
 }

@@ -366,6 +366,8 @@ pub(super) struct AgentRow {
     version: String,
     #[serde(default, deserialize_with = "de::text")]
     last_refreshed: String,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    is_using_mutual_auth: Option<bool>,
 }
 
 impl From<AgentRow> for MidServer {
@@ -379,19 +381,32 @@ impl From<AgentRow> for MidServer {
             host_name: r.host_name,
             version: r.version,
             last_refreshed: r.last_refreshed,
+            is_using_mutual_auth: r.is_using_mutual_auth,
         }
     }
 }
 
-/// `ecc_agent_config` (`mid.instance.username`).
+/// `ecc_agent_config` (`mid.instance.username` and `mid.pinned.version`).
 #[derive(Deserialize)]
 pub(super) struct MidConfigRow {
     #[serde(default, deserialize_with = "de::text")]
-    sys_id: String,
+    pub(super) sys_id: String,
     #[serde(default, deserialize_with = "de::text")]
     ecc_agent: String,
     #[serde(default, deserialize_with = "de::text")]
+    pub(super) param_name: String,
+    #[serde(default, deserialize_with = "de::text")]
     value: String,
+}
+
+impl From<MidConfigRow> for MidPin {
+    fn from(r: MidConfigRow) -> Self {
+        MidPin {
+            sys_id: r.sys_id,
+            ecc_agent: r.ecc_agent,
+            value: r.value,
+        }
+    }
 }
 
 impl From<MidConfigRow> for MidConfig {

@@ -2,6 +2,7 @@
 //! the next.
 
 use super::clone_rows::*;
+use super::mid_reads::{self, mid_extras, mid_level_evals, CertRow, MidExtras};
 use super::preserver_eval::{
     class_level_evals, count_all, group_level_evals, match_users, user_level_evals, Matches,
 };
@@ -42,6 +43,8 @@ pub(super) struct Wave1 {
     pub(super) holder_rows: Read<UserRoleRow>,
     pub(super) agents: Fact<Vec<MidServer>>,
     pub(super) configs: Fact<Vec<MidConfig>>,
+    /// The `mid.pinned.version` rows, read with the configured users.
+    pub(super) pins: Fact<Vec<MidPin>>,
     contains: Read<ContainsRow>,
     /// The source's clone data preservers (`None` on a target).
     pub(super) preservers: Option<Fact<Vec<Preserver>>>,
@@ -118,21 +121,25 @@ pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: b
         preservers,
         target_extras,
     );
+    let (configs, pins) = mid_reads::split_configs(configs);
     Wave1 {
         mid_role,
         holder_rows,
         agents: fact_of(agents),
-        configs: fact_of(configs),
+        configs,
+        pins,
         contains,
         preservers,
         extras,
     }
 }
 
-/// Reads no later wave depends on: the properties and, on the source, the clone setup besides
-/// the preservers. They run beside waves 2 and 3, queued after wave 2's reads.
+/// Reads no later wave depends on: the properties, the MID Servers' clusters and open issues
+/// and, on the source, the clone setup besides the preservers. On the source they run beside
+/// waves 2 and 3, queued after wave 2's reads; a target reads them in wave 1.
 pub(super) struct Extras {
     pub(super) props: Read<PropertyRow>,
+    pub(super) mid: MidExtras,
     /// Profiles, their preservers, exclusions and clone requests (source only).
     pub(super) clone: Option<CloneExtras>,
 }
@@ -213,8 +220,9 @@ async fn extras(inst: &Reader, suspects: Option<&BTreeSet<String>>) -> Extras {
             credentials,
         })
     };
-    let (props, clone) = futures::join!(inst.initial(&SYS_PROPERTIES), clone);
-    Extras { props, clone }
+    let (props, mid, clone) =
+        futures::join!(inst.initial(&SYS_PROPERTIES), mid_extras(inst), clone);
+    Extras { props, mid, clone }
 }
 
 /// What wave 2 found: users, their role rows and memberships.
@@ -223,11 +231,18 @@ pub(super) struct Wave2 {
     pub(super) unsafe_logins: Vec<UnsafeLogin>,
     pub(super) user_roles: Read<UserRoleRow>,
     pub(super) memberships: Read<MembershipRow>,
+    /// The certificate rows of the logins of MID Servers using mutual authentication.
+    pub(super) certificates: Read<CertRow>,
 }
 
 /// Wave 2: the users given by sys_id (the holders of `mid_server`) and by login (`names`), all
-/// their role rows and memberships.
-async fn wave2(inst: &Reader, w1: &Wave1, names: &BTreeSet<String>) -> Wave2 {
+/// their role rows and memberships, and the certificate rows of `cert_names`.
+async fn wave2(
+    inst: &Reader,
+    w1: &Wave1,
+    names: &BTreeSet<String>,
+    cert_names: &BTreeSet<String>,
+) -> Wave2 {
     let mut unsafe_logins = Vec::new();
     let mut queryable = BTreeSet::new();
     for n in names {
@@ -252,16 +267,23 @@ async fn wave2(inst: &Reader, w1: &Wave1, names: &BTreeSet<String>) -> Wave2 {
         .filter(|id| !by_name.contains(id))
         .collect();
     let (user, login) = ("user", "user.user_name");
-    let (users, user_roles, memberships) = futures::join!(
+    let cert_names: BTreeSet<String> = cert_names
+        .iter()
+        .filter(|n| query::safe_equals(n))
+        .cloned()
+        .collect();
+    let (users, user_roles, memberships, certificates) = futures::join!(
         inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", &ids, &queryable),
         inst.read_by_users(&SYS_USER_HAS_ROLE, user, login, &ids, &queryable),
         inst.read_by_users(&SYS_USER_GRMEMBER, user, login, &ids, &queryable),
+        mid_reads::certificates(inst, &cert_names),
     );
     Wave2 {
         users: users.map(|rows| rows.into_iter().map(User::from).collect()),
         unsafe_logins,
         user_roles,
         memberships,
+        certificates,
     }
 }
 
@@ -460,6 +482,9 @@ pub(super) enum Side<'a> {
     /// and, once each target has read its memberships, every group they refer to.
     Source {
         target_logins: &'a BTreeSet<String>,
+        /// The targets' logins of MID Servers using mutual authentication, whose certificate
+        /// rows the source reads too (a copy with the same sys_id survives the clone).
+        target_cert_logins: &'a BTreeSet<String>,
         from_targets: Vec<oneshot::Receiver<TargetGroups>>,
         /// Its MID Servers that look like a target's (`prod_reads::suspects`).
         suspects: BTreeSet<String>,
@@ -478,29 +503,50 @@ pub(super) enum Side<'a> {
 /// than the membership rows walk, and roles containing `mid_server` more than two levels up,
 /// add a wave each only when the data has them.
 pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (Gathered, Extras) {
-    let (target_logins, from_targets, preservers, to_source, suspects) = match side {
-        Side::Source {
-            target_logins,
-            from_targets,
-            suspects,
-        } => (Some(target_logins), from_targets, &[][..], None, suspects),
-        Side::Target {
-            preservers,
-            to_source,
-        } => (
-            None,
-            Vec::new(),
-            preservers,
-            Some(to_source),
-            BTreeSet::new(),
-        ),
-    };
+    let (target_logins, target_cert_logins, from_targets, preservers, to_source, suspects) =
+        match side {
+            Side::Source {
+                target_logins,
+                target_cert_logins,
+                from_targets,
+                suspects,
+            } => (
+                Some(target_logins),
+                Some(target_cert_logins),
+                from_targets,
+                &[][..],
+                None,
+                suspects,
+            ),
+            Side::Target {
+                preservers,
+                to_source,
+            } => (
+                None,
+                None,
+                Vec::new(),
+                preservers,
+                Some(to_source),
+                BTreeSet::new(),
+            ),
+        };
     let is_target = to_source.is_some();
     let early_extras = w1.extras.take();
     let mut names = w1.logins();
     if let Some(t) = target_logins {
         names.extend(t.iter().cloned());
     }
+    let mut cert_names = mid_reads::cert_logins(&w1.agents, &w1.configs);
+    if let Some(t) = target_cert_logins {
+        cert_names.extend(t.iter().cloned());
+    }
+    // Beside wave 2, on a target: the preservers on the cluster table, for its clusters (known
+    // since wave 1).
+    let cluster_ids = early_extras
+        .as_ref()
+        .map(|x| x.mid.cluster_ids())
+        .unwrap_or_default();
+    let cluster_evals = mid_level_evals(inst, preservers, &ECC_AGENT_CLUSTER, &cluster_ids);
     let chain = contains_chain(inst, w1.contains.clone());
     // Also in wave 2, on a target, beside what wave 3 waits for: the preservers' whole-table
     // counts, and the user-level preservers evaluated for the holders of `mid_server` (known
@@ -510,7 +556,7 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
     let early = match_users(inst, preservers, &holders);
     let main = async {
         // Wave 2.
-        let w2 = wave2(inst, &w1, &names).await;
+        let w2 = wave2(inst, &w1, &names, &cert_names).await;
         let mut gids = group_ids(&w2);
         let mut gnames = BTreeSet::new();
         let mut role_ids = sys_ids(&w2.user_roles, |r| &r.role);
@@ -531,11 +577,14 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
         let user_ids = sys_ids(&w2.users, |u| &u.sys_id);
         let others: BTreeSet<String> = user_ids.difference(&holders).cloned().collect();
         let mut asked = BTreeSet::new();
-        let ((groups, group_roles, late), held, class_evals) = futures::join!(
+        let cert_ids = sys_ids(&w2.certificates, |c| &c.sys_id);
+        let ((groups, group_roles, late), held, mut class_evals, cert_evals) = futures::join!(
             wave3(inst, preservers, &gids, &gnames, &others),
             held_contains(inst, Ok(Vec::new()), &mut asked, role_ids),
             class_level_evals(inst, preservers, &w2.users),
+            mid_level_evals(inst, preservers, &SYS_USER_CERTIFICATE, &cert_ids),
         );
+        class_evals.extend(cert_evals);
         (
             w2,
             user_ids,
@@ -553,10 +602,12 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
             None => extras(inst, Some(&suspects)).await,
         }
     };
-    let (contains, main, counts, early, x) = futures::join!(chain, main, counts, early, x);
+    let (contains, main, counts, early, x, cluster_evals) =
+        futures::join!(chain, main, counts, early, x, cluster_evals);
     let (w2, user_ids, late, groups, group_roles, (held, mut asked), class_evals) = main;
     let mut evals = user_level_evals(preservers, &counts, early, late, &w2, &user_ids);
     evals.extend(class_evals);
+    evals.extend(cluster_evals);
     // The containment of the roles the groups hold, beside wave 4.
     let group_held = sys_ids(&group_roles, |r| &r.role);
     let mut g = Gathered {

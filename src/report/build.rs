@@ -176,7 +176,33 @@ fn impact(results: &[CheckResult], judged: &[ServerImpact]) -> Vec<Impact> {
                 user_name: i.user_name.clone(),
                 because: i.because.clone(),
                 result_status: r.status,
+                cluster: i.cluster.clone(),
             })
+        })
+        .collect()
+}
+
+/// The cluster lines: every `mid-cluster-will-go-down` result with members down after the
+/// clone, in the results' order, from the counts its evidence records.
+fn cluster_impact(results: &[CheckResult]) -> Vec<ClusterImpact> {
+    let count = |r: &CheckResult, key: &str| {
+        r.evidence
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    results
+        .iter()
+        .filter(|r| r.check == CheckId::MidClusterWillGoDown && r.status != Status::Error)
+        .filter(|r| count(r, "members_down") > 0)
+        .map(|r| ClusterImpact {
+            instance: r.instance.clone(),
+            cluster: r.subject.name.clone(),
+            cluster_type: r.evidence.get("cluster_type").cloned().unwrap_or_default(),
+            members: count(r, "members"),
+            down: count(r, "members_down"),
+            line: r.evidence.get("impact").cloned().unwrap_or_default(),
+            result_status: r.status,
         })
         .collect()
 }
@@ -211,6 +237,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
     };
     let impact = impact(&results, &input.impact);
     let impact_undecided = impact_undecided(&results);
+    let cluster_impact = cluster_impact(&results);
     let mut coverage = Vec::new();
     let order: Vec<&InstanceEvidence> = evidence
         .source()
@@ -281,6 +308,7 @@ pub fn build(evidence: &Evidence, input: BuildInput) -> Report {
         results,
         impact,
         impact_undecided,
+        cluster_impact,
         inventory: input.inventory,
         coverage,
         waivers: input.waivers,

@@ -332,15 +332,28 @@ fn impact(out: &mut String, p: &Painter, report: &Report) {
             } else {
                 text(&i.because)
             };
+            // The cluster under the MID Server's name: no column of its own at 80 columns.
+            let server = match &i.cluster {
+                Some(c) => format!("{}\ncluster {}", line(&i.mid_server), line(c)),
+                None => line(&i.mid_server),
+            };
             t.add_row(vec![
                 Cell::new(line(&i.instance)),
-                Cell::new(line(&i.mid_server)),
+                Cell::new(server),
                 Cell::new(line(&i.status)),
                 Cell::new(line(&i.user_name)),
                 Cell::new(because),
             ]);
         }
         emit(out, t, 0);
+    }
+    for c in &report.cluster_impact {
+        let waived = match c.result_status {
+            Status::Waived => " (waived)",
+            _ => "",
+        };
+        let text = format!("{}: {}{waived}", line(&c.instance), line(&c.line));
+        p.para(out, INDENT, None, &text);
     }
     if !report.impact_undecided.is_empty() {
         let mut t = p.table();

@@ -8,8 +8,8 @@
 use super::error::RenderError;
 use super::format::Format;
 use super::model::{
-    Counts, CoverageRow, CoverageStatus, Impact, InstanceInfo, MidServerInventory, ReadState,
-    Report, UserInventory, Verdict, WaiverState, WaiverStatus,
+    ClusterImpact, Counts, CoverageRow, CoverageStatus, Impact, InstanceInfo, MidServerInventory,
+    ReadState, Report, UserInventory, Verdict, WaiverState, WaiverStatus,
 };
 use super::text::{
     baseline_line, change_mark, coverage_text, evidence_text, fails_text, gate_decided_text,
@@ -345,6 +345,7 @@ struct Context<'a> {
     /// Tables that were unreadable or had rows hidden: shown first, under Coverage.
     coverage_gaps: Vec<&'a CoverageRow>,
     impact: &'a [Impact],
+    cluster_impact: &'a [ClusterImpact],
     /// `none`, `2 will go down`, `not decided for 2 MID Servers`, ...
     impact_summary: String,
     /// `none`, `down` or `undecided`: a CSS class from a fixed set.
@@ -532,6 +533,7 @@ fn context(report: &Report) -> Context<'_> {
             .filter(|c| c.status != CoverageStatus::Ok || c.hidden_rows > 0)
             .collect(),
         impact: &report.impact,
+        cluster_impact: &report.cluster_impact,
         impact_summary: impact_summary(report),
         impact_class,
         impact_undecided: undecided_server_views(report),

@@ -156,15 +156,28 @@ fn impact(out: &mut String, report: &Report) {
         } else {
             ""
         };
+        let cluster = i
+            .cluster
+            .as_deref()
+            .map(|c| format!(", cluster {}", cell(c)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "- {} **{}** ({}, logs in as {}): {}{waived}",
+            "- {} **{}** ({}{cluster}, logs in as {}): {}{waived}",
             cell(&i.instance),
             cell(&i.mid_server),
             cell(&i.status),
             cell(&i.user_name),
             cell(&i.because)
         );
+    }
+    for c in &report.cluster_impact {
+        let waived = if c.result_status == Status::Waived {
+            " (waived)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "- {} {}{waived}", cell(&c.instance), cell(&c.line));
     }
     for u in undecided_servers(report) {
         let server = u.mid_server.as_deref().map_or_else(
@@ -178,7 +191,10 @@ fn impact(out: &mut String, report: &Report) {
             cell(&u.why)
         );
     }
-    if !report.impact.is_empty() || !report.impact_undecided.is_empty() {
+    if !report.impact.is_empty()
+        || !report.impact_undecided.is_empty()
+        || !report.cluster_impact.is_empty()
+    {
         out.push('\n');
     }
 }

@@ -155,6 +155,27 @@ pub struct Impact {
     pub because: String,
     /// `fail` or `waived`.
     pub result_status: Status,
+    /// The MID Server clusters it is a member of, by name; null when none.
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+/// A MID Server cluster of a target some of whose members will be down after the clone (a
+/// `mid-cluster-will-go-down` result): the cluster lines under the impact table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ClusterImpact {
+    pub instance: String,
+    pub cluster: String,
+    /// `Failover`, `Load Balance`; empty when unknown.
+    pub cluster_type: String,
+    pub members: u64,
+    /// Members down after the clone: those it brings down and those already down.
+    pub down: u64,
+    /// `Failover cluster DISC-EU: 2 of 2 members down`.
+    pub line: String,
+    /// `fail` or `waived` when every member will be down, `pass` when one keeps working.
+    pub result_status: Status,
 }
 
 /// A MID Server of a target whose `mid-server-will-go-down` could not be decided.
@@ -237,6 +258,10 @@ pub struct Report {
     /// The MID Servers whose `mid-server-will-go-down` ended in `error`: while any is listed,
     /// no format says that none will go down.
     pub impact_undecided: Vec<UndecidedServer>,
+    /// The MID Server clusters with members down after the clone (every member, when the
+    /// result is `fail` or `waived`).
+    #[serde(default)]
+    pub cluster_impact: Vec<ClusterImpact>,
     pub inventory: Vec<InstanceInventory>,
     pub coverage: Vec<CoverageRow>,
     pub waivers: Vec<WaiverStatus>,

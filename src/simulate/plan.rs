@@ -7,6 +7,7 @@ use crate::evidence::{
     CloneRequest, Fact, InstanceEvidence, Preserver, ProfilePreserver, Unreadable, User,
     USER_TABLES,
 };
+use crate::tables::MID_LEVEL;
 use chrono::NaiveDateTime;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,6 +61,11 @@ pub struct ClonePlan {
     pub excluded: BTreeMap<String, String>,
     /// Target rows kept, per user table (sys_ids).
     pub kept: BTreeMap<String, BTreeSet<String>>,
+    /// The tables of [`MID_LEVEL`] (MID Server clusters, the MID users' certificate rows) that
+    /// the clone empties, with the exclusion that removes each (an exclusion of a parent table
+    /// removes its children). Which of their rows are kept is read from the target's
+    /// evaluations by the checks that need them.
+    pub mid_excluded: BTreeMap<String, String>,
     /// The pending clone request this plan follows; `None` for the clone requested today.
     pub request: Option<CloneRequest>,
     /// The profile the clone uses, as its sys_id, when one decides.
@@ -204,7 +210,10 @@ pub fn plan(
             match locked_out(r, requested, p, link_of(p)) {
                 Ok(why) => reason = why,
                 // Only a preserver the simulation uses leaves the plan undecided.
-                Err(why) if simulated.contains(&p.table) => {
+                Err(why)
+                    if simulated.contains(&p.table)
+                        || MID_LEVEL.iter().any(|t| t.name == p.table) =>
+                {
                     return Err(Unreadable {
                         table: r.table.name().into(),
                         reason: why,
@@ -237,6 +246,16 @@ pub fn plan(
             excluded.insert(t.clone(), format!("\"{e}\""));
         }
     }
+    let mut mid_excluded = BTreeMap::new();
+    for t in MID_LEVEL {
+        // sys_user_certificate extends sys_certificate.
+        let parent = (t.name == "sys_user_certificate").then_some("sys_certificate");
+        let hit = excluded_by(t.name, names.iter().copied())
+            .or_else(|| parent.and_then(|p| excluded_by(p, names.iter().copied())));
+        if let Some(e) = hit {
+            mid_excluded.insert(t.name.to_string(), format!("\"{e}\""));
+        }
+    }
     // Excluding sys_user excludes its child classes too.
     if let Some(e) = excluded.get("sys_user").cloned() {
         for c in &classes {
@@ -248,7 +267,9 @@ pub fn plan(
 
     let mut kept: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for eval in &target.preserver_evals {
-        if !applicable.contains(&eval.preserver) {
+        // The MID Server tables' evaluations are read by the checks that need them: one that
+        // failed leaves only those undecided.
+        if !applicable.contains(&eval.preserver) || MID_LEVEL.iter().any(|t| t.name == eval.table) {
             continue;
         }
         let matched = eval.matched.as_result()?;
@@ -298,6 +319,7 @@ pub fn plan(
         not_applied,
         excluded,
         kept,
+        mid_excluded,
         request: request.cloned(),
         profile,
         options,

@@ -23,6 +23,7 @@ mod fleet;
 mod grants;
 mod honesty;
 mod hostile;
+mod mid_next;
 mod options;
 mod prod_next;
 mod refusals;

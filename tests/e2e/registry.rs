@@ -41,6 +41,14 @@ fn estate(production: bool, id: u32, login: &str) -> FakeState {
     s.grant_group_role(&group, ITIL_ROLE);
     let wrapper = s.add_role("mid_wrapper");
     s.add_role_contains(&wrapper, MID_ROLE);
+    // A second MID Server logs in with a client certificate; both form a cluster, one has an
+    // open issue and a pinned version.
+    let cert_server = s.add_mid_server(&format!("{login}-02"), login, "Up");
+    s.set_field("ecc_agent", &cert_server, "is_using_mutual_auth", "true");
+    s.add_user_certificate(&uid, &format!("CN={login}"), true, "2030-01-01 00:00:00");
+    s.add_cluster("MID cluster", "Failover", &[&agent, &cert_server]);
+    s.add_agent_issue(&agent, "MIDUserConnectivity", "new");
+    s.add_mid_config(&agent, "mid.pinned.version", "xanadu-07-02-2024__patch1");
     s
 }
 

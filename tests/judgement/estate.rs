@@ -84,9 +84,7 @@ pub fn instance(name: &str, role: InstanceRole, production: bool) -> InstanceEvi
         clone: None,
         preserver_evals: vec![],
         coverage: vec![],
-        validation_override: Fact::ok(None),
-        credentials: None,
-        row_times: BTreeMap::new(),
+        ..InstanceEvidence::empty(name, "", role)
     }
 }
 
@@ -100,6 +98,7 @@ pub fn server(n: u32, name: &str, login: &str) -> MidServer {
         host_name: "h".into(),
         version: "v".into(),
         last_refreshed: String::new(),
+        is_using_mutual_auth: Some(false),
     }
 }
 

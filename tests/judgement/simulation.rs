@@ -208,6 +208,8 @@ fn unreadable_facts_never_pass() {
             r.instance == "dev"
                 && r.check.as_str().starts_with("mid-")
                 && r.check != CheckId::MidUserSharedByMidServers
+                // The status and issues of a MID Server do not rest on the user tables.
+                && r.check != CheckId::MidServerAlreadyDown
         })
         .collect();
     assert!(!dev_survival.is_empty());

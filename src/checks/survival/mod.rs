@@ -4,7 +4,10 @@
 //! [`servers`] the MID Servers themselves.
 
 mod backup;
+mod certs;
+mod clusters;
 mod groups;
+mod health;
 mod servers;
 mod users;
 
@@ -50,6 +53,8 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>, impact: &mut Vec<Serv
         out.extend(results);
         impact.extend(hit);
         servers::build_mismatch(source, target, out);
+        health::already_down(target, out);
+        certs::expiring(target, evidence.started_at, out);
     }
     for inst in evidence.instances.values() {
         servers::shared_by_mid_servers(ctx, inst, out);
@@ -109,6 +114,7 @@ fn judge_target(
     impact: &mut Vec<ServerImpact>,
 ) {
     let t = target.name.as_str();
+    clusters::not_preserved(source, target, clone, out);
     let user_checks = [
         CheckId::MidUserNotPreserved,
         CheckId::MidUserSurvivesBySourceCopy,
@@ -120,7 +126,11 @@ fn judge_target(
         CheckId::MidRoleIdDiffers,
         CheckId::SourceCopyInBackupWindow,
     ];
-    let server_checks = [CheckId::MidServerWillGoDown, CheckId::MidServerLoginUnknown];
+    let server_checks = [
+        CheckId::MidServerWillGoDown,
+        CheckId::MidServerLoginUnknown,
+        CheckId::MidCertificateNotPreserved,
+    ];
 
     // Subjects: the MID Servers and the target's MID users.
     let servers = match target.mid_servers.as_result() {
@@ -146,12 +156,23 @@ fn judge_target(
             for c in user_checks {
                 out.push(Judge::new(c, t).error(subject.clone(), &e));
             }
+            let mut fates = BTreeMap::new();
             if let Some(servers) = servers {
                 let j = Judge::new(CheckId::MidServerWillGoDown, t);
                 for m in servers {
                     out.push(j.error(server_subject(m), &e));
+                    fates.insert(m.sys_id.clone(), clusters::ServerFate::Undecided(e.clone()));
+                }
+                if servers
+                    .iter()
+                    .any(|m| m.is_using_mutual_auth != Some(false))
+                {
+                    let j = Judge::new(CheckId::MidCertificateNotPreserved, t);
+                    out.push(j.error(subject, &e));
                 }
             }
+            let listed = target.mid_servers.as_result().map(Vec::as_slice);
+            clusters::will_go_down(target, listed, &fates, out);
             return;
         }
     };
@@ -253,9 +274,15 @@ fn judge_target(
         .collect();
     groups::role_ids(source, target, today, src_today, &judged, out);
     backup::judge(ctx, target, clone, (plan, after), &logins, &outcomes, out);
-    if let Some(servers) = servers {
-        servers::judge_servers(target, servers, &outcomes, out, impact);
-    }
+    let listed = target.mid_servers.as_result().map(Vec::as_slice);
+    let fates = match servers {
+        Some(servers) => {
+            let certs = certs::not_preserved(source, target, plan, after, servers, out);
+            servers::judge_servers(target, servers, &outcomes, &certs, out, impact)
+        }
+        None => BTreeMap::new(),
+    };
+    clusters::will_go_down(target, listed, &fates, out);
 }
 
 /// Users by user_name ([`login_key`]), each name's records in the evidence's order.

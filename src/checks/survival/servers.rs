@@ -1,6 +1,9 @@
 //! The MID Servers of a target: will each still log in after the clone, is its login known,
 //! do several share one user, and do source and target run the same build.
 
+use super::certs::CertFate;
+use super::clusters::ServerFate;
+use super::health::{clusters_of, pinned};
 use super::{server_subject, Outcome};
 use crate::checks::facts::mid_server_logins;
 use crate::checks::{table_subject, CheckId, Ctx, Ev, Judge, ServerImpact};
@@ -9,33 +12,44 @@ use crate::finding::{CheckResult, Subject};
 use crate::simulate::login_key;
 use std::collections::BTreeMap;
 
+/// How the impact line begins when a MID Server's certificate is what goes.
+const CERT_LOST: &str = "certificate not kept: ";
+
 /// mid-server-will-go-down (which also records the [`ServerImpact`]) and
-/// mid-server-login-unknown, from the fate of each login.
+/// mid-server-login-unknown, from the fate of each login and (mutual authentication) of each
+/// MID Server's certificates; returns the fate of each MID Server, by sys_id.
 pub(super) fn judge_servers(
     target: &InstanceEvidence,
     servers: &[MidServer],
     outcomes: &BTreeMap<String, Result<Outcome, Unreadable>>,
+    certs: &BTreeMap<String, CertFate>,
     out: &mut Vec<CheckResult>,
     impact: &mut Vec<ServerImpact>,
-) {
+) -> BTreeMap<String, ServerFate> {
     let t = target.name.as_str();
     let down = Judge::new(CheckId::MidServerWillGoDown, t);
     let unknown = Judge::new(CheckId::MidServerLoginUnknown, t);
+    let mut fates = BTreeMap::new();
     // Without the configured users, a MID Server's next login is not known.
     if let Err(e) = target.mid_configs.as_result() {
         for m in servers {
             out.push(down.error(server_subject(m), &e));
             out.push(unknown.error(server_subject(m), &e));
+            fates.insert(m.sys_id.clone(), ServerFate::Undecided(e.clone()));
         }
-        return;
+        return fates;
     }
     for m in servers {
         let logins = mid_server_logins(target, m);
         let subject = server_subject(m);
-        let ev = Ev::new()
+        let cluster = clusters_of(target, m);
+        let mut ev = Ev::new()
             .with("status", &m.status)
             .with("host_name", &m.host_name)
             .with("logins", logins.join(", "));
+        if let Some(c) = &cluster {
+            ev = ev.with("cluster", c);
+        }
         if logins.is_empty() {
             out.push(unknown.fail(
                 subject,
@@ -46,6 +60,13 @@ pub(super) fn judge_servers(
                 "",
                 ev.with("status", &m.status),
             ));
+            fates.insert(
+                m.sys_id.clone(),
+                ServerFate::Undecided(Unreadable {
+                    table: "ecc_agent".into(),
+                    reason: format!("no login of MID Server {} is known", m.name),
+                }),
+            );
             continue;
         }
         out.push(unknown.pass(
@@ -70,12 +91,31 @@ pub(super) fn judge_servers(
                 None => {}
             }
         }
+        // A certificate login goes down when no certificate row of its user survives.
+        match certs.get(&m.sys_id) {
+            Some(CertFate::Lost(why)) => {
+                let login = logins.join(", ");
+                verdict.get_or_insert((login, format!("{CERT_LOST}{why}")));
+            }
+            Some(CertFate::Undecided(e)) => undecided = Some(e.clone()),
+            Some(CertFate::Kept) | None => {}
+        }
+        let fate = match (&verdict, &undecided) {
+            (Some(_), _) => ServerFate::Down,
+            (None, Some(e)) => ServerFate::Undecided(e.clone()),
+            (None, None) => ServerFate::Up,
+        };
+        fates.insert(m.sys_id.clone(), fate);
         match (verdict, undecided) {
             (Some((login, because)), _) => {
                 out.push(down.fail(
                         subject.clone(),
                         format!("{} ({}) will go Down after the clone: it logs in as {login}, and {because}", m.name, m.status),
-                        format!("fix the findings of {login} (mid-user-not-preserved / mid-role-not-preserved), or plan to re-key {} after the clone", m.name),
+                        if because.starts_with(CERT_LOST) {
+                            format!("fix the findings of the certificate of {login} (mid-certificate-not-preserved), or plan to import {}'s certificate again after the clone", m.name)
+                        } else {
+                            format!("fix the findings of {login} (mid-user-not-preserved / mid-role-not-preserved), or plan to re-key {} after the clone", m.name)
+                        },
                         ev.with("user_name", &login).with("because", &because),
                     ));
                 impact.push(ServerImpact {
@@ -84,6 +124,7 @@ pub(super) fn judge_servers(
                     status: m.status.clone(),
                     user_name: login,
                     because,
+                    cluster,
                 });
             }
             (None, Some(e)) => out.push(down.error(subject, &e)),
@@ -94,6 +135,7 @@ pub(super) fn judge_servers(
             )),
         }
     }
+    fates
 }
 
 pub(super) fn build_mismatch(
@@ -114,13 +156,42 @@ pub(super) fn build_mismatch(
             reason: reason.clone(),
         }),
     };
+    // The MID Servers pinned with mid.pinned.version do not follow the build: named, never
+    // deciding the verdict (an unreadable pin list is said, not an error).
+    let (pins, pinned_ev) = match pinned(target) {
+        Ok(p) if p.is_empty() => (String::new(), "none".to_string()),
+        Ok(p) => (
+            format!(
+                "; pinned with mid.pinned.version, {} will not follow the build",
+                p.join(", ")
+            ),
+            p.join(", "),
+        ),
+        Err(e) => (
+            String::new(),
+            format!("unknown: {} unreadable ({})", e.table, e.reason),
+        ),
+    };
     match (read(source), read(target)) {
-        (Ok(a), Ok(b)) if a == b => out.push(j.pass(subject, format!("both run {a}"), Ev::new().with("build", &a))),
+        (Ok(a), Ok(b)) if a == b => out.push(j.pass(
+            subject,
+            format!("both run {a}"),
+            Ev::new()
+                .with("build", &a)
+                .with("pinned_mid_servers", &pinned_ev),
+        )),
         (Ok(a), Ok(b)) => out.push(j.fail(
             subject,
-            format!("{} runs {b} but {} runs {a}: after the clone the MID Servers of {} upgrade or downgrade", target.name, source.name, target.name),
-            "",
-            Ev::new().with("source_build", &a).with("target_build", &b),
+            format!("{} runs {b} but {} runs {a}: after the clone the MID Servers of {} upgrade or downgrade{pins}", target.name, source.name, target.name),
+            if pins.is_empty() {
+                String::new()
+            } else {
+                format!("upgrade the lower instance first, or plan the MID Servers' upgrade after the clone; on {}, remove or update mid.pinned.version of the pinned MID Servers", target.name)
+            },
+            Ev::new()
+                .with("source_build", &a)
+                .with("target_build", &b)
+                .with("pinned_mid_servers", &pinned_ev),
         )),
         (Err(e), _) | (_, Err(e)) => out.push(j.error(subject, &e)),
     }

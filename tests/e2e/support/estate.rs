@@ -56,7 +56,7 @@ pub fn mid_user(s: &mut FakeState, id: u32, name: &str, server: &str) -> String 
     if !server.is_empty() {
         s.insert(
             "ecc_agent",
-            json!({"sys_id": sid(id + 2), "name": server, "status": "Up", "validated": "true", "user_name": name, "host_name": server, "version": "v", "last_refreshed": ""}),
+            json!({"sys_id": sid(id + 2), "name": server, "status": "Up", "validated": "true", "user_name": name, "host_name": server, "version": "v", "last_refreshed": "", "is_using_mutual_auth": "false"}),
         );
     }
     uid

@@ -153,6 +153,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "ip_address",
             "version",
             "last_refreshed",
+            "is_using_mutual_auth",
         ],
     ),
     (
@@ -264,6 +265,40 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "privacy_key",
         ],
     ),
+    // MID Server clusters, their members and issues.
+    ("ecc_agent_cluster", &["sys_id", "name", "type"]),
+    (
+        "ecc_agent_cluster_member_m2m",
+        &["sys_id", "cluster", "agent", "order"],
+    ),
+    (
+        "ecc_agent_issue",
+        &[
+            "sys_id",
+            "mid_server",
+            "source",
+            "message",
+            "last_detected",
+            "count",
+            "state",
+        ],
+    ),
+    // Certificates mapped to users; the certificate and its fingerprint exist, and must never
+    // be asked for.
+    (
+        "sys_user_certificate",
+        &[
+            "sys_id",
+            "user",
+            "name",
+            "active",
+            "expires",
+            "format",
+            "type",
+            "sha256_fingerprint",
+            "pem_certificate",
+        ],
+    ),
     // Registered clone targets; the password fields exist, and must never be asked for.
     (
         "instance",
@@ -322,7 +357,11 @@ pub fn reference_target(table: &str, field: &str) -> Option<&'static str> {
         ("sys_user_grmember", "group")
         | ("sys_group_has_role", "group")
         | ("sys_user_group", "parent") => Some("sys_user_group"),
-        ("ecc_agent_config", "ecc_agent") => Some("ecc_agent"),
+        ("ecc_agent_config", "ecc_agent")
+        | ("ecc_agent_cluster_member_m2m", "agent")
+        | ("ecc_agent_issue", "mid_server") => Some("ecc_agent"),
+        ("ecc_agent_cluster_member_m2m", "cluster") => Some("ecc_agent_cluster"),
+        ("sys_user_certificate", "user") => Some("sys_user"),
         ("clone_profile_preservers", "profile")
         | ("clone_instance", "profile")
         | ("sn_instance_clone_request", "profile") => Some("clone_profile"),
@@ -885,6 +924,7 @@ impl FakeState {
                 "ip_address": "10.0.0.1",
                 "version": "xanadu-07-02-2024__patch1",
                 "last_refreshed": "2026-01-01 00:00:00",
+                "is_using_mutual_auth": "false",
             }),
         )
     }
@@ -2180,3 +2220,65 @@ impl Drop for FakeInstance {
         }
     }
 }
+
+/// The MID Server tables beyond logins: clusters, issues and certificate rows.
+impl FakeState {
+    /// A MID Server cluster (`type` `Failover` or `Load Balance`) of `members` (ecc_agent
+    /// sys_ids); returns its sys_id.
+    pub fn add_cluster(&mut self, name: &str, kind: &str, members: &[&str]) -> String {
+        let cluster = self.insert("ecc_agent_cluster", json!({ "name": name, "type": kind }));
+        for (i, agent) in members.iter().enumerate() {
+            self.insert(
+                "ecc_agent_cluster_member_m2m",
+                json!({ "cluster": cluster, "agent": agent, "order": (i * 100).to_string() }),
+            );
+        }
+        cluster
+    }
+
+    /// An `ecc_agent_issue` of a MID Server in `state` (`new`, `acknowledged`, `resolved`);
+    /// returns its sys_id.
+    pub fn add_agent_issue(&mut self, agent: &str, source: &str, state: &str) -> String {
+        self.insert(
+            "ecc_agent_issue",
+            json!({
+                "mid_server": agent,
+                "source": source,
+                "message": format!("{source} reported a problem"),
+                "last_detected": "2026-11-20 08:00:00",
+                "count": "1",
+                "state": state,
+            }),
+        )
+    }
+
+    /// A `sys_user_certificate` row mapping a client certificate to `user` (a sys_id), with a
+    /// certificate body and fingerprint that must never be read; returns its sys_id.
+    pub fn add_user_certificate(
+        &mut self,
+        user: &str,
+        name: &str,
+        active: bool,
+        expires: &str,
+    ) -> String {
+        self.insert(
+            "sys_user_certificate",
+            json!({
+                "user": user,
+                "name": name,
+                "active": active.to_string(),
+                "expires": expires,
+                "format": "pem",
+                "type": "client",
+                "sha256_fingerprint": FAKE_CERT_FINGERPRINT,
+                "pem_certificate": FAKE_CERT_PEM,
+            }),
+        )
+    }
+}
+
+/// The fingerprint every certificate row of the fake carries: it must reach no output.
+pub const FAKE_CERT_FINGERPRINT: &str = "5e:c2:e7:f1:9a:0b:fa:ce:fe:ed:ca:fe:d0:0d:be:ef";
+/// The certificate body every certificate row of the fake carries: it must reach no output.
+pub const FAKE_CERT_PEM: &str =
+    "-----BEGIN CERTIFICATE-----MIIFAKEcertBODYneverREAD0451-----END CERTIFICATE-----";
