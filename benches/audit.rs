@@ -8,6 +8,12 @@
 //! PRECLONE_BENCH_LOG=preclone=debug cargo bench --bench audit -- small 300  # every request
 //! ```
 //!
+//! Each row gives the requests, the longest chain of reads each waiting for the one before (in
+//! round trips, across instances, from the collector's own record, whose reads are listed below
+//! the table), rows and bytes received, the wall time, the floor (the login check and three
+//! waves at that latency, plus the wall time of the same audit at 0 ms) and the ratio to it, the
+//! checks' time, CPU time and peak RSS.
+//!
 //! Arguments (or `PRECLONE_BENCH`, the same words separated by spaces) pick cases: estate names
 //! (`small`, `medium`, `large`), latencies in milliseconds, and `naive` (preclone against the
 //! naive baseline, medium estate at 20 ms). Nothing given: everything. A latency without an
@@ -40,7 +46,7 @@ use estate::{seed_preservers, MID_ROLE};
 use fake::{FakeInstance, FakeState, AUDIT_PASSWORD, AUDIT_USER};
 use futures::StreamExt;
 use preclone::client::{Client, Row, Rows, TableQuery};
-use preclone::collect::{self, RunMeta};
+use preclone::collect::{self, RunMeta, Trace};
 use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
 use preclone::finding::{FailOn, Status};
 use preclone::tables::*;
@@ -49,6 +55,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Instance names: the source first.
@@ -63,6 +70,9 @@ const AUDIT_DEADLINE: Duration = Duration::from_secs(240);
 const SKIP_OVER: Duration = Duration::from_secs(180);
 /// The latency of the naive comparison.
 const NAIVE_LATENCY_MS: u64 = 20;
+/// Dependent round trips an audit cannot do without: the login check, then three waves (the MID
+/// role holders and MID Servers, their users and the preserver evaluations, the groups).
+const FLOOR_TRIPS: u64 = 1 + 3;
 
 #[derive(Clone, Copy, Debug)]
 struct Estate {
@@ -537,6 +547,10 @@ struct AuditFigures {
     /// MID users found on each instance (preclone) or users read (naive), for a sanity check.
     users: Vec<u64>,
     errors: u64,
+    /// Round trips on the longest chain of reads each waiting for the one before (preclone).
+    chain: Option<u32>,
+    /// That chain, read by read (preclone).
+    chain_path: String,
 }
 
 impl AuditFigures {
@@ -544,7 +558,7 @@ impl AuditFigures {
         let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or("-".into());
         format!(
             "figures wall_ms={:.1} judge_ms={} cpu_ms={} client_requests={} baseline_kib={} \
-             collect_peak_kib={} peak_kib={} users={} errors={}",
+             collect_peak_kib={} peak_kib={} users={} errors={} chain={}",
             self.wall_ms,
             self.judge_ms
                 .map(|ms| format!("{ms:.1}"))
@@ -559,7 +573,8 @@ impl AuditFigures {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
-            self.errors
+            self.errors,
+            self.chain.map(|c| c.to_string()).unwrap_or("-".into()),
         )
     }
 
@@ -584,6 +599,8 @@ impl AuditFigures {
                 .filter_map(|v| v.parse().ok())
                 .collect(),
             errors: kv.get("errors")?.parse().ok()?,
+            chain: kv.get("chain").and_then(|v| v.parse().ok()),
+            chain_path: String::new(),
         })
     }
 }
@@ -626,9 +643,18 @@ fn run_audit(args: &[String]) -> Result<(), String> {
                 started_at: chrono::Utc::now(),
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
             };
+            let trace = Arc::new(Trace::default());
             let evidence = runtime
-                .block_on(collect::collect(&all[0], &all[1..], &settings, meta))
+                .block_on(collect::collect_traced(
+                    &all[0],
+                    &all[1..],
+                    &settings,
+                    meta,
+                    trace.clone(),
+                ))
                 .map_err(|e| format!("the audit failed: {e}"))?;
+            figures.chain = Some(trace.depth());
+            figures.chain_path = collect::describe(&trace.deepest());
             figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
             figures.collect_peak_kib = memory_kib().1;
             figures.client_requests = evidence.requests;
@@ -684,6 +710,9 @@ fn run_audit(args: &[String]) -> Result<(), String> {
     figures.peak_kib = memory_kib().1;
     figures.cpu_ms = cpu_ms();
     println!("{}", figures.line());
+    if !figures.chain_path.is_empty() {
+        println!("chain {}", figures.chain_path);
+    }
     Ok(())
 }
 
@@ -981,9 +1010,14 @@ fn audit_child(mode: &str, urls: &[String]) -> Result<AuditFigures, String> {
     if let Some(mut out) = child.stdout.take() {
         std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| e.to_string())?;
     }
-    text.lines()
+    let mut figures = text
+        .lines()
         .find_map(AuditFigures::parse)
-        .ok_or_else(|| format!("{mode} audit printed no figures: {text:?}"))
+        .ok_or_else(|| format!("{mode} audit printed no figures: {text:?}"))?;
+    if let Some(path) = text.lines().find_map(|l| l.strip_prefix("chain ")) {
+        figures.chain_path = path.to_string();
+    }
+    Ok(figures)
 }
 
 fn run_case(
@@ -1024,24 +1058,30 @@ fn thousands(n: u64) -> String {
 
 fn print_header() {
     println!(
-        "| estate | latency | audit | requests (src/t1/t2/t3) | rows | bytes | wall | wall / latency \
-         | checks | CPU | peak RSS: collected / judged | baseline RSS |"
+        "| estate | latency | audit | requests (src/t1/t2/t3) | chain | rows | bytes | wall | floor \
+         | wall / floor | checks | CPU | peak RSS: collected / judged | baseline RSS |"
     );
-    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
-/// One row of the table. `wall / latency` bounds from above the round trips on the critical
-/// path (it also holds the client's and the fake's own work).
-fn print_case(c: &Case) {
+/// One row of the table. `chain` is the longest chain of reads each waiting for the one before,
+/// in round trips across instances (the collector's own record); `floor` is what no schedule
+/// can beat: [`FLOOR_TRIPS`] round trips at this latency plus the wall time of the same audit at
+/// 0 ms (`wall0_ms`, when it was run).
+fn print_case(c: &Case, wall0_ms: Option<f64>) {
     let total = c.served.iter().fold(Served::default(), |a, s| Served {
         requests: a.requests + s.requests,
         rows: a.rows + s.rows,
         bytes: a.bytes + s.bytes,
     });
     let per: Vec<String> = c.served.iter().map(|s| s.requests.to_string()).collect();
-    let trips = match c.latency_ms {
-        0 => "-".to_string(),
-        l => format!("{:.1}", c.figures.wall_ms / l as f64),
+    let floor = wall0_ms.map(|w0| w0 + (FLOOR_TRIPS * c.latency_ms) as f64);
+    let (floor_text, ratio) = match floor {
+        Some(f) => (
+            format!("{f:.0} ms"),
+            format!("{:.2}", c.figures.wall_ms / f.max(1.0)),
+        ),
+        None => ("-".to_string(), "-".to_string()),
     };
     let judged = match c.figures.judge_ms {
         Some(ms) => format!("{ms:.0} ms"),
@@ -1052,16 +1092,21 @@ fn print_case(c: &Case) {
         _ => format!("{} MiB / -", mib(c.figures.peak_kib)),
     };
     println!(
-        "| {} | {} ms | {} | {} ({}) | {} | {} | {:.0} ms | {} | {} | {} | {} | {} MiB |",
+        "| {} | {} ms | {} | {} ({}) | {} | {} | {} | {:.0} ms | {} | {} | {} | {} | {} | {} MiB |",
         c.estate.name,
         c.latency_ms,
         c.mode.trim_end_matches("-collect"),
         thousands(total.requests),
         per.join("/"),
+        c.figures
+            .chain
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "-".into()),
         thousands(total.rows),
         thousands(total.bytes),
         c.figures.wall_ms,
-        trips,
+        floor_text,
+        ratio,
         judged,
         c.figures
             .cpu_ms
@@ -1158,6 +1203,7 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
         );
         let mut walls: BTreeMap<u64, f64> = BTreeMap::new();
         let mut judged = false;
+        let mut chains = Vec::new();
         print_header();
         for &l in &latencies {
             // Predicted from the runs at 0 ms and at the highest latency so far.
@@ -1182,9 +1228,22 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
             };
             judged = true;
             let c = run_case(&mut fake, e, mode, l)?;
-            print_case(&c);
+            print_case(
+                &c,
+                walls
+                    .get(&0)
+                    .copied()
+                    .or((l == 0).then_some(c.figures.wall_ms)),
+            );
             sanity(&c)?;
             walls.insert(l, c.figures.wall_ms);
+            chains.push(format!("{} at {l} ms: {}", e.name, c.figures.chain_path));
+        }
+        println!();
+        // Which read waited for which on the longest chain (the same at every latency unless
+        // a retry or a page made one longer).
+        for c in chains {
+            println!("deepest chain, {c}");
         }
         println!();
         drop(fake);
@@ -1200,11 +1259,11 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
         print_header();
         let ours = run_case(&mut fake, &e, "preclone-collect", NAIVE_LATENCY_MS)?;
         sanity(&ours)?;
-        print_case(&ours);
+        print_case(&ours, None);
         let seq = run_case(&mut fake, &e, "naive-seq", NAIVE_LATENCY_MS)?;
-        print_case(&seq);
+        print_case(&seq, None);
         let par = run_case(&mut fake, &e, "naive-par", NAIVE_LATENCY_MS)?;
-        print_case(&par);
+        print_case(&par, None);
         let reqs = |c: &Case| c.served.iter().map(|s| s.requests).sum::<u64>() as f64;
         for (label, n) in [
             ("one request at a time", &seq),

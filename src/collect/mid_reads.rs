@@ -6,8 +6,9 @@
 //! those rows (beside wave 2 and wave 3).
 
 use super::preserver_eval::by_sys_id;
-use super::reader::Reader;
+use super::reader::{Got, Reader};
 use super::rows::{de, Keyed, MidConfigRow};
+use super::trace::Step;
 use super::{fact, fact_of, Read};
 use crate::evidence::*;
 use crate::query;
@@ -148,11 +149,11 @@ impl MidExtras {
 }
 
 /// Reads the clusters, their members and the open issues: one request each.
-pub(super) async fn mid_extras(inst: &Reader) -> MidExtras {
-    let (clusters, members, issues) = futures::join!(
-        inst.initial::<ClusterRow>(&ECC_AGENT_CLUSTER),
-        inst.initial::<MemberRow>(&ECC_AGENT_CLUSTER_MEMBER),
-        inst.initial::<IssueRow>(&ECC_AGENT_ISSUE),
+pub(super) async fn mid_extras(inst: &Reader, after: Step) -> MidExtras {
+    let (Got(clusters, _), Got(members, _), Got(issues, _)) = futures::join!(
+        inst.initial::<ClusterRow>(&ECC_AGENT_CLUSTER, after),
+        inst.initial::<MemberRow>(&ECC_AGENT_CLUSTER_MEMBER, after),
+        inst.initial::<IssueRow>(&ECC_AGENT_ISSUE, after),
     );
     MidExtras {
         clusters: fact_of(clusters),
@@ -224,7 +225,11 @@ pub(super) fn cert_logins(
 
 /// The certificate rows of the users with these logins (`user.user_nameIN`, chunked), none
 /// asked when there are none.
-pub(super) async fn certificates(inst: &Reader, logins: &BTreeSet<String>) -> Read<CertRow> {
+pub(super) async fn certificates(
+    inst: &Reader,
+    logins: &BTreeSet<String>,
+    after: Step,
+) -> Got<Read<CertRow>> {
     let none = BTreeSet::new();
     inst.read_by_users(
         &SYS_USER_CERTIFICATE,
@@ -232,6 +237,7 @@ pub(super) async fn certificates(inst: &Reader, logins: &BTreeSet<String>) -> Re
         "user.user_name",
         &none,
         logins,
+        after,
     )
     .await
 }
@@ -244,6 +250,7 @@ pub(super) async fn mid_level_evals(
     preservers: &[Preserver],
     t: &Table,
     ids: &BTreeSet<String>,
+    after: Step,
 ) -> Vec<PreserverEval> {
     if ids.is_empty() {
         return Vec::new();
@@ -251,7 +258,7 @@ pub(super) async fn mid_level_evals(
     let jobs = preservers
         .iter()
         .filter(|p| p.table == t.name)
-        .map(|p| by_sys_id(inst, t, p, ids));
+        .map(|p| by_sys_id(inst, t, p, ids, after));
     join_all(jobs).await
 }
 

@@ -48,6 +48,7 @@ mod progress;
 mod reader;
 mod rows;
 mod shared;
+mod trace;
 mod waves;
 
 use crate::client::{Client, ClientError};
@@ -63,6 +64,7 @@ use waves::{Side, TargetGroups};
 
 pub use progress::{Progress, ProgressSnapshot};
 pub use shared::FleetReads;
+pub use trace::{describe, ReadRecord, Step, Trace};
 
 /// Rows asked for per page: the platform's default `sysparm_limit`, so that a read of a few
 /// thousand MID-related rows (every holder of `mid_server`, every MID Server) is one round trip
@@ -133,7 +135,28 @@ pub async fn collect_with_progress(
     meta: RunMeta,
     progress: Arc<Progress>,
 ) -> Result<Evidence, CollectError> {
-    collect_pair(source, targets, settings, meta, progress, None).await
+    collect_pair(
+        source,
+        targets,
+        settings,
+        meta,
+        progress,
+        None,
+        Arc::default(),
+    )
+    .await
+}
+
+/// [`collect`], recording in `trace` every read and the read it waited for, so the run's
+/// longest chain of dependent round trips can be told ([`Trace::deepest`]).
+pub async fn collect_traced(
+    source: &ResolvedInstance,
+    targets: &[ResolvedInstance],
+    settings: &ClientSettings,
+    meta: RunMeta,
+    trace: Arc<Trace>,
+) -> Result<Evidence, CollectError> {
+    collect_pair(source, targets, settings, meta, Arc::default(), None, trace).await
 }
 
 /// [`collect_with_progress`] of one pair of a fleet: the clients are the fleet's, and the
@@ -147,7 +170,16 @@ pub async fn collect_in_fleet(
     progress: Arc<Progress>,
     fleet: &FleetReads,
 ) -> Result<Evidence, CollectError> {
-    collect_pair(source, targets, settings, meta, progress, Some(fleet)).await
+    collect_pair(
+        source,
+        targets,
+        settings,
+        meta,
+        progress,
+        Some(fleet),
+        Arc::default(),
+    )
+    .await
 }
 
 async fn collect_pair(
@@ -157,6 +189,7 @@ async fn collect_pair(
     meta: RunMeta,
     progress: Arc<Progress>,
     fleet: Option<&FleetReads>,
+    trace: Arc<Trace>,
 ) -> Result<Evidence, CollectError> {
     let mut all: Vec<(&ResolvedInstance, InstanceRole)> = vec![(source, InstanceRole::Source)];
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
@@ -173,7 +206,9 @@ async fn collect_pair(
             })?
             .with_page_size(PAGE_SIZE);
         let shared = fleet.filter(|_| i == 0).map(|f| f.source(&ri.name));
-        let reader = Reader::new(client, ri.name.clone(), progress.clone()).sharing(shared);
+        let reader = Reader::new(client, ri.name.clone(), progress.clone())
+            .sharing(shared)
+            .tracing(trace.clone());
         insts.push(match role {
             InstanceRole::Source => reader.keeping_row_times(),
             InstanceRole::Target => reader,
@@ -200,7 +235,7 @@ async fn collect_pair(
             all.iter().zip(&insts).zip(access.into_iter().zip(reasons))
         {
             let mid_role = match a {
-                Ok(f) => f,
+                Ok((f, _)) => f,
                 Err(e) => {
                     error.get_or_insert(e);
                     Fact::error(crate::tables::SYS_USER_ROLE.name, why.clone())
@@ -216,7 +251,9 @@ async fn collect_pair(
             partial: Box::new(partial),
         });
     }
-    let mid_roles: Vec<Fact<Vec<Role>>> = access.into_iter().flatten().collect();
+    // Nothing else went out before every instance answered: the next reads wait for them all.
+    let logged_in = Step::all(access.iter().flatten().map(|(_, step)| *step));
+    let mid_roles: Vec<Fact<Vec<Role>>> = access.into_iter().flatten().map(|(f, _)| f).collect();
 
     let waves = async {
         // Wave 1, on every instance: the source's MID logins need every target's.
@@ -225,9 +262,11 @@ async fn collect_pair(
                 .iter()
                 .zip(mid_roles)
                 .enumerate()
-                .map(|(i, (inst, mid_role))| waves::wave1(inst, mid_role, i == 0)),
+                .map(|(i, (inst, mid_role))| waves::wave1(inst, mid_role, i == 0, logged_in)),
         )
         .await;
+        // Every instance's wave 1 is in before any goes on.
+        let after = Step::all(wave1s.iter().map(|w| w.step));
         let target_logins: BTreeSet<String> = wave1s[1..]
             .iter()
             .flat_map(|w| w.logins().into_iter().chain(w.holder_names()))
@@ -267,7 +306,7 @@ async fn collect_pair(
                 .zip(wave1s)
                 .zip(sides)
                 .map(|((inst, w1), side)| async move {
-                    let gathered = waves::waves_3_4(inst, w1, side).await;
+                    let gathered = waves::waves_3_4(inst, w1, side, after).await;
                     inst.progress.instance_done();
                     gathered
                 }),

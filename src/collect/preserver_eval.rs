@@ -2,8 +2,9 @@
 //! MID-related rows each condition matches (the condition restricted in every `^NQ` group to
 //! those rows), and how many rows of the whole table it matches.
 
-use super::reader::Reader;
+use super::reader::{Got, Reader};
 use super::rows::Keyed;
+use super::trace::Step;
 use super::waves::{sys_ids, Gathered, Wave2};
 use super::{fact, Read};
 use crate::evidence::{Preserver, PreserverEval, Unreadable, User};
@@ -39,19 +40,19 @@ impl Related {
 
 /// How many rows of its whole table each preserver on a user table matches. Needs no
 /// MID-related row, so it goes out in wave 2.
-pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver]) -> Counts {
+pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver], after: Step) -> Counts {
     join_all(preservers.iter().map(|p| async move {
         let t = tables::user_table(&p.table)?;
-        Some(count(inst, t, p).await)
+        Some(count(inst, t, p, after).await)
     }))
     .await
 }
 
 /// How many rows of `t` the condition of `p` matches; a condition too long for a URL is not
 /// sent.
-async fn count(inst: &Reader, t: &Table, p: &Preserver) -> Result<u64, Unreadable> {
+async fn count(inst: &Reader, t: &Table, p: &Preserver, after: Step) -> Result<u64, Unreadable> {
     match query::fitting(&p.condition, MAX_QUERY_BYTES) {
-        Ok(q) => inst.count(t, q).await,
+        Ok(q) => inst.count(t, q, after).await.0,
         Err(e) => Err(too_long(p, &e)),
     }
 }
@@ -78,14 +79,17 @@ async fn matched_rows(
     p: &Preserver,
     field: &str,
     values: &BTreeSet<String>,
+    after: Step,
 ) -> Read<String> {
     let queries = query::restricted_chunks(&p.condition, field, values, MAX_QUERY_BYTES)
         .map_err(|e| too_long(p, &e))?;
-    let results = join_all(queries.into_iter().map(|q| inst.ids(t, q))).await;
-    results.into_iter().try_fold(Vec::new(), |mut acc, r| {
-        acc.extend(r?);
-        Ok(acc)
-    })
+    let results = join_all(queries.into_iter().map(|q| inst.ids(t, q, after))).await;
+    results
+        .into_iter()
+        .try_fold(Vec::new(), |mut acc, Got(r, _)| {
+            acc.extend(r?);
+            Ok(acc)
+        })
 }
 
 /// Sorted, without duplicates.
@@ -102,10 +106,11 @@ async fn total(
     p: &Preserver,
     counts: &Counts,
     i: usize,
+    after: Step,
 ) -> Result<u64, Unreadable> {
     match counts.get(i).cloned().flatten() {
         Some(total) => total,
-        None => count(inst, t, p).await,
+        None => count(inst, t, p, after).await,
     }
 }
 
@@ -117,6 +122,7 @@ async fn evaluate(
     counts: &Counts,
     level: &[&'static Table],
     related: &BTreeMap<&str, Related>,
+    after: Step,
 ) -> Vec<PreserverEval> {
     let jobs = preservers
         .iter()
@@ -127,8 +133,8 @@ async fn evaluate(
         })
         .map(|(i, p, t, rel)| async move {
             let (matched, total) = futures::join!(
-                matched_rows(inst, t, p, rel.field, &rel.values),
-                total(inst, t, p, counts, i)
+                matched_rows(inst, t, p, rel.field, &rel.values, after),
+                total(inst, t, p, counts, i, after)
             );
             let matched = matched
                 .map(|ids| sorted(ids.into_iter().filter(|id| rel.rows.contains(id)).collect()));
@@ -149,6 +155,7 @@ pub(super) async fn match_users(
     inst: &Reader,
     preservers: &[Preserver],
     users: &BTreeSet<String>,
+    after: Step,
 ) -> Matches {
     join_all(preservers.iter().map(|p| async move {
         let t = tables::named(USER_LEVEL, &p.table)?;
@@ -157,7 +164,7 @@ pub(super) async fn match_users(
         } else {
             "user"
         };
-        Some(matched_rows(inst, t, p, field, users).await)
+        Some(matched_rows(inst, t, p, field, users, after).await)
     }))
     .await
 }
@@ -234,6 +241,7 @@ pub(super) async fn group_level_evals(
     preservers: &[Preserver],
     counts: &Counts,
     g: &Gathered,
+    after: Step,
 ) -> Vec<PreserverEval> {
     let gids: BTreeSet<String> = g
         .groups
@@ -265,7 +273,7 @@ pub(super) async fn group_level_evals(
             Related::new("role", role_ids, sys_ids(&g.contains, |r| &r.sys_id)),
         ),
     ]);
-    evaluate(inst, preservers, counts, GROUP_LEVEL, &related).await
+    evaluate(inst, preservers, counts, GROUP_LEVEL, &related, after).await
 }
 
 /// Wave 3 on a target: the preservers on the class table of MID users whose class is a child
@@ -277,6 +285,7 @@ pub(super) async fn class_level_evals(
     inst: &Reader,
     preservers: &[Preserver],
     users: &Read<User>,
+    after: Step,
 ) -> Vec<PreserverEval> {
     let Ok(users) = users else {
         return Vec::new();
@@ -294,7 +303,7 @@ pub(super) async fn class_level_evals(
     let jobs = preservers
         .iter()
         .filter_map(|p| by_class.get(&p.table).map(|(t, ids)| (p, t, ids)))
-        .map(|(p, t, ids)| by_sys_id(inst, t, p, ids));
+        .map(|(p, t, ids)| by_sys_id(inst, t, p, ids, after));
     join_all(jobs).await
 }
 
@@ -305,9 +314,12 @@ pub(super) async fn by_sys_id(
     t: &Table,
     p: &Preserver,
     ids: &BTreeSet<String>,
+    after: Step,
 ) -> PreserverEval {
-    let (matched, total) =
-        futures::join!(matched_rows(inst, t, p, "sys_id", ids), count(inst, t, p));
+    let (matched, total) = futures::join!(
+        matched_rows(inst, t, p, "sys_id", ids, after),
+        count(inst, t, p, after)
+    );
     let matched = matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
     PreserverEval {
         preserver: p.sys_id.clone(),

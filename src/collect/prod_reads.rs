@@ -3,8 +3,9 @@
 //! the source's other reads nothing depends on, once every target's wave 1 has named its MID
 //! Servers.
 
-use super::reader::Reader;
+use super::reader::{Got, Reader};
 use super::rows::de;
+use super::trace::Step;
 use super::waves::Wave1;
 use crate::evidence::{list_values, Credential, Fact, MidConfig, MidServer};
 use crate::query::{self, MAX_QUERY_BYTES};
@@ -113,6 +114,7 @@ fn like_chunks(field: &str, values: &BTreeSet<String>, budget: usize) -> Vec<Str
 pub(super) async fn credentials(
     inst: &Reader,
     suspects: &BTreeSet<String>,
+    after: Step,
 ) -> Option<Fact<Vec<Credential>>> {
     if suspects.is_empty() {
         return None;
@@ -121,12 +123,12 @@ pub(super) async fn credentials(
     let reads = join_all(
         chunks
             .into_iter()
-            .map(|q| inst.read::<CredentialRow>(&DISCOVERY_CREDENTIALS, q)),
+            .map(|q| inst.read::<CredentialRow>(&DISCOVERY_CREDENTIALS, q, after)),
     )
     .await;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for read in reads {
+    for Got(read, _) in reads {
         match read {
             Ok(rows) => out.extend(
                 rows.into_iter()

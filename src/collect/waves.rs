@@ -7,8 +7,9 @@ use super::preserver_eval::{
     class_level_evals, count_all, group_level_evals, match_users, user_level_evals, Matches,
 };
 use super::prod_reads;
-use super::reader::{merge, Reader};
+use super::reader::{merge, Got, Reader};
 use super::rows::*;
+use super::trace::Step;
 use super::{fact, fact_of, Read};
 use crate::client::ClientError;
 use crate::evidence::*;
@@ -32,9 +33,9 @@ pub(super) fn sys_ids<T>(rows: &Read<T>, field: impl Fn(&T) -> &str) -> BTreeSet
 
 /// Wave 0: the first request tells whether we can reach and log in at all. Its answer is the
 /// `mid_server` role record.
-pub(super) async fn wave0_access(inst: &Reader) -> Result<Fact<Vec<Role>>, ClientError> {
-    let rows = inst.first_request::<RoleRow>(&SYS_USER_ROLE).await?;
-    Ok(fact_of(rows))
+pub(super) async fn wave0_access(inst: &Reader) -> Result<(Fact<Vec<Role>>, Step), ClientError> {
+    let Got(rows, step) = inst.first_request::<RoleRow>(&SYS_USER_ROLE).await?;
+    Ok((fact_of(rows), step))
 }
 
 /// What wave 1 found on one instance.
@@ -51,6 +52,8 @@ pub(super) struct Wave1 {
     /// A target's properties, read in this wave, which has room for them (`None` on the
     /// source, whose wave 1 is full: it reads them after wave 2's reads).
     extras: Option<Extras>,
+    /// Where its answers stand: the latest of its reads.
+    pub(super) step: Step,
 }
 
 impl Wave1 {
@@ -98,29 +101,39 @@ impl Wave1 {
 }
 
 /// Wave 1: what the later waves start from.
-pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: bool) -> Wave1 {
+pub(super) async fn wave1(
+    inst: &Reader,
+    mid_role: Fact<Vec<Role>>,
+    is_source: bool,
+    after: Step,
+) -> Wave1 {
     let preservers = async {
         if !is_source {
-            return None;
+            return Got(None, after);
         }
-        let rows = inst.initial::<PreserverRow>(&CLONE_DATA_PRESERVER).await;
-        Some(fact_of(rows))
+        let Got(rows, step) = inst
+            .initial::<PreserverRow>(&CLONE_DATA_PRESERVER, after)
+            .await;
+        Got(Some(fact_of(rows)), step)
     };
     let target_extras = async {
         if is_source {
             None
         } else {
-            Some(extras(inst, None).await)
+            Some(extras(inst, None, after).await)
         }
     };
     let (holder_rows, agents, configs, contains, preservers, extras) = futures::join!(
-        inst.initial(&SYS_USER_HAS_ROLE),
-        inst.initial::<AgentRow>(&ECC_AGENT),
-        inst.initial::<MidConfigRow>(&ECC_AGENT_CONFIG),
-        inst.initial(&SYS_USER_ROLE_CONTAINS),
+        inst.initial(&SYS_USER_HAS_ROLE, after),
+        inst.initial::<AgentRow>(&ECC_AGENT, after),
+        inst.initial::<MidConfigRow>(&ECC_AGENT_CONFIG, after),
+        inst.initial(&SYS_USER_ROLE_CONTAINS, after),
         preservers,
         target_extras,
     );
+    let step = Step::all([holder_rows.1, agents.1, configs.1, contains.1, preservers.1]);
+    let (holder_rows, agents, configs, contains, preservers) =
+        (holder_rows.0, agents.0, configs.0, contains.0, preservers.0);
     let (configs, pins) = mid_reads::split_configs(configs);
     Wave1 {
         mid_role,
@@ -131,6 +144,7 @@ pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: b
         contains,
         preservers,
         extras,
+        step,
     }
 }
 
@@ -160,14 +174,15 @@ pub(super) struct CloneExtras {
 /// their targets point to (a read of its own, by sys_id).
 async fn clone_requests(
     inst: &Reader,
+    after: Step,
 ) -> (
     Fact<Vec<CloneRequest>>,
     Fact<Option<Vec<CloneRequest>>>,
     Fact<Vec<InstanceRecord>>,
 ) {
-    let (legacy, console) = futures::join!(
-        inst.initial::<CloneRequestRow>(&CLONE_INSTANCE),
-        inst.initial_or_absent::<CloneRequestRow>(&SN_INSTANCE_CLONE_REQUEST),
+    let (Got(legacy, s1), Got(console, s2)) = futures::join!(
+        inst.initial::<CloneRequestRow>(&CLONE_INSTANCE, after),
+        inst.initial_or_absent::<CloneRequestRow>(&SN_INSTANCE_CLONE_REQUEST, after),
     );
     let legacy: Read<CloneRequest> = legacy.map(|rows| {
         rows.into_iter()
@@ -186,17 +201,17 @@ async fn clone_requests(
         .map(|r| r.target_instance.clone())
         .filter(|t| query::is_sys_id(t))
         .collect();
-    let records = inst
-        .read_in_shared::<InstanceRow>(&INSTANCE, "sys_id", &targets)
+    let Got(records, _) = inst
+        .read_in_shared::<InstanceRow>(&INSTANCE, "sys_id", &targets, s1.and(s2))
         .await;
     (fact(legacy), fact(console), fact_of(records))
 }
 
 /// The reads nothing depends on; `suspects` on the source only (its MID Servers that look like
 /// a target's, whose credentials it reads).
-async fn extras(inst: &Reader, suspects: Option<&BTreeSet<String>>) -> Extras {
+async fn extras(inst: &Reader, suspects: Option<(&BTreeSet<String>, Step)>, after: Step) -> Extras {
     let clone = async {
-        let suspects = suspects?;
+        let (suspects, known) = suspects?;
         let (
             profiles,
             links,
@@ -204,12 +219,13 @@ async fn extras(inst: &Reader, suspects: Option<&BTreeSet<String>>) -> Extras {
             (clone_requests, console_requests, target_records),
             credentials,
         ) = futures::join!(
-            inst.initial::<CloneProfileRow>(&CLONE_PROFILE),
-            inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS),
-            inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE),
-            clone_requests(inst),
-            prod_reads::credentials(inst, suspects),
+            inst.initial::<CloneProfileRow>(&CLONE_PROFILE, after),
+            inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS, after),
+            inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE, after),
+            clone_requests(inst, after),
+            prod_reads::credentials(inst, suspects, known),
         );
+        let (profiles, links, excludes) = (profiles.0, links.0, excludes.0);
         Some(CloneExtras {
             profiles: fact_of(profiles),
             profile_preservers: fact_of(links),
@@ -220,8 +236,11 @@ async fn extras(inst: &Reader, suspects: Option<&BTreeSet<String>>) -> Extras {
             credentials,
         })
     };
-    let (props, mid, clone) =
-        futures::join!(inst.initial(&SYS_PROPERTIES), mid_extras(inst), clone);
+    let (Got(props, _), mid, clone) = futures::join!(
+        inst.initial(&SYS_PROPERTIES, after),
+        mid_extras(inst, after),
+        clone
+    );
     Extras { props, mid, clone }
 }
 
@@ -233,6 +252,8 @@ pub(super) struct Wave2 {
     pub(super) memberships: Read<MembershipRow>,
     /// The certificate rows of the logins of MID Servers using mutual authentication.
     pub(super) certificates: Read<CertRow>,
+    /// Where its answers stand.
+    step: Step,
 }
 
 /// Wave 2: the users given by sys_id (the holders of `mid_server`) and by login (`names`), all
@@ -242,6 +263,7 @@ async fn wave2(
     w1: &Wave1,
     names: &BTreeSet<String>,
     cert_names: &BTreeSet<String>,
+    after: Step,
 ) -> Wave2 {
     let mut unsafe_logins = Vec::new();
     let mut queryable = BTreeSet::new();
@@ -273,17 +295,21 @@ async fn wave2(
         .cloned()
         .collect();
     let (users, user_roles, memberships, certificates) = futures::join!(
-        inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", &ids, &queryable),
-        inst.read_by_users(&SYS_USER_HAS_ROLE, user, login, &ids, &queryable),
-        inst.read_by_users(&SYS_USER_GRMEMBER, user, login, &ids, &queryable),
-        mid_reads::certificates(inst, &cert_names),
+        inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", &ids, &queryable, after),
+        inst.read_by_users(&SYS_USER_HAS_ROLE, user, login, &ids, &queryable, after),
+        inst.read_by_users(&SYS_USER_GRMEMBER, user, login, &ids, &queryable, after),
+        mid_reads::certificates(inst, &cert_names, after),
     );
+    let step = Step::all([users.1, user_roles.1, memberships.1, certificates.1]);
+    let (users, user_roles, memberships, certificates) =
+        (users.0, user_roles.0, memberships.0, certificates.0);
     Wave2 {
         users: users.map(|rows| rows.into_iter().map(User::from).collect()),
         unsafe_logins,
         user_roles,
         memberships,
         certificates,
+        step,
     }
 }
 
@@ -328,7 +354,11 @@ fn group_names(w2: &Wave2) -> BTreeSet<String> {
 
 /// The roles containing `mid_server`, followed up the hierarchy one level per request to a
 /// fixpoint, starting from wave 1's direct containers. Runs beside waves 2 and 3.
-async fn contains_chain(inst: &Reader, start: Read<ContainsRow>) -> Read<ContainsRow> {
+async fn contains_chain(
+    inst: &Reader,
+    start: Read<ContainsRow>,
+    mut after: Step,
+) -> Read<ContainsRow> {
     let mut contains = start;
     let mut asked: BTreeSet<String> = BTreeSet::new();
     for _ in 0..11 {
@@ -345,9 +375,10 @@ async fn contains_chain(inst: &Reader, start: Read<ContainsRow>) -> Read<Contain
         }
         asked.extend(frontier.iter().cloned());
         let before = rows.len();
-        let more = inst
-            .read_in_shared(&SYS_USER_ROLE_CONTAINS, "contains", &frontier)
+        let Got(more, step) = inst
+            .read_in_shared(&SYS_USER_ROLE_CONTAINS, "contains", &frontier, after)
             .await;
+        after = step;
         contains = merge(contains, more);
         if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
             break;
@@ -374,6 +405,7 @@ async fn held_contains(
     mut rows: Read<ContainsRow>,
     asked: &mut BTreeSet<String>,
     roles: BTreeSet<String>,
+    mut after: Step,
 ) -> Read<ContainsRow> {
     let mut frontier: BTreeSet<String> = roles
         .into_iter()
@@ -384,9 +416,10 @@ async fn held_contains(
             return rows;
         }
         asked.extend(frontier.iter().cloned());
-        let more = inst
-            .read_in::<ContainsRow>(&SYS_USER_ROLE_CONTAINS, "role", &frontier)
+        let Got(more, step) = inst
+            .read_in::<ContainsRow>(&SYS_USER_ROLE_CONTAINS, "role", &frontier, after)
             .await;
+        after = step;
         frontier = more
             .as_ref()
             .map(|m| {
@@ -413,7 +446,8 @@ async fn parent_groups(
     inst: &Reader,
     mut groups: Read<Group>,
     mut group_roles: Read<GroupRoleRow>,
-) -> (Read<Group>, Read<GroupRoleRow>) {
+    mut after: Step,
+) -> (Read<Group>, Read<GroupRoleRow>, Step) {
     for _ in 0..10 {
         let Ok(gs) = &groups else { break };
         let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
@@ -425,10 +459,11 @@ async fn parent_groups(
         if missing.is_empty() {
             break;
         }
-        let (more, more_roles) = futures::join!(
-            inst.read_in::<GroupRow>(&SYS_USER_GROUP, "sys_id", &missing),
-            inst.read_in(&SYS_GROUP_HAS_ROLE, "group", &missing),
+        let (Got(more, s1), Got(more_roles, s2)) = futures::join!(
+            inst.read_in::<GroupRow>(&SYS_USER_GROUP, "sys_id", &missing, after),
+            inst.read_in(&SYS_GROUP_HAS_ROLE, "group", &missing, after),
         );
+        after = s1.and(s2);
         groups = groups.and_then(|mut g| {
             g.extend(more?.into_iter().map(Group::from));
             Ok(g)
@@ -438,7 +473,7 @@ async fn parent_groups(
             break;
         }
     }
-    (groups, group_roles)
+    (groups, group_roles, after)
 }
 
 /// Whether the last parent lookup found none of the missing groups (they do not exist or are
@@ -460,21 +495,22 @@ async fn wave3(
     gids: &BTreeSet<String>,
     gnames: &BTreeSet<String>,
     others: &BTreeSet<String>,
-) -> (Read<Group>, Read<GroupRoleRow>, Matches) {
-    let (groups, group_roles, late) = futures::join!(
-        inst.read_by_users::<GroupRow>(&SYS_USER_GROUP, "sys_id", "name", gids, gnames),
-        inst.read_in(&SYS_GROUP_HAS_ROLE, "group", gids),
-        match_users(inst, preservers, others),
+    after: Step,
+) -> (Read<Group>, Read<GroupRoleRow>, Matches, Step) {
+    let (Got(groups, s1), Got(group_roles, s2), late) = futures::join!(
+        inst.read_by_users::<GroupRow>(&SYS_USER_GROUP, "sys_id", "name", gids, gnames, after),
+        inst.read_in(&SYS_GROUP_HAS_ROLE, "group", gids, after),
+        match_users(inst, preservers, others, after),
     );
     let groups = groups.map(|rows| rows.into_iter().map(Group::from).collect());
-    let (groups, group_roles) = parent_groups(inst, groups, group_roles).await;
-    (groups, group_roles, late)
+    let (groups, group_roles, step) = parent_groups(inst, groups, group_roles, s1.and(s2)).await;
+    (groups, group_roles, late, step)
 }
 
 /// The group ids (with the ancestors their rows walk to) and names a target's memberships
 /// refer to, which the source reads as well, and the roles its users' role rows grant, whose
 /// containment the source reads as well (after the clone it is the source's).
-pub(super) type TargetGroups = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+pub(super) type TargetGroups = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>, Step);
 
 /// What one instance needs from, and owes to, the others after wave 1.
 pub(super) enum Side<'a> {
@@ -502,7 +538,12 @@ pub(super) enum Side<'a> {
 /// group-level preservers), each as soon as what it needs has arrived. Parent groups deeper
 /// than the membership rows walk, and roles containing `mid_server` more than two levels up,
 /// add a wave each only when the data has them.
-pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (Gathered, Extras) {
+pub(super) async fn waves_3_4(
+    inst: &Reader,
+    mut w1: Wave1,
+    side: Side<'_>,
+    after: Step,
+) -> (Gathered, Extras) {
     let (target_logins, target_cert_logins, from_targets, preservers, to_source, suspects) =
         match side {
             Side::Source {
@@ -546,27 +587,29 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
         .as_ref()
         .map(|x| x.mid.cluster_ids())
         .unwrap_or_default();
-    let cluster_evals = mid_level_evals(inst, preservers, &ECC_AGENT_CLUSTER, &cluster_ids);
-    let chain = contains_chain(inst, w1.contains.clone());
+    let cluster_evals = mid_level_evals(inst, preservers, &ECC_AGENT_CLUSTER, &cluster_ids, after);
+    let chain = contains_chain(inst, w1.contains.clone(), after);
     // Also in wave 2, on a target, beside what wave 3 waits for: the preservers' whole-table
     // counts, and the user-level preservers evaluated for the holders of `mid_server` (known
     // since wave 1); wave 3 adds the other MID users, if any.
     let holders = w1.holder_ids();
-    let counts = count_all(inst, preservers);
-    let early = match_users(inst, preservers, &holders);
+    let counts = count_all(inst, preservers, after);
+    let early = match_users(inst, preservers, &holders, after);
     let main = async {
         // Wave 2.
-        let w2 = wave2(inst, &w1, &names, &cert_names).await;
+        let w2 = wave2(inst, &w1, &names, &cert_names, after).await;
+        let mut known = w2.step;
         let mut gids = group_ids(&w2);
         let mut gnames = BTreeSet::new();
         let mut role_ids = sys_ids(&w2.user_roles, |r| &r.role);
         if let Some(tx) = to_source {
             // The source may have stopped waiting; nothing to do then.
-            let _ = tx.send((gids.clone(), group_names(&w2), role_ids.clone()));
+            let _ = tx.send((gids.clone(), group_names(&w2), role_ids.clone(), known));
         }
         for rx in from_targets {
             // A target that could not send simply adds nothing.
-            if let Ok((ids, names, roles)) = rx.await {
+            if let Ok((ids, names, roles, step)) = rx.await {
+                known = known.and(step);
                 gids.extend(ids);
                 gnames.extend(names);
                 role_ids.extend(roles);
@@ -578,11 +621,11 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
         let others: BTreeSet<String> = user_ids.difference(&holders).cloned().collect();
         let mut asked = BTreeSet::new();
         let cert_ids = sys_ids(&w2.certificates, |c| &c.sys_id);
-        let ((groups, group_roles, late), held, mut class_evals, cert_evals) = futures::join!(
-            wave3(inst, preservers, &gids, &gnames, &others),
-            held_contains(inst, Ok(Vec::new()), &mut asked, role_ids),
-            class_level_evals(inst, preservers, &w2.users),
-            mid_level_evals(inst, preservers, &SYS_USER_CERTIFICATE, &cert_ids),
+        let ((groups, group_roles, late, step), held, mut class_evals, cert_evals) = futures::join!(
+            wave3(inst, preservers, &gids, &gnames, &others, known),
+            held_contains(inst, Ok(Vec::new()), &mut asked, role_ids, known),
+            class_level_evals(inst, preservers, &w2.users, w2.step),
+            mid_level_evals(inst, preservers, &SYS_USER_CERTIFICATE, &cert_ids, w2.step),
         );
         class_evals.extend(cert_evals);
         (
@@ -593,18 +636,19 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
             group_roles,
             (held, asked),
             class_evals,
+            step,
         )
     };
     // The source's reads nothing depends on are polled last, so they queue behind wave 2's.
     let x = async {
         match early_extras {
             Some(x) => x,
-            None => extras(inst, Some(&suspects)).await,
+            None => extras(inst, Some((&suspects, after)), after).await,
         }
     };
     let (contains, main, counts, early, x, cluster_evals) =
         futures::join!(chain, main, counts, early, x, cluster_evals);
-    let (w2, user_ids, late, groups, group_roles, (held, mut asked), class_evals) = main;
+    let (w2, user_ids, late, groups, group_roles, (held, mut asked), class_evals, step) = main;
     let mut evals = user_level_evals(preservers, &counts, early, late, &w2, &user_ids);
     evals.extend(class_evals);
     evals.extend(cluster_evals);
@@ -622,12 +666,15 @@ pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (
     // Wave 4.
     let more = async {
         if is_target {
-            group_level_evals(inst, preservers, &counts, &g).await
+            group_level_evals(inst, preservers, &counts, &g, step).await
         } else {
             Vec::new()
         }
     };
-    let (more, held) = futures::join!(more, held_contains(inst, held, &mut asked, group_held));
+    let (more, held) = futures::join!(
+        more,
+        held_contains(inst, held, &mut asked, group_held, step)
+    );
     g.evals.extend(more);
     g.held = held;
     (g, x)

@@ -518,4 +518,29 @@ fn verbose_logs_what_is_read_and_how_long_it_took() {
     );
     let run = audit(&pair(&prod, &dev), &["-vv"]);
     assert!(run.stderr.contains("reading") && run.stderr.contains("query="));
+    // Each read names the read it waited for, which ended before it: only the login check of
+    // each instance waited for none.
+    let number = |line: &str, key: &str| -> Option<u64> {
+        let rest = line.split(&format!(" {key}=")).nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    let mut ended = std::collections::BTreeSet::new();
+    let mut first = 0;
+    for line in run.stderr.lines() {
+        if line.contains(" read ") || line.contains(" counted ") {
+            ended.extend(number(line, "read"));
+        } else if line.contains("reading") || line.contains("counting") {
+            match number(line, "after") {
+                Some(after) => assert!(ended.contains(&after), "{line}\n{}", run.stderr),
+                None => {
+                    first += 1;
+                    assert!(line.contains("sys_user_role\""), "{line}");
+                }
+            }
+        }
+    }
+    assert_eq!(first, 2, "{}", run.stderr);
 }
