@@ -91,7 +91,7 @@ impl From<IssueRow> for AgentIssue {
 }
 
 /// `sys_user_certificate`, with its user's login.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct CertRow {
     #[serde(default, deserialize_with = "de::text")]
     pub(super) sys_id: String,
@@ -133,30 +133,40 @@ pub(super) struct MidExtras {
     pub(super) issues: Fact<Vec<AgentIssue>>,
 }
 
-impl MidExtras {
-    /// The sys_ids of the clusters read (none when they could not be read).
-    pub(super) fn cluster_ids(&self) -> BTreeSet<String> {
-        self.clusters
-            .get()
-            .map(|c| {
-                c.iter()
-                    .map(|c| c.sys_id.clone())
-                    .filter(|id| query::is_sys_id(id))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
+/// The sys_ids of the clusters read (none when they could not be read).
+pub(super) fn cluster_ids(clusters: &Fact<Vec<Cluster>>) -> BTreeSet<String> {
+    clusters
+        .get()
+        .map(|c| {
+            c.iter()
+                .map(|c| c.sys_id.clone())
+                .filter(|id| query::is_sys_id(id))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// Reads the clusters, their members and the open issues: one request each.
-pub(super) async fn mid_extras(inst: &Reader, after: Step) -> MidExtras {
-    let (Got(clusters, _), Got(members, _), Got(issues, _)) = futures::join!(
-        inst.initial::<ClusterRow>(&ECC_AGENT_CLUSTER, after),
+/// Reads the clusters (a target evaluates the cluster preservers on them as soon as they are
+/// in): one request.
+pub(super) async fn clusters(inst: &Reader, after: Step) -> Got<Fact<Vec<Cluster>>> {
+    let Got(clusters, step) = inst.initial::<ClusterRow>(&ECC_AGENT_CLUSTER, after).await;
+    Got(fact_of(clusters), step)
+}
+
+/// Reads the clusters' members and the open issues: one request each; with `clusters`, the
+/// MID Servers' extras.
+pub(super) async fn mid_extras(
+    inst: &Reader,
+    clusters: impl std::future::Future<Output = Fact<Vec<Cluster>>>,
+    after: Step,
+) -> MidExtras {
+    let (clusters, Got(members, _), Got(issues, _)) = futures::join!(
+        clusters,
         inst.initial::<MemberRow>(&ECC_AGENT_CLUSTER_MEMBER, after),
         inst.initial::<IssueRow>(&ECC_AGENT_ISSUE, after),
     );
     MidExtras {
-        clusters: fact_of(clusters),
+        clusters,
         members: fact_of(members),
         issues: fact_of(issues),
     }

@@ -4,10 +4,11 @@
 
 use super::reader::{Got, Reader};
 use super::rows::Keyed;
+use super::rows::{ContainsRow, UserRoleRow};
 use super::trace::Step;
-use super::waves::{sys_ids, Gathered, Wave2};
+use super::waves::{sys_ids, Groups, Wave2};
 use super::{fact, Read};
-use crate::evidence::{Preserver, PreserverEval, Unreadable, User};
+use crate::evidence::{Fact, Preserver, PreserverEval, Role, Unreadable, User};
 use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::{self, *};
 use futures::future::join_all;
@@ -81,8 +82,27 @@ async fn matched_rows(
     values: &BTreeSet<String>,
     after: Step,
 ) -> Read<String> {
-    let queries = query::restricted_chunks(&p.condition, field, values, MAX_QUERY_BYTES)
-        .map_err(|e| too_long(p, &e))?;
+    matched_any(inst, t, p, &[(field, values)], &[], after).await
+}
+
+/// [`matched_rows`] among the rows matching any of `terms` (`<field>IN<values>`, ORed, see
+/// [`query::restricted_any`]) or any of `singles` (`<field>=<value>` each, for values that
+/// cannot stand in a list).
+async fn matched_any(
+    inst: &Reader,
+    t: &Table,
+    p: &Preserver,
+    terms: &[(&str, &BTreeSet<String>)],
+    singles: &[String],
+    after: Step,
+) -> Read<String> {
+    let mut queries =
+        query::restricted_any(&p.condition, terms, MAX_QUERY_BYTES).map_err(|e| too_long(p, &e))?;
+    for single in singles {
+        let q = query::restrict(&p.condition, single);
+        query::fitting(&q, MAX_QUERY_BYTES).map_err(|e| too_long(p, &e))?;
+        queries.push(q);
+    }
     let results = join_all(queries.into_iter().map(|q| inst.ids(t, q, after))).await;
     results
         .into_iter()
@@ -149,22 +169,83 @@ async fn evaluate(
     join_all(jobs).await
 }
 
-/// The user-level preservers' matches among the rows of `users` (`sys_idIN` on sys_user,
-/// `userIN` on the other two).
+/// The user-level preservers' matches among the MID users as the first wave names them, by
+/// position (`None` where not evaluated), with the logins each was restricted to by name.
+pub(super) type UserMatches = Vec<Option<(Read<String>, BTreeSet<String>)>>;
+
+/// The id and login fields of a user-level table (`sys_id`/`user_name` on sys_user, `user`/
+/// `user.user_name` on the other two).
+fn user_fields(t: &Table) -> (&'static str, &'static str) {
+    if t.name == SYS_USER.name {
+        ("sys_id", "user_name")
+    } else {
+        ("user", "user.user_name")
+    }
+}
+
+/// The user-level preservers' matches among the MID users as the first wave names them, so they
+/// go out beside the reads of those users: the holders of `mid_server` by sys_id (`sys_idIN` on
+/// sys_user, `userIN` on the other two) and the other logins of MID Servers by name
+/// (`user_nameIN`, `user.user_nameIN`; a login holding a comma on its own with `=`). A login
+/// whose term does not fit a preserver's URLs is left to [`match_others`], by sys_id.
 pub(super) async fn match_users(
     inst: &Reader,
     preservers: &[Preserver],
-    users: &BTreeSet<String>,
+    holders: &BTreeSet<String>,
+    logins: &BTreeSet<String>,
     after: Step,
-) -> Matches {
+) -> UserMatches {
     join_all(preservers.iter().map(|p| async move {
         let t = tables::named(USER_LEVEL, &p.table)?;
-        let field = if t.name == SYS_USER.name {
-            "sys_id"
-        } else {
-            "user"
-        };
-        Some(matched_rows(inst, t, p, field, users, after).await)
+        let (id, name) = user_fields(t);
+        let room = query::room_per_group(&p.condition, MAX_QUERY_BYTES);
+        let fits =
+            |n: &String, term: String| query::safe_equals(n) && query::encoded_len(&term) <= room;
+        let listed: BTreeSet<String> = logins
+            .iter()
+            .filter(|n| query::safe_in_list(n) && fits(n, format!("{name}IN{n}")))
+            .cloned()
+            .collect();
+        let single: Vec<&String> = logins
+            .iter()
+            .filter(|n| !query::safe_in_list(n) && fits(n, format!("{name}={n}")))
+            .collect();
+        let singles: Vec<String> = single.iter().map(|n| format!("{name}={n}")).collect();
+        let terms = [(id, holders), (name, &listed)];
+        let matched = matched_any(inst, t, p, &terms, &singles, after).await;
+        let mut named = listed;
+        named.extend(single.into_iter().cloned());
+        Some((matched, named))
+    }))
+    .await
+}
+
+/// The user-level preservers' matches among the MID users [`match_users`] did not ask about:
+/// those read that are neither holders nor named by a login it restricted to, by sys_id. No
+/// request where there are none (the usual case).
+pub(super) async fn match_others(
+    inst: &Reader,
+    preservers: &[Preserver],
+    early: UserMatches,
+    holders: &BTreeSet<String>,
+    w2: &Wave2,
+    after: Step,
+) -> Matches {
+    let users: &[User] = w2.users.as_deref().unwrap_or_default();
+    join_all(preservers.iter().zip(early).map(|(p, early)| async move {
+        let (matched, named) = early?;
+        let t = tables::named(USER_LEVEL, &p.table)?;
+        let others: BTreeSet<String> = users
+            .iter()
+            .filter(|u| query::is_sys_id(&u.sys_id) && !holders.contains(&u.sys_id))
+            .filter(|u| !named.contains(&u.user_name))
+            .map(|u| u.sys_id.clone())
+            .collect();
+        let late = matched_rows(inst, t, p, user_fields(t).0, &others, after).await;
+        Some(matched.and_then(|mut ids| {
+            ids.extend(late?);
+            Ok(ids)
+        }))
     }))
     .await
 }
@@ -181,26 +262,25 @@ fn owners<T: Keyed>(rows: &Read<T>, user: impl Fn(&T) -> &str) -> BTreeMap<Strin
         .unwrap_or_default()
 }
 
-/// The evaluations of the user-level preservers on a target, from their matches among the
-/// holders of `mid_server` (asked in wave 2, before the users were read) and among the other
-/// MID users (wave 3): the same as restricting each condition to every MID user at once, as
-/// only rows of the MID users read in wave 2 count.
+/// The evaluations of the user-level preservers on a target, from their matches among the MID
+/// users as the first wave named them ([`match_users`], asked beside the users' reads): only
+/// the rows of the users the second wave read count, as if each condition had been restricted
+/// to them.
 pub(super) fn user_level_evals(
     preservers: &[Preserver],
     counts: &Counts,
-    early: Matches,
-    late: Matches,
+    matches: Matches,
     w2: &Wave2,
-    user_ids: &BTreeSet<String>,
 ) -> Vec<PreserverEval> {
+    let user_ids = sys_ids(&w2.users, |u| &u.sys_id);
     let role_rows = owners(&w2.user_roles, |r| &r.user);
     let member_rows = owners(&w2.memberships, |r| &r.user);
     preservers
         .iter()
         .zip(counts.iter().cloned())
-        .zip(early.into_iter().zip(late))
-        .filter_map(|((p, total), (early, late))| {
-            let (early, late) = (early?, late?);
+        .zip(matches)
+        .filter_map(|((p, total), matched)| {
+            let matched = matched?;
             // The rows of the MID users, and the user each belongs to (none on sys_user).
             let owner = if p.table == SYS_USER.name {
                 None
@@ -214,10 +294,8 @@ pub(super) fn user_level_evals(
                 None => user_ids.contains(id),
                 Some(rows) => rows.get(id).is_some_and(|u| user_ids.contains(u)),
             };
-            let matched = early.and_then(|mut ids| {
-                ids.extend(late?);
-                Ok(sorted(ids.into_iter().filter(|id| keep(id)).collect()))
-            });
+            let matched =
+                matched.map(|ids| sorted(ids.into_iter().filter(|id| keep(id)).collect()));
             Some(PreserverEval {
                 preserver: p.sys_id.clone(),
                 table: p.table.clone(),
@@ -234,25 +312,36 @@ pub(super) fn user_level_evals(
         .collect()
 }
 
-/// Wave 4 on a target: the preservers on the group and role tables, restricted to the groups
-/// read, their role rows, and every role a row refers to (with the role containers).
+/// What a target's preservers on the group and role tables are restricted to.
+pub(super) struct GroupLevel<'a> {
+    pub(super) mid_role: &'a Fact<Vec<Role>>,
+    pub(super) user_roles: &'a Read<UserRoleRow>,
+    pub(super) groups: &'a Groups,
+    /// The roles containing `mid_server`.
+    pub(super) contains: &'a Read<ContainsRow>,
+}
+
+/// The preservers on the group and role tables, on a target, restricted to the groups read,
+/// their role rows, and every role a row refers to (with the role containers).
 pub(super) async fn group_level_evals(
     inst: &Reader,
     preservers: &[Preserver],
     counts: &Counts,
-    g: &Gathered,
+    g: &GroupLevel<'_>,
     after: Step,
 ) -> Vec<PreserverEval> {
     let gids: BTreeSet<String> = g
         .groups
+        .groups
         .as_ref()
         .map(|g| g.iter().map(|g| g.sys_id.clone()).collect())
         .unwrap_or_default();
-    let mut role_ids = sys_ids(&g.w2.user_roles, |r| &r.role);
-    role_ids.extend(sys_ids(&g.group_roles, |r| &r.role));
-    role_ids.extend(sys_ids(&g.contains, |r| &r.role));
-    role_ids.extend(sys_ids(&g.contains, |r| &r.contains));
-    if let Some(r) = g.w1.mid_role.get() {
+    let group_roles = &g.groups.group_roles;
+    let mut role_ids = sys_ids(g.user_roles, |r| &r.role);
+    role_ids.extend(sys_ids(group_roles, |r| &r.role));
+    role_ids.extend(sys_ids(g.contains, |r| &r.role));
+    role_ids.extend(sys_ids(g.contains, |r| &r.contains));
+    if let Some(r) = g.mid_role.get() {
         role_ids.extend(r.iter().map(|r| r.sys_id.clone()));
     }
     let related = BTreeMap::from([
@@ -262,7 +351,7 @@ pub(super) async fn group_level_evals(
         ),
         (
             SYS_GROUP_HAS_ROLE.name,
-            Related::new("group", gids, sys_ids(&g.group_roles, |r| &r.sys_id)),
+            Related::new("group", gids, sys_ids(group_roles, |r| &r.sys_id)),
         ),
         (
             SYS_USER_ROLE.name,
@@ -270,7 +359,7 @@ pub(super) async fn group_level_evals(
         ),
         (
             SYS_USER_ROLE_CONTAINS.name,
-            Related::new("role", role_ids, sys_ids(&g.contains, |r| &r.sys_id)),
+            Related::new("role", role_ids, sys_ids(g.contains, |r| &r.sys_id)),
         ),
     ]);
     evaluate(inst, preservers, counts, GROUP_LEVEL, &related, after).await

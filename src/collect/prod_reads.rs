@@ -29,7 +29,7 @@ fn marks<'a>(m: &'a MidServer, configs: &'a [MidConfig]) -> impl Iterator<Item =
         .filter(|s| !s.is_empty())
 }
 
-fn servers(w: &Wave1) -> (&[MidServer], &[MidConfig]) {
+pub(super) fn servers(w: &Wave1) -> (&[MidServer], &[MidConfig]) {
     let agents = w.agents.get().map(Vec::as_slice).unwrap_or_default();
     let configs = w.configs.get().map(Vec::as_slice).unwrap_or_default();
     (agents, configs)
@@ -38,13 +38,13 @@ fn servers(w: &Wave1) -> (&[MidServer], &[MidConfig]) {
 /// The source's MID Servers one of whose names, hosts or logins is a name, host or login of a
 /// target's MID Server: a superset of those `prod-nonprod-mid-server` names (it compares like
 /// with like, on non-production targets), so the credentials read cover each of them.
-pub(super) fn suspects(source: &Wave1, targets: &[Wave1]) -> BTreeSet<String> {
+pub(super) fn suspects<'a>(
+    source: &Wave1,
+    targets: impl IntoIterator<Item = (&'a [MidServer], &'a [MidConfig])>,
+) -> BTreeSet<String> {
     let theirs: BTreeSet<String> = targets
-        .iter()
-        .flat_map(|w| {
-            let (agents, configs) = servers(w);
-            agents.iter().flat_map(move |m| marks(m, configs))
-        })
+        .into_iter()
+        .flat_map(|(agents, configs)| agents.iter().flat_map(move |m| marks(m, configs)))
         .collect();
     let (agents, configs) = servers(source);
     agents

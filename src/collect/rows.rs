@@ -196,7 +196,7 @@ impl From<UserRoleRow> for UserRole {
 }
 
 /// `sys_user_grmember`, with its group's name and the ancestors the row walks to.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct MembershipRow {
     #[serde(default, deserialize_with = "de::text")]
     pub(super) sys_id: String,
@@ -216,16 +216,24 @@ pub(super) struct MembershipRow {
         deserialize_with = "de::text"
     )]
     great_grandparent: String,
+    #[serde(
+        rename = "group.parent.parent.parent.parent",
+        default,
+        deserialize_with = "de::text"
+    )]
+    great_great_grandparent: String,
 }
 
 impl MembershipRow {
-    /// The group and the ancestors the row walks to (empty where there is none).
-    pub(super) fn groups(&self) -> [&str; 4] {
+    /// The group and the [`crate::tables::GROUP_WALK`] ancestors the row walks to (empty where
+    /// there is none).
+    pub(super) fn groups(&self) -> [&str; 1 + crate::tables::GROUP_WALK] {
         [
             &self.group,
             &self.parent,
             &self.grandparent,
             &self.great_grandparent,
+            &self.great_great_grandparent,
         ]
     }
 }
@@ -262,7 +270,7 @@ impl From<GroupRow> for Group {
 }
 
 /// `sys_group_has_role`, with the role's name and elevated flag.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct GroupRoleRow {
     #[serde(default, deserialize_with = "de::text")]
     pub(super) sys_id: String,
@@ -558,7 +566,7 @@ mod tests {
             ("user_password", "never kept"),
         ]))
         .expect("parses");
-        assert_eq!(m.groups(), ["g1", "", "g3", ""]);
+        assert_eq!(m.groups(), ["g1", "", "g3", "", ""]);
         assert_eq!(m.group_name, "MID Servers");
         let p: Preserver = parse::<PreserverRow>(row(&[("condition", " roles=mid_server^EQ ")]))
             .expect("parses")

@@ -445,15 +445,16 @@ fn one_audit_of_a_source_and_two_targets_sends_a_fixed_number_of_requests() {
     let small = count(0);
     // Requests do not grow with the number of MID users (50 more on dev).
     assert_eq!(count(50), small);
-    // Per target: 1 gate, 4 wave-1 reads (the configured users and pinned versions in one),
-    // the properties and the MID Servers' clusters, cluster members and open issues, 3 user
-    // lookups (ids and logins ORed into one request per table), 3 preserver counts, 3
-    // evaluations and the containment of the roles held (roleIN) = 19; the source: 1 + 4 + its
+    // Per target: 1 login check, 4 first reads (the holders, MID Servers, the configured users
+    // and pinned versions in one, role containment whole), the properties and the MID Servers'
+    // clusters, cluster members and open issues, 3 user lookups (ids and logins ORed into one
+    // request per table), 3 preserver counts and 3 evaluations = 18; the source: 1 + 4 + its
     // preservers, 5 clone-setup reads (both request tables; no request, so no `instance` record
-    // to read), the properties, the same 3 MID Server reads, 3 lookups and the containment of
-    // the roles held = 19. No MID Server uses mutual authentication: no certificate read.
+    // to read), the properties, the same 3 MID Server reads and 3 lookups = 18. No MID Server
+    // uses mutual authentication: no certificate read. Role containment, read whole, needs no
+    // read of the roles held.
     assert_eq!(
-        small, 57,
+        small, 54,
         "requests of one audit of one source and two targets changed"
     );
 }
