@@ -155,13 +155,17 @@ impl<'a> PageRequest<'a> {
         }
         let mut url = url::Url::parse(&format!("{base}/api/now/v2/table/{table}"))
             .map_err(|e| format!("could not build the request URL ({e})"))?;
-        url.query_pairs_mut().extend_pairs([
+        let query: Vec<String> = [
             ("sysparm_query", self.query),
             ("sysparm_fields", &self.fields.join(",")),
             ("sysparm_limit", &self.limit.to_string()),
             ("sysparm_offset", &self.offset.to_string()),
             ("sysparm_exclude_reference_link", "true"),
-        ]);
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+        url.set_query(Some(&query.join("&")));
         Ok(url)
     }
 
@@ -175,6 +179,21 @@ impl<'a> PageRequest<'a> {
             offset: 0,
         }
     }
+}
+
+/// What a query value keeps as it is: letters, digits, `-`, `_`, `.` (as form encoding does)
+/// and `,` (a sub-delimiter RFC 3986 allows in a query; the separator of `IN` lists, read back
+/// as itself). Everything else is percent-encoded, a blank as `%20`.
+const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b',');
+
+/// A query parameter's value as it goes into the URL ([`crate::query::encoded_len`] counts
+/// these bytes).
+fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, KEPT).to_string()
 }
 
 /// One page as read.
@@ -347,6 +366,27 @@ impl Client {
         })
     }
 
+    /// The first page of a query, at most `limit` rows (1 to 10,000), with the `X-Total-Count`
+    /// of every row it matches: all of them when that count is within the page (and none was
+    /// hidden), and how many otherwise. One request (and its retries), no paging.
+    pub async fn first_page(&self, q: &TableQuery, limit: u64) -> Result<Rows, ClientError> {
+        let fields: Vec<&str> = q.fields.iter().map(String::as_str).collect();
+        let req = PageRequest {
+            table: &q.table,
+            query: &q.query,
+            fields: &fields,
+            limit: limit.clamp(1, 10_000),
+            offset: 0,
+        };
+        let mut sent = 0;
+        let page = self.get_page(&req, &mut sent).await?;
+        Ok(Rows {
+            rows: page.rows,
+            announced: page.total,
+            requests: sent,
+        })
+    }
+
     /// How many rows of `table` match `query`, from `X-Total-Count` (`sysparm_limit=1`).
     pub async fn count(&self, table: &str, query: &str) -> Result<u64, ClientError> {
         let page = self
@@ -455,6 +495,25 @@ mod tests {
             url.as_str(),
             "https://acme.service-now.com/api/now/v2/table/sys_user?sysparm_query=active%3Dtrue%5EORDERBYsys_id&sysparm_fields=sys_id&sysparm_limit=5&sysparm_offset=15&sysparm_exclude_reference_link=true"
         );
+        // The commas of a list stay as they are; what else is not plain is encoded.
+        let fields = ["sys_id", "user.user_name"];
+        let req = PageRequest {
+            table: "sys_user_has_role",
+            query: "userINa,b^user.user_name=x y&z",
+            fields: &fields,
+            limit: 5,
+            offset: 0,
+        };
+        let url = req.url("https://acme.service-now.com").expect("a URL");
+        assert!(
+            url.as_str().contains(
+                "?sysparm_query=userINa,b%5Euser.user_name%3Dx%20y%26z&sysparm_fields=sys_id,user.user_name&"
+            ),
+            "{url}"
+        );
+        let back: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(back[0].1, "userINa,b^user.user_name=x y&z");
+        assert_eq!(back[1].1, "sys_id,user.user_name");
         for bad in ["", "sys_user/../x", "sys user", "t?x=1"] {
             assert!(
                 PageRequest::ids(bad, "", 1).url("https://h").is_err(),
@@ -478,7 +537,15 @@ mod tests {
             .iter()
             .max_by_key(|t| t.fields.join(",").len())
             .expect("tables");
-        let base = format!("https://{}.service-now.com", "x".repeat(63));
+        // The longest host name DNS allows (253 characters), with a port.
+        let host = [
+            "x".repeat(63),
+            "y".repeat(63),
+            "z".repeat(63),
+            "w".repeat(57),
+        ]
+        .join(".");
+        let base = format!("https://{host}.com:65535");
         for q in &queries {
             assert!(encoded_len(q) <= MAX_QUERY_BYTES);
             let req = PageRequest {

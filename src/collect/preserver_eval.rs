@@ -1,8 +1,18 @@
-//! The source's preservers on the user tables, evaluated by each target: which of its
-//! MID-related rows each condition matches (the condition restricted in every `^NQ` group to
-//! those rows), and how many rows of the whole table it matches.
+//! The source's preservers on the user tables (and the MID Server tables), evaluated by each
+//! target: which of its MID-related rows each condition matches, and how many rows of the whole
+//! table it matches.
+//!
+//! Each condition is first asked on its own, for one page of sys_ids with the count of every
+//! row it matches (`X-Total-Count`): when the page holds them all (no more than
+//! [`first_page_limit`], none hidden), those it matches among the MID-related rows are known
+//! from it, since restricting a condition to some rows ANDs a term into it (SERVICENOW.md,
+//! "Encoded queries": `^` is AND) and so matches exactly the rows of the page that are among
+//! them. A condition matching more rows than a page holds, or some hidden from the audit user,
+//! is asked again restricted in every `^NQ` group to the MID-related rows, as many requests as
+//! 8 KB URLs need. A well-aimed preserver therefore costs one request per target, its count
+//! included; an over-broad one a page of ids more.
 
-use super::reader::{Got, Reader};
+use super::reader::{FirstPage, Got, Reader};
 use super::rows::Keyed;
 use super::rows::{ContainsRow, UserRoleRow};
 use super::trace::Step;
@@ -13,10 +23,6 @@ use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::{self, *};
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The whole-table matches of each preserver on a user table, by position in the preservers
-/// (`None` for preservers on other tables).
-pub(super) type Counts = Vec<Option<Result<u64, Unreadable>>>;
 
 /// The matches of each preserver among some rows, by position (`None` where not evaluated).
 pub(super) type Matches = Vec<Option<Read<String>>>;
@@ -39,22 +45,92 @@ impl Related {
     }
 }
 
-/// How many rows of its whole table each preserver on a user table matches. Needs no
-/// MID-related row, so it goes out in wave 2.
-pub(super) async fn count_all(inst: &Reader, preservers: &[Preserver], after: Step) -> Counts {
+/// The rows of a first page ([`first_page_limit`]) for `mid_related` MID-related rows: four
+/// per row, at least 1,000 and at most 10,000 (the platform's page).
+pub(super) fn first_page_limit(mid_related: usize) -> u64 {
+    (4 * mid_related as u64).clamp(1_000, 10_000)
+}
+
+/// A condition asked on its own: every row it matches when they fit one page, and how many it
+/// matches in all.
+#[derive(Debug, Clone)]
+pub(super) struct Whole {
+    matches: Page,
+    /// How many rows of the whole table it matches.
+    total: Result<u64, Unreadable>,
+}
+
+/// What the first page showed of a condition's matches.
+#[derive(Debug, Clone)]
+enum Page {
+    /// Every row it matches.
+    All(Vec<String>),
+    /// More than a page, or some hidden from the audit user: ask again restricted to the
+    /// MID-related rows.
+    More,
+    /// It could not be read (or the condition is too long for a URL): neither could the
+    /// restricted reads, which are not sent.
+    Failed(Unreadable),
+}
+
+/// The first page of each preserver on a user table, by position (`None` for preservers on
+/// other tables). Needs no MID-related row: it goes out as soon as the preservers are in.
+pub(super) type Wholes = Vec<Option<Whole>>;
+
+/// [`whole`] of each preserver on a user table.
+pub(super) async fn wholes(
+    inst: &Reader,
+    preservers: &[Preserver],
+    limit: u64,
+    after: Step,
+) -> Wholes {
     join_all(preservers.iter().map(|p| async move {
         let t = tables::user_table(&p.table)?;
-        Some(count(inst, t, p, after).await)
+        Some(whole(inst, t, p, limit, after).await)
     }))
     .await
 }
 
-/// How many rows of `t` the condition of `p` matches; a condition too long for a URL is not
-/// sent.
-async fn count(inst: &Reader, t: &Table, p: &Preserver, after: Step) -> Result<u64, Unreadable> {
-    match query::fitting(&p.condition, MAX_QUERY_BYTES) {
-        Ok(q) => inst.count(t, q, after).await.0,
-        Err(e) => Err(too_long(p, &e)),
+/// The condition of `p` on its table `t` on its own, one page of `limit` sys_ids; a condition
+/// too long for a URL is not sent.
+async fn whole(inst: &Reader, t: &Table, p: &Preserver, limit: u64, after: Step) -> Whole {
+    let q = match query::fitting(&p.condition, MAX_QUERY_BYTES) {
+        Ok(q) => q,
+        Err(e) => {
+            let e = too_long(p, &e);
+            return Whole {
+                matches: Page::Failed(e.clone()),
+                total: Err(e),
+            };
+        }
+    };
+    let Got(page, _) = inst.first_ids(t, q, limit, after).await;
+    match page {
+        Ok(page) => Whole {
+            total: Ok(page.total),
+            matches: FirstPage::all(page).map_or(Page::More, Page::All),
+        },
+        Err(e) => Whole {
+            matches: Page::Failed(e.clone()),
+            total: Err(e),
+        },
+    }
+}
+
+/// The rows of `p` matched among `rows`: from its first page when that holds every match, else
+/// asked restricted to the rows whose `field` is in `values`.
+async fn matched_among(
+    inst: &Reader,
+    t: &Table,
+    p: &Preserver,
+    whole: &Whole,
+    (field, values): (&str, &BTreeSet<String>),
+    after: Step,
+) -> Read<String> {
+    match &whole.matches {
+        Page::All(all) => Ok(all.clone()),
+        Page::Failed(e) => Err(e.clone()),
+        Page::More => matched_rows(inst, t, p, field, values, after).await,
     }
 }
 
@@ -119,50 +195,33 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
-/// Whole-table matches of preserver `i`: from wave 2's [`count_all`], or asked now.
-async fn total(
-    inst: &Reader,
-    t: &Table,
-    p: &Preserver,
-    counts: &Counts,
-    i: usize,
-    after: Step,
-) -> Result<u64, Unreadable> {
-    match counts.get(i).cloned().flatten() {
-        Some(total) => total,
-        None => count(inst, t, p, after).await,
-    }
-}
-
-/// Evaluates the preservers on the tables of `level` on this target, restricted to the
-/// MID-related rows; `counts` are their whole-table matches from [`count_all`].
+/// Evaluates the preservers on the tables of `level` on this target among their MID-related
+/// rows, from their first pages ([`wholes`]) or, where a page did not hold every match, asked
+/// restricted to those rows.
 async fn evaluate(
     inst: &Reader,
     preservers: &[Preserver],
-    counts: &Counts,
+    wholes: &Wholes,
     level: &[&'static Table],
     related: &BTreeMap<&str, Related>,
     after: Step,
 ) -> Vec<PreserverEval> {
     let jobs = preservers
         .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
+        .zip(wholes)
+        .filter_map(|(p, whole)| {
             let t = tables::named(level, &p.table)?;
-            related.get(t.name).map(|r| (i, p, t, r))
+            Some((p, t, related.get(t.name)?, whole.as_ref()?))
         })
-        .map(|(i, p, t, rel)| async move {
-            let (matched, total) = futures::join!(
-                matched_rows(inst, t, p, rel.field, &rel.values, after),
-                total(inst, t, p, counts, i, after)
-            );
+        .map(|(p, t, rel, whole)| async move {
+            let matched = matched_among(inst, t, p, whole, (rel.field, &rel.values), after).await;
             let matched = matched
                 .map(|ids| sorted(ids.into_iter().filter(|id| rel.rows.contains(id)).collect()));
             PreserverEval {
                 preserver: p.sys_id.clone(),
                 table: p.table.clone(),
                 matched: fact(matched),
-                table_matches: fact(total),
+                table_matches: fact(whole.total.clone()),
                 mid_related_rows: rel.rows.len() as u64,
             }
         });
@@ -170,8 +229,9 @@ async fn evaluate(
 }
 
 /// The user-level preservers' matches among the MID users as the first wave names them, by
-/// position (`None` where not evaluated), with the logins each was restricted to by name.
-pub(super) type UserMatches = Vec<Option<(Read<String>, BTreeSet<String>)>>;
+/// position (`None` where not evaluated), with the logins each was restricted to by name
+/// (`None`: every match is known, from the first page).
+pub(super) type UserMatches = Vec<Option<(Read<String>, Option<BTreeSet<String>>)>>;
 
 /// The id and login fields of a user-level table (`sys_id`/`user_name` on sys_user, `user`/
 /// `user.user_name` on the other two).
@@ -183,20 +243,27 @@ fn user_fields(t: &Table) -> (&'static str, &'static str) {
     }
 }
 
-/// The user-level preservers' matches among the MID users as the first wave names them, so they
-/// go out beside the reads of those users: the holders of `mid_server` by sys_id (`sys_idIN` on
-/// sys_user, `userIN` on the other two) and the other logins of MID Servers by name
-/// (`user_nameIN`, `user.user_nameIN`; a login holding a comma on its own with `=`). A login
-/// whose term does not fit a preserver's URLs is left to [`match_others`], by sys_id.
+/// The user-level preservers' matches among the MID users: every match, from the first page
+/// that held them all; else asked restricted to the MID users as the first wave names them: the
+/// holders of `mid_server` by sys_id (`sys_idIN` on sys_user, `userIN` on the other two) and the
+/// other logins of MID Servers by name (`user_nameIN`, `user.user_nameIN`; a login holding a
+/// comma on its own with `=`). A login whose term does not fit a preserver's URLs is left to
+/// [`match_others`], by sys_id.
 pub(super) async fn match_users(
     inst: &Reader,
     preservers: &[Preserver],
+    wholes: &Wholes,
     holders: &BTreeSet<String>,
     logins: &BTreeSet<String>,
     after: Step,
 ) -> UserMatches {
-    join_all(preservers.iter().map(|p| async move {
+    join_all(preservers.iter().zip(wholes).map(|(p, whole)| async move {
         let t = tables::named(USER_LEVEL, &p.table)?;
+        match whole.as_ref().map(|w| &w.matches) {
+            Some(Page::All(all)) => return Some((Ok(all.clone()), None)),
+            Some(Page::Failed(e)) => return Some((Err(e.clone()), None)),
+            _ => {}
+        }
         let (id, name) = user_fields(t);
         let room = query::room_per_group(&p.condition, MAX_QUERY_BYTES);
         let fits =
@@ -215,14 +282,14 @@ pub(super) async fn match_users(
         let matched = matched_any(inst, t, p, &terms, &singles, after).await;
         let mut named = listed;
         named.extend(single.into_iter().cloned());
-        Some((matched, named))
+        Some((matched, Some(named)))
     }))
     .await
 }
 
 /// The user-level preservers' matches among the MID users [`match_users`] did not ask about:
 /// those read that are neither holders nor named by a login it restricted to, by sys_id. No
-/// request where there are none (the usual case).
+/// request where there are none (the usual case) or every match is known.
 pub(super) async fn match_others(
     inst: &Reader,
     preservers: &[Preserver],
@@ -234,6 +301,9 @@ pub(super) async fn match_others(
     let users: &[User] = w2.users.as_deref().unwrap_or_default();
     join_all(preservers.iter().zip(early).map(|(p, early)| async move {
         let (matched, named) = early?;
+        let Some(named) = named else {
+            return Some(matched);
+        };
         let t = tables::named(USER_LEVEL, &p.table)?;
         let others: BTreeSet<String> = users
             .iter()
@@ -268,7 +338,7 @@ fn owners<T: Keyed>(rows: &Read<T>, user: impl Fn(&T) -> &str) -> BTreeMap<Strin
 /// to them.
 pub(super) fn user_level_evals(
     preservers: &[Preserver],
-    counts: &Counts,
+    wholes: &Wholes,
     matches: Matches,
     w2: &Wave2,
 ) -> Vec<PreserverEval> {
@@ -277,10 +347,11 @@ pub(super) fn user_level_evals(
     let member_rows = owners(&w2.memberships, |r| &r.user);
     preservers
         .iter()
-        .zip(counts.iter().cloned())
+        .zip(wholes)
         .zip(matches)
-        .filter_map(|((p, total), matched)| {
+        .filter_map(|((p, whole), matched)| {
             let matched = matched?;
+            let total = whole.as_ref().map(|w| w.total.clone());
             // The rows of the MID users, and the user each belongs to (none on sys_user).
             let owner = if p.table == SYS_USER.name {
                 None
@@ -326,7 +397,7 @@ pub(super) struct GroupLevel<'a> {
 pub(super) async fn group_level_evals(
     inst: &Reader,
     preservers: &[Preserver],
-    counts: &Counts,
+    wholes: &Wholes,
     g: &GroupLevel<'_>,
     after: Step,
 ) -> Vec<PreserverEval> {
@@ -362,7 +433,7 @@ pub(super) async fn group_level_evals(
             Related::new("role", role_ids, sys_ids(g.contains, |r| &r.sys_id)),
         ),
     ]);
-    evaluate(inst, preservers, counts, GROUP_LEVEL, &related, after).await
+    evaluate(inst, preservers, wholes, GROUP_LEVEL, &related, after).await
 }
 
 /// Wave 3 on a target: the preservers on the class table of MID users whose class is a child
@@ -396,8 +467,9 @@ pub(super) async fn class_level_evals(
     join_all(jobs).await
 }
 
-/// The evaluation of `p` on `t` for the rows `ids` (`sys_idIN`, chunked), with the whole
-/// table's matches (a condition too long for a URL is not sent).
+/// The evaluation of `p` on `t` for the rows `ids`: its first page, or where that did not hold
+/// every match, asked restricted to them (`sys_idIN`, chunked); with the whole table's matches
+/// (a condition too long for a URL is not sent).
 pub(super) async fn by_sys_id(
     inst: &Reader,
     t: &Table,
@@ -405,16 +477,14 @@ pub(super) async fn by_sys_id(
     ids: &BTreeSet<String>,
     after: Step,
 ) -> PreserverEval {
-    let (matched, total) = futures::join!(
-        matched_rows(inst, t, p, "sys_id", ids, after),
-        count(inst, t, p, after)
-    );
+    let whole = whole(inst, t, p, first_page_limit(ids.len()), after).await;
+    let matched = matched_among(inst, t, p, &whole, ("sys_id", ids), after).await;
     let matched = matched.map(|m| sorted(m.into_iter().filter(|id| ids.contains(id)).collect()));
     PreserverEval {
         preserver: p.sys_id.clone(),
         table: p.table.clone(),
         matched: fact(matched),
-        table_matches: fact(total),
+        table_matches: fact(whole.total),
         mid_related_rows: ids.len() as u64,
     }
 }

@@ -434,36 +434,70 @@ impl Reader {
         )
     }
 
-    /// How many rows of `t` match `q` (none where a table that may be absent is).
-    pub(super) async fn count(
+    /// The sys_ids of the first page (`limit` rows at most) of the rows `q` matches, with how
+    /// many rows it matches in all (`X-Total-Count`; without it the read is unreadable, as a
+    /// count is).
+    pub(super) async fn first_ids(
         &self,
         t: &Table,
         q: &str,
+        limit: u64,
         after: Step,
-    ) -> Got<Result<u64, Unreadable>> {
-        let id = self.trace.begin();
-        tracing::debug!(instance = %self.name, table = t.name, query = q, read = id, after = after.read, "counting");
-        let started = Instant::now();
-        let answer = self.client.count(t.name, q).await;
-        let ms = started.elapsed().as_millis() as u64;
-        let step = self.trace.end(id, &self.name, t.name, 1, after);
-        let trips = step.trips;
-        match &answer {
-            Ok(n) => {
-                tracing::info!(instance = %self.name, table = t.name, count = n, ms, read = id, trips, "counted")
+    ) -> Got<Result<FirstPage, Unreadable>> {
+        let query = TableQuery::new(t.name, q, &["sys_id"]);
+        let Got(answer, step) = self
+            .timed(t, q, after, self.client.first_page(&query, limit))
+            .await;
+        let page = match answer {
+            Ok(rows) => {
+                self.record(t, rows.requests, rows.rows.len() as u64, 0, None);
+                match rows.announced {
+                    Some(total) => Ok(FirstPage {
+                        ids: rows
+                            .rows
+                            .into_iter()
+                            .filter_map(|mut r| r.remove("sys_id"))
+                            .map(|id| id.trim().to_string())
+                            .collect(),
+                        total,
+                        limit,
+                    }),
+                    None => {
+                        let e = ClientError::MissingCount {
+                            instance: self.name.clone(),
+                            table: Some(t.name.to_string()),
+                        };
+                        let reason = e.short();
+                        self.record(t, 0, 0, 0, Some(reason.clone()));
+                        self.note_cause(t, &reason, e.cause());
+                        Err(self.unreadable(t, reason))
+                    }
+                }
             }
-            Err(e) => {
-                tracing::info!(instance = %self.name, table = t.name, error = %e.short(), ms, read = id, trips, "not counted")
-            }
-        }
-        let n = match answer {
-            Ok(n) => {
-                self.record(t, 1, 0, 0, None);
-                Ok(n)
-            }
-            Err(e) => self.failed(t, e).map(|()| 0),
+            Err(e) => self.failed(t, e).map(|()| FirstPage {
+                ids: Vec::new(),
+                total: 0,
+                limit,
+            }),
         };
-        Got(n, step)
+        Got(page, step)
+    }
+}
+
+/// The first page of a query's matches ([`Reader::first_ids`]).
+pub(super) struct FirstPage {
+    /// The sys_ids of the page.
+    pub(super) ids: Vec<String>,
+    /// How many rows the query matches (`X-Total-Count`, counted before ACLs trim the page).
+    pub(super) total: u64,
+    /// The page's size.
+    pub(super) limit: u64,
+}
+
+impl FirstPage {
+    /// Every row matched, when the page holds them all: no more than the page, none hidden.
+    pub(super) fn all(self) -> Option<Vec<String>> {
+        (self.total <= self.limit && self.ids.len() as u64 == self.total).then_some(self.ids)
     }
 }
 

@@ -10,8 +10,8 @@
 
 use super::mid_reads::{self, cert_logins, cluster_ids, mid_level_evals};
 use super::preserver_eval::{
-    class_level_evals, count_all, group_level_evals, match_others, match_users, user_level_evals,
-    GroupLevel,
+    class_level_evals, first_page_limit, group_level_evals, match_others, match_users,
+    user_level_evals, wholes, GroupLevel,
 };
 use super::reader::{Got, Reader};
 use super::roles;
@@ -178,24 +178,30 @@ pub(super) async fn target(
         .initial::<ContainsRow>(&SYS_USER_ROLE_CONTAINS, login)
         .map(Arc::new)
         .shared();
-    let counts = {
-        let preservers = preservers.clone();
+    // Each preserver on a user table on its own, one page of matches with their count, as
+    // soon as the preservers are in (the page sized by the MID users the first wave names).
+    let wholes = {
+        let (w1, preservers) = (w1.clone(), preservers.clone());
         async move {
-            let p = preservers.await;
-            Arc::new(count_all(inst, &p.0, p.1).await)
+            let (w1, p) = futures::join!(w1, preservers);
+            let mid_users = w1.holder_ids().len() + w1.logins().len();
+            let limit = first_page_limit(mid_users);
+            Arc::new(wholes(inst, &p.0, limit, w1.step.and(p.1)).await)
         }
     }
     .shared();
     let user_matches = {
-        let (w1, w2, preservers) = (w1.clone(), w2.clone(), preservers.clone());
+        let (w1, w2, preservers, wholes) =
+            (w1.clone(), w2.clone(), preservers.clone(), wholes.clone());
         async move {
-            let (w1, p) = futures::join!(w1, preservers);
+            let (w1, p, wholes) = futures::join!(w1, preservers, wholes);
             let holders = w1.holder_ids();
             let mut logins = w1.logins();
             for name in w1.holder_names() {
                 logins.remove(&name);
             }
-            let early = match_users(inst, &p.0, &holders, &logins, w1.step.and(p.1)).await;
+            let after = w1.step.and(p.1);
+            let early = match_users(inst, &p.0, &wholes, &holders, &logins, after).await;
             let w2 = w2.await;
             match_others(inst, &p.0, early, &holders, &w2, w2.step.and(p.1)).await
         }
@@ -224,17 +230,17 @@ pub(super) async fn target(
         }
     };
     let group_evals = {
-        let (w1, w2, groups, contains, counts, preservers) = (
+        let (w1, w2, groups, contains, wholes, preservers) = (
             w1.clone(),
             w2.clone(),
             groups.clone(),
             contains.clone(),
-            counts.clone(),
+            wholes.clone(),
             preservers.clone(),
         );
         async move {
-            let (w1, w2, groups, all, counts, p) =
-                futures::join!(w1, w2, groups, contains, counts, preservers);
+            let (w1, w2, groups, all, wholes, p) =
+                futures::join!(w1, w2, groups, contains, wholes, preservers);
             let Got(all, s) = &*all;
             let contains = roles::containing_mid_server(all);
             let level = GroupLevel {
@@ -244,7 +250,7 @@ pub(super) async fn target(
                 contains: &contains,
             };
             let after = Step::all([groups.step, w2.step, *s, p.1]);
-            group_level_evals(inst, &p.0, &counts, &level, after).await
+            group_level_evals(inst, &p.0, &wholes, &level, after).await
         }
     };
     let extras = async {
@@ -264,7 +270,7 @@ pub(super) async fn target(
         w2,
         groups,
         all,
-        counts,
+        wholes,
         preservers,
         user_matches,
         cluster_evals,
@@ -276,7 +282,7 @@ pub(super) async fn target(
         w2,
         groups,
         contains,
-        counts,
+        wholes,
         preservers,
         user_matches,
         cluster_evals,
@@ -284,7 +290,7 @@ pub(super) async fn target(
         group_evals,
         extras,
     );
-    let mut evals = user_level_evals(&preservers.0, &counts, user_matches, &w2);
+    let mut evals = user_level_evals(&preservers.0, &wholes, user_matches, &w2);
     evals.extend(user_evals);
     evals.extend(cluster_evals);
     evals.extend(group_evals);
