@@ -253,13 +253,17 @@ pub(super) async fn certificates(
 }
 
 /// On a target: the preservers on `t` (one of [`MID_LEVEL`]) evaluated for its MID-related rows
-/// `ids` (`sys_idIN`, chunked), with the whole table's matches. Nothing is asked when the
-/// target has no such rows: no preserver on the table can keep anything it needs.
+/// `ids` (see [`by_sys_id`]), with the whole table's matches. Nothing is asked when the target
+/// has no such rows: no preserver on the table can keep anything it needs. Nor when `ids` are
+/// every row of the table (`read_whole`, the clusters) and a preserver's condition is empty:
+/// "an empty condition keeps every target row of the table" (SERVICENOW.md, "Clone data
+/// preservers and exclusions", KB0717012), so it matches them all.
 pub(super) async fn mid_level_evals(
     inst: &Reader,
     preservers: &[Preserver],
     t: &Table,
     ids: &BTreeSet<String>,
+    read_whole: bool,
     after: Step,
 ) -> Vec<PreserverEval> {
     if ids.is_empty() {
@@ -268,7 +272,18 @@ pub(super) async fn mid_level_evals(
     let jobs = preservers
         .iter()
         .filter(|p| p.table == t.name)
-        .map(|p| by_sys_id(inst, t, p, ids, after));
+        .map(|p| async move {
+            if read_whole && query::strip_eq(&p.condition).is_empty() {
+                return PreserverEval {
+                    preserver: p.sys_id.clone(),
+                    table: p.table.clone(),
+                    matched: Fact::ok(ids.iter().cloned().collect()),
+                    table_matches: Fact::ok(ids.len() as u64),
+                    mid_related_rows: ids.len() as u64,
+                };
+            }
+            by_sys_id(inst, t, p, ids, after).await
+        });
     join_all(jobs).await
 }
 

@@ -212,7 +212,9 @@ pub(super) async fn target(
             let (clusters, p) = futures::join!(clusters, preservers);
             let Got(clusters, step) = &*clusters;
             let ids = cluster_ids(clusters);
-            mid_level_evals(inst, &p.0, &ECC_AGENT_CLUSTER, &ids, step.and(p.1)).await
+            // The clusters are read whole: every one is MID-related.
+            let whole = clusters.get().is_some_and(|c| c.len() == ids.len());
+            mid_level_evals(inst, &p.0, &ECC_AGENT_CLUSTER, &ids, whole, step.and(p.1)).await
         }
     };
     let user_evals = {
@@ -223,7 +225,7 @@ pub(super) async fn target(
             let cert_ids = sys_ids(&w2.certificates, |c| &c.sys_id);
             let (mut class, certs) = futures::join!(
                 class_level_evals(inst, &p.0, &w2.users, after),
-                mid_level_evals(inst, &p.0, &SYS_USER_CERTIFICATE, &cert_ids, after),
+                mid_level_evals(inst, &p.0, &SYS_USER_CERTIFICATE, &cert_ids, false, after),
             );
             class.extend(certs);
             class

@@ -11,8 +11,9 @@ use super::{fact, fact_of, Read};
 use crate::client::ClientError;
 use crate::evidence::*;
 use crate::query;
+use crate::simulate::login_key;
 use crate::tables::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The values of one field of `rows` that are sys_ids (none when the rows are unreadable).
 pub(super) fn sys_ids<T>(rows: &Read<T>, field: impl Fn(&T) -> &str) -> BTreeSet<String> {
@@ -93,10 +94,13 @@ impl Wave1 {
             .unwrap_or_default()
     }
 
-    /// Who the MID users are, as the reads ask for them: the holders of `mid_server` by sys_id
-    /// and the users named by `names` (the MID Servers' logins) by login. A holder whose own row
-    /// names it by a login looked up by name is found by that lookup (with any other user of the
-    /// same name): asking for its sys_id as well would only lengthen the lists.
+    /// Who the MID users are, as the reads ask for them: the holders of `mid_server` and the
+    /// users named by `names` (the MID Servers' logins; on the source also the targets' MID
+    /// users) by login. A holder whose own row names it by a login looked up by name is found by
+    /// that lookup (with any other user of the same name): asking for its sys_id as well would
+    /// only lengthen the lists. Any other holder is asked for by whichever of its sys_id and its
+    /// login (from its own row) is shorter, so that more of them fit each 8 KB request; another
+    /// user the shorter login finds is no MID user and is left out ([`MidUsers::keep`]).
     pub(super) fn mid_users(&self, names: &BTreeSet<String>) -> MidUsers {
         let mut unsafe_logins = Vec::new();
         let mut queryable = BTreeSet::new();
@@ -113,15 +117,39 @@ impl Wave1 {
             }
         }
         let by_name = self.holders_named(&queryable);
-        let ids = self
-            .holder_ids()
-            .into_iter()
-            .filter(|id| !by_name.contains(id))
-            .collect();
+        let logins = queryable.iter().map(|n| login_key(n)).collect();
+        // Each holder's shorter key, from its rows: its login only when every row of it names
+        // the same one (a holder's rows all name its one login).
+        let mut keys: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+        for r in self.holder_rows.iter().flatten() {
+            if !query::is_sys_id(&r.user) || by_name.contains(&r.user) {
+                continue;
+            }
+            let short = query::safe_in_list(&r.user_name)
+                && query::encoded_len(&r.user_name) < query::encoded_len(&r.user);
+            let key = short.then_some(r.user_name.as_str());
+            keys.entry(r.user.as_str())
+                .and_modify(|k| {
+                    if *k != key {
+                        *k = None;
+                    }
+                })
+                .or_insert(key);
+        }
+        let mut ids = BTreeSet::new();
+        let mut names = queryable;
+        for (id, key) in keys {
+            match key {
+                Some(login) => names.insert(login.to_string()),
+                None => ids.insert(id.to_string()),
+            };
+        }
         MidUsers {
             ids,
-            names: queryable,
+            names,
             unsafe_logins,
+            holders: self.holder_ids(),
+            logins,
         }
     }
 }
@@ -130,9 +158,23 @@ impl Wave1 {
 pub(super) struct MidUsers {
     /// Holders of `mid_server` asked for by sys_id.
     pub(super) ids: BTreeSet<String>,
-    /// Logins safe in a query, asked for by name.
+    /// Logins safe in a query, asked for by name: those looked up as logins, and the holders'
+    /// own where shorter than their sys_id.
     pub(super) names: BTreeSet<String>,
     pub(super) unsafe_logins: Vec<UnsafeLogin>,
+    /// Every holder of `mid_server`.
+    holders: BTreeSet<String>,
+    /// The names looked up as logins ([`login_key`]).
+    logins: BTreeSet<String>,
+}
+
+impl MidUsers {
+    /// Whether a user read is a MID user: a holder of `mid_server`, or named by a login looked
+    /// up (whatever its case, as the instance may match it) rather than found only through a
+    /// holder's shorter login.
+    fn keep(&self, u: &User) -> bool {
+        self.holders.contains(&u.sys_id) || self.logins.contains(&login_key(&u.user_name))
+    }
 }
 
 /// The first wave, right after the login check: the holders of `mid_server` (direct and
@@ -272,20 +314,38 @@ pub(super) async fn wave2(
         .collect();
     let (memberships, user_roles, users, certificates) = futures::join!(
         inst.read_by_users::<MembershipRow>(&SYS_USER_GRMEMBER, user, login, ids, names, after),
-        inst.read_by_users(&SYS_USER_HAS_ROLE, user, login, ids, names, after),
+        inst.read_by_users::<UserRoleRow>(&SYS_USER_HAS_ROLE, user, login, ids, names, after),
         inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", ids, names, after),
         mid_reads::certificates(inst, &cert_names, after),
     );
+    let memberships_step = memberships.1;
+    let step = Step::all([users.1, user_roles.1, certificates.1]);
+    let users: Read<User> = users.0.map(|rows| {
+        rows.into_iter()
+            .map(User::from)
+            .filter(|u| who.keep(u))
+            .collect()
+    });
+    // The rows of the MID users kept (all of them when the users could not be read).
+    let kept: Option<BTreeSet<&str>> = users
+        .as_ref()
+        .ok()
+        .map(|u| u.iter().map(|u| u.sys_id.as_str()).collect());
+    let of_kept = |user: &str| kept.as_ref().is_none_or(|k| k.contains(user));
+    let user_roles: Read<UserRoleRow> = user_roles
+        .0
+        .map(|rows| rows.into_iter().filter(|r| of_kept(&r.user)).collect());
+    let memberships: Read<MembershipRow> = memberships
+        .0
+        .map(|rows| rows.into_iter().filter(|r| of_kept(&r.user)).collect());
     Wave2 {
-        users: users
-            .0
-            .map(|rows| rows.into_iter().map(User::from).collect()),
+        users,
         unsafe_logins: who.unsafe_logins,
-        user_roles: user_roles.0,
-        memberships: memberships.0,
+        user_roles,
+        memberships,
         certificates: certificates.0,
-        memberships_step: memberships.1,
-        step: Step::all([users.1, user_roles.1, certificates.1]),
+        memberships_step,
+        step,
     }
 }
 

@@ -94,3 +94,71 @@ fn no_chain_of_reads_is_longer_than_the_login_check_and_three_waves() {
     assert_eq!(recorded, served as u64);
     assert_eq!(evidence.requests, recorded);
 }
+
+/// Collects `prod` and `dev` with the library, as the chain test does.
+fn collect_pair(prod: &FakeInstance, dev: &FakeInstance) -> preclone::evidence::Evidence {
+    let all = [instance("prod", prod.url()), instance("dev", dev.url())];
+    let meta = RunMeta {
+        run_id: "namesakes".into(),
+        started_at: chrono::Utc::now(),
+        tool_version: "test".into(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime
+        .block_on(collect::collect_traced(
+            &all[0],
+            &all[1..],
+            &ClientSettings::default(),
+            meta,
+            Arc::default(),
+        ))
+        .expect("the audit collects")
+}
+
+#[test]
+fn a_holder_asked_for_by_its_shorter_login_brings_in_no_namesake() {
+    use crate::support::estate::{instance as estate_instance, mid_user, sid, source_prod};
+    // dev's mid.spare holds mid_server and no MID Server logs in as it: it is asked for by its
+    // login, shorter than its sys_id. Another user of that name, holding nothing, is no MID
+    // user (as when it was asked for by sys_id), and neither are its rows.
+    let mut dev = estate_instance(false);
+    mid_user(&mut dev, 200, "mid.dev", "mid-dev-01");
+    let spare = mid_user(&mut dev, 230, "mid.spare", "");
+    let namesake = dev.add_user("mid.spare");
+    dev.grant_role(&namesake, crate::support::estate::ITIL_ROLE);
+    let (prod, dev) = (FakeInstance::start(source_prod()), FakeInstance::start(dev));
+    let evidence = collect_pair(&prod, &dev);
+    let e = &evidence.instances["dev"];
+    let users: Vec<&str> = e
+        .users
+        .get()
+        .expect("users read")
+        .iter()
+        .map(|u| u.sys_id.as_str())
+        .collect();
+    assert!(users.contains(&spare.as_str()), "{users:?}");
+    assert!(!users.contains(&namesake.as_str()), "{users:?}");
+    let role_users: Vec<&str> = e
+        .user_roles
+        .get()
+        .expect("role rows read")
+        .iter()
+        .map(|r| r.user.as_str())
+        .collect();
+    assert!(!role_users.contains(&namesake.as_str()), "{role_users:?}");
+    // It was asked for by login, not by sys_id.
+    let queries: Vec<String> = dev
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/sys_user"))
+        .filter_map(|r| r.query.get("sysparm_query").cloned())
+        .collect();
+    assert!(
+        queries.iter().any(|q| q.contains("mid.spare"))
+            && !queries.iter().any(|q| q.contains(&sid(230))),
+        "{queries:?}"
+    );
+}
