@@ -6,6 +6,7 @@
 //! cargo bench --bench audit -- medium 100    # one estate at one latency
 //! cargo bench --bench audit -- naive         # only preclone against the naive baseline
 //! PRECLONE_BENCH_LOG=preclone=debug cargo bench --bench audit -- small 300  # every request
+//! PRECLONE_BENCH_EVIDENCE=/tmp/large.json cargo bench --bench audit -- large 0  # keep the evidence
 //! ```
 //!
 //! Each row gives the requests, the longest chain of reads each waiting for the one before (in
@@ -418,10 +419,17 @@ fn run_audit(args: &[String]) -> Result<(), String> {
                     trace.clone(),
                 ))
                 .map_err(|e| format!("the audit failed: {e}"))?;
-            figures.chain = Some(trace.depth());
-            figures.chain_path = collect::describe(&trace.deepest());
             figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
             figures.collect_peak_kib = memory_kib().1;
+            figures.chain = Some(trace.depth());
+            figures.chain_path = collect::describe(&trace.deepest());
+            if let Ok(path) = std::env::var("PRECLONE_BENCH_EVIDENCE") {
+                // To judge the same evidence again offline (`preclone audit --evidence`), e.g.
+                // under a profiler: written once collected, after the figures of collecting.
+                let file = std::fs::File::create(&path).map_err(|e| format!("{path}: {e}"))?;
+                serde_json::to_writer(std::io::BufWriter::new(file), &evidence)
+                    .map_err(|e| format!("{path}: {e}"))?;
+            }
             figures.client_requests = evidence.requests;
             if mode == "preclone" {
                 // The whole stage that decides the exit code: every check, the waivers, the report.
