@@ -18,6 +18,7 @@ mod link;
 mod redact;
 mod send;
 
+pub use body::{FromFields, RowStamp, Typed};
 pub use error::{ClientError, ServerMessage};
 
 use crate::config::{Auth, BaseUrl, ClientSettings, ResolvedInstance};
@@ -55,17 +56,27 @@ impl TableQuery {
     }
 }
 
-/// All rows of a query, every page followed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rows {
-    pub rows: Vec<Row>,
+/// All rows of a query, every page followed: [`Row`] maps, or typed rows ([`Typed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows<R = Row> {
+    pub rows: Vec<R>,
     /// `X-Total-Count` of the first page, when sent.
     pub announced: Option<u64>,
     /// Requests this call sent (pages and retries included).
     pub requests: u64,
 }
 
-impl Rows {
+impl<R> Default for Rows<R> {
+    fn default() -> Self {
+        Rows {
+            rows: Vec::new(),
+            announced: None,
+            requests: 0,
+        }
+    }
+}
+
+impl<R> Rows<R> {
     /// Rows the instance counted but did not send (ACL trimming).
     pub fn hidden(&self) -> u64 {
         self.announced
@@ -197,8 +208,8 @@ fn encode(value: &str) -> String {
 }
 
 /// One page as read.
-struct Page {
-    rows: Vec<Row>,
+struct Page<R = Row> {
+    rows: Vec<R>,
     /// `X-Total-Count`, when sent.
     total: Option<u64>,
     link: LinkNext,
@@ -223,7 +234,7 @@ impl Default for Pager {
 impl Pager {
     /// The offset of the page after `page` (read with `req`): the `Link` header's next, else
     /// one more page while `X-Total-Count` (or, without it, a full page) says there is more.
-    fn next(&mut self, req: &PageRequest<'_>, page: &Page) -> Result<Option<u64>, String> {
+    fn next<R>(&mut self, req: &PageRequest<'_>, page: &Page<R>) -> Result<Option<u64>, String> {
         self.pages += 1;
         let (offset, limit) = (req.offset, req.limit);
         let next = match page.link {
@@ -312,6 +323,16 @@ impl Client {
 
     /// Every row of a query, every page followed.
     pub async fn fetch(&self, q: &TableQuery) -> Result<Rows, ClientError> {
+        self.fetch_as::<Row>(q, false).await
+    }
+
+    /// [`Client::fetch`], each row made `R` as its page is parsed (a [`Typed`] row with no
+    /// [`Row`] map in between), with its [`RowStamp`] when `times`.
+    pub async fn fetch_as<R: FromFields>(
+        &self,
+        q: &TableQuery,
+        times: bool,
+    ) -> Result<Rows<R>, ClientError> {
         let fields: Vec<&str> = q
             .fields
             .iter()
@@ -333,7 +354,7 @@ impl Client {
         };
         let (mut out, mut sent, mut pager) = (Rows::default(), 0u64, Pager::default());
         loop {
-            let page = self.get_page(&req, &mut sent).await?;
+            let page = self.get_page::<R>(&req, &mut sent, times).await?;
             let next = pager
                 .next(&req, &page)
                 .map_err(|reason| ClientError::Paging {
@@ -357,7 +378,7 @@ impl Client {
     pub async fn probe(&self, table: &str, query: &str, limit: u64) -> Result<Probe, ClientError> {
         let limit = limit.clamp(1, 10_000);
         let page = self
-            .get_page(&PageRequest::ids(table, query, limit), &mut 0)
+            .get_page::<Row>(&PageRequest::ids(table, query, limit), &mut 0, false)
             .await?;
         Ok(Probe {
             rows: page.rows.len() as u64,
@@ -379,7 +400,7 @@ impl Client {
             offset: 0,
         };
         let mut sent = 0;
-        let page = self.get_page(&req, &mut sent).await?;
+        let page = self.get_page::<Row>(&req, &mut sent, false).await?;
         Ok(Rows {
             rows: page.rows,
             announced: page.total,
@@ -390,7 +411,7 @@ impl Client {
     /// How many rows of `table` match `query`, from `X-Total-Count` (`sysparm_limit=1`).
     pub async fn count(&self, table: &str, query: &str) -> Result<u64, ClientError> {
         let page = self
-            .get_page(&PageRequest::ids(table, query, 1), &mut 0)
+            .get_page::<Row>(&PageRequest::ids(table, query, 1), &mut 0, false)
             .await?;
         page.total.ok_or_else(|| ClientError::MissingCount {
             instance: self.inner.name.clone(),
@@ -406,7 +427,12 @@ impl Client {
     }
 
     /// One page, with retries. `sent` counts every request, token requests included.
-    async fn get_page(&self, req: &PageRequest<'_>, sent: &mut u64) -> Result<Page, ClientError> {
+    async fn get_page<R: FromFields>(
+        &self,
+        req: &PageRequest<'_>,
+        sent: &mut u64,
+        times: bool,
+    ) -> Result<Page<R>, ClientError> {
         let url = req
             .url(&self.inner.base)
             .map_err(|reason| self.setup(reason))?;
@@ -416,7 +442,7 @@ impl Client {
             url: &url,
         };
         self.send(target, sent, |cx, answer| {
-            classify::page(cx, answer, &wanted)
+            classify::page::<R>(cx, answer, &wanted, times)
         })
         .await
     }

@@ -6,7 +6,7 @@ use super::rows::{self, IdRow, Keyed};
 use super::shared::SourceReads;
 use super::trace::{Step, Trace};
 use super::Read;
-use crate::client::{Client, ClientError, Row, Rows, TableQuery};
+use crate::client::{Client, ClientError, Row, RowStamp, Rows, TableQuery, Typed};
 use crate::evidence::{Cause, RowTimes, TableRead, Unreadable};
 use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::Table;
@@ -73,24 +73,22 @@ impl Reader {
             .unwrap_or_default()
     }
 
-    fn keep_times(&self, t: &Table, rows: &[Row]) {
+    /// Whether the reads of `t` keep their rows' times (the source's user tables).
+    fn keeps_times(&self, t: &Table) -> bool {
+        self.times.is_some() && t.fields.contains(&"sys_updated_on")
+    }
+
+    fn keep_times(&self, stamps: impl Iterator<Item = RowStamp>) {
         let Some(times) = &self.times else { return };
-        if !t.fields.contains(&"sys_updated_on") {
-            return;
-        }
         let mut times = times.lock().unwrap_or_else(|e| e.into_inner());
-        let field =
-            |row: &Row, f: &str| row.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
-        for row in rows {
-            let id = field(row, "sys_id");
+        for s in stamps {
             // A read that asked only for sys_ids (a preserver's matches) says nothing of times.
-            let said = row.contains_key("sys_updated_on") || row.contains_key("sys_created_on");
-            if !id.is_empty() && (said || !times.contains_key(&id)) {
+            if !s.sys_id.is_empty() && (s.said || !times.contains_key(&s.sys_id)) {
                 let read = RowTimes {
-                    created_on: field(row, "sys_created_on"),
-                    updated_on: field(row, "sys_updated_on"),
+                    created_on: s.created_on,
+                    updated_on: s.updated_on,
                 };
-                times.insert(id, read);
+                times.insert(s.sys_id, read);
             }
         }
     }
@@ -196,13 +194,9 @@ impl Reader {
         Err(self.unreadable(t, reason))
     }
 
-    /// What a query's answer yields, typed. Rows hidden by ACLs make the read fail: what is
+    /// The rows of a query's answer, recorded; rows hidden by ACLs make the read fail: what is
     /// hidden could be the very row that matters.
-    fn answered<T: DeserializeOwned>(
-        &self,
-        t: &Table,
-        answer: Result<Rows, ClientError>,
-    ) -> Read<T> {
+    fn checked<R>(&self, t: &Table, answer: Result<Rows<R>, ClientError>) -> Read<R> {
         let rows = match answer {
             Ok(rows) => rows,
             Err(e) => return self.failed(t, e).map(|()| Vec::new()),
@@ -214,9 +208,21 @@ impl Reader {
             let reason = format!("{hidden} of {announced} rows hidden by ACLs");
             return Err(self.unreadable(t, reason));
         }
-        self.keep_times(t, &rows.rows);
-        rows.rows
-            .into_iter()
+        Ok(rows.rows)
+    }
+
+    /// What a query's answer of [`Row`] maps yields, typed (a shared read's, or the first
+    /// request's).
+    fn answered<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        answer: Result<Rows, ClientError>,
+    ) -> Read<T> {
+        let rows = self.checked(t, answer)?;
+        if self.keeps_times(t) {
+            self.keep_times(rows.iter().map(stamp));
+        }
+        rows.into_iter()
             .map(rows::parse::<T>)
             .collect::<Result<_, _>>()
             .map_err(|e| {
@@ -237,7 +243,8 @@ impl Reader {
     }
 
     /// [`Reader::fetch`], from the shared reads when `share` (a read that does not depend on
-    /// the targets).
+    /// the targets) and this reader has them; otherwise each row deserialised as its page is
+    /// parsed, with no map in between.
     async fn fetch_with<T: DeserializeOwned>(
         &self,
         t: &Table,
@@ -247,22 +254,34 @@ impl Reader {
         after: Step,
     ) -> Got<Read<T>> {
         let query = TableQuery::new(t.name, q, fields);
-        let Got(answer, step) = self
-            .timed(t, &query.query, after, self.get(&query, share))
-            .await;
-        Got(self.answered(t, answer), step)
+        if share && self.shared.is_some() {
+            let Got(answer, step) = self
+                .timed(t, &query.query, after, self.get(&query, share))
+                .await;
+            return Got(self.answered(t, answer), step);
+        }
+        let times = self.keeps_times(t);
+        let read = self.client.fetch_as::<Typed<T>>(&query, times);
+        let Got(answer, step) = self.timed(t, &query.query, after, read).await;
+        let rows = self.checked(t, answer).map(|rows| {
+            let (rows, stamps): (Vec<T>, Vec<Option<RowStamp>>) =
+                rows.into_iter().map(|r| (r.row, r.stamp)).unzip();
+            self.keep_times(stamps.into_iter().flatten());
+            rows
+        });
+        Got(rows, step)
     }
 
     /// Records one read that waited for `after` in the run's trace; `-v` logs it (instance,
     /// table, rows, requests, time, round trips so far) and `-vv` its query and the read it
     /// waited for.
-    async fn timed(
+    async fn timed<R>(
         &self,
         t: &Table,
         q: &str,
         after: Step,
-        read: impl std::future::Future<Output = Result<Rows, ClientError>>,
-    ) -> Got<Result<Rows, ClientError>> {
+        read: impl std::future::Future<Output = Result<Rows<R>, ClientError>>,
+    ) -> Got<Result<Rows<R>, ClientError>> {
         let id = self.trace.begin();
         tracing::debug!(instance = %self.name, table = t.name, query = q, read = id, after = after.read, "reading");
         let started = Instant::now();
@@ -498,6 +517,17 @@ impl FirstPage {
     /// Every row matched, when the page holds them all: no more than the page, none hidden.
     pub(super) fn all(self) -> Option<Vec<String>> {
         (self.total <= self.limit && self.ids.len() as u64 == self.total).then_some(self.ids)
+    }
+}
+
+/// When a [`Row`] was created and last changed, as it came.
+fn stamp(row: &Row) -> RowStamp {
+    let field = |f: &str| row.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
+    RowStamp {
+        sys_id: field("sys_id"),
+        created_on: field("sys_created_on"),
+        updated_on: field("sys_updated_on"),
+        said: row.contains_key("sys_updated_on") || row.contains_key("sys_created_on"),
     }
 }
 

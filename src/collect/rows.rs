@@ -1,6 +1,8 @@
 //! The rows of each table as the collector reads them: one `#[derive(Deserialize)]` struct per
-//! table of [`crate::tables`], fed from the client's rows ([`parse`]). A struct names only
-//! fields its table asks for; the client keeps nothing else, and serde skips anything else.
+//! table of [`crate::tables`], deserialised by the client as it parses each page
+//! ([`crate::client::Typed`]: no map of the row in between), or from a [`Row`] map ([`parse`])
+//! for the reads a fleet shares. A struct names only fields its table asks for; the client
+//! keeps nothing else, and serde skips anything else.
 //!
 //! The Table API's conventions, applied field by field ([`de`]): strings are trimmed, and a
 //! field that did not come back is empty; booleans are `true`/`false` in any case (or `1`/`0`),
@@ -13,7 +15,8 @@ use serde::de::value::{Error, MapDeserializer};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// One client row as the typed row of its table.
+/// One client row as the typed row of its table (a shared read's: the others are typed as they
+/// are parsed).
 pub(super) fn parse<T: DeserializeOwned>(row: Row) -> Result<T, Error> {
     T::deserialize(MapDeserializer::<_, Error>::new(row.into_iter()))
 }
