@@ -107,6 +107,52 @@ fn shared(
     found
 }
 
+/// The non-production targets' MID Servers by what [`shared`] compares (a login, a name, a
+/// host, each case-insensitively), so that each production MID Server is compared only with
+/// those that share one.
+struct Marks(std::collections::HashMap<(u8, String), Vec<(usize, usize)>>);
+
+impl Marks {
+    fn keys(inst: &InstanceEvidence, m: &MidServer) -> Vec<(u8, String)> {
+        let mut keys: Vec<(u8, String)> = mid_server_logins(inst, m)
+            .iter()
+            .map(|l| (0, login_key(l)))
+            .collect();
+        for (kind, v) in [(1, &m.name), (2, &m.host_name)] {
+            if !v.trim().is_empty() {
+                keys.push((kind, v.trim().to_ascii_lowercase()));
+            }
+        }
+        keys
+    }
+
+    fn of(list: &[(&InstanceEvidence, &[MidServer])]) -> Marks {
+        let mut index: std::collections::HashMap<(u8, String), Vec<(usize, usize)>> =
+            std::collections::HashMap::new();
+        for (ti, (t, ms)) in list.iter().enumerate() {
+            for (mi, m) in ms.iter().enumerate() {
+                for key in Marks::keys(t, m) {
+                    index.entry(key).or_default().push((ti, mi));
+                }
+            }
+        }
+        Marks(index)
+    }
+
+    /// The target MID Servers sharing a mark with `p`, each once, in the targets' order.
+    fn candidates(&self, source: &InstanceEvidence, p: &MidServer) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = Marks::keys(source, p)
+            .iter()
+            .filter_map(|k| self.0.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
 /// The non-production targets' MID Servers, or why one target's could not be read (its MID
 /// Servers, or their configured users).
 type TheirServers<'a> = Result<Vec<(&'a InstanceEvidence, &'a [MidServer])>, Unreadable>;
@@ -173,25 +219,28 @@ fn nonprod_servers(
         }
     };
     let theirs = their_servers(ctx);
+    let (list, unread) = match &theirs {
+        Ok(list) => (list.as_slice(), None),
+        Err(e) => (&[][..], Some(e)),
+    };
+    let index = Marks::of(list);
     for p in servers {
         let subject = Subject::new("ecc_agent", &p.sys_id, &p.name);
-        let (list, unread) = match &theirs {
-            Ok(list) => (list.as_slice(), None),
-            Err(e) => (&[][..], Some(e)),
-        };
-        let matches: Vec<String> = list
-            .iter()
-            .flat_map(|(t, ms)| {
-                ms.iter().filter_map(move |m| {
-                    let what = shared(source, p, t, m);
-                    (!what.is_empty()).then(|| {
-                        format!(
-                            "{} like {}'s MID Server {}",
-                            what.join(" and "),
-                            t.name,
-                            m.name
-                        )
-                    })
+        // Only the target MID Servers that share a mark with it, in the targets' order.
+        let matches: Vec<String> = index
+            .candidates(source, p)
+            .into_iter()
+            .filter_map(|(ti, mi)| {
+                let (t, ms) = &list[ti];
+                let m = &ms[mi];
+                let what = shared(source, p, t, m);
+                (!what.is_empty()).then(|| {
+                    format!(
+                        "{} like {}'s MID Server {}",
+                        what.join(" and "),
+                        t.name,
+                        m.name
+                    )
                 })
             })
             .collect();

@@ -10,11 +10,11 @@
 use super::{Outcome, SimulatedClone};
 use crate::checks::{undecided_unless_known, unknown_active, CheckId, Ctx, Ev, Judge};
 use crate::evidence::{
-    parse_time, user_table_row_ids, Fact, InstanceEvidence, RequestTable, RowTimes, Unreadable,
-    User,
+    parse_time, user_table_row_ids, Fact, InstanceEvidence, Membership, RequestTable, RowTimes,
+    Unreadable, User, UserRole,
 };
 use crate::finding::{CheckResult, Subject};
-use crate::simulate::{login_key, same_login, ClonePlan, World};
+use crate::simulate::{login_key, ClonePlan, World};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,15 +101,14 @@ fn without(source: &InstanceEvidence, drop: &BTreeSet<String>) -> InstanceEviden
 /// their role rows and memberships, the groups (with their ancestors) of its memberships after
 /// the clone and those groups' role rows, and the containment of the roles granting
 /// `mid_server`.
-fn related(source: &InstanceEvidence, after: &World, login: &str) -> Vec<(String, String)> {
+fn related(source: &SourceRows, after: &World, login: &str) -> Vec<(String, String)> {
     let mut users: BTreeSet<String> = after
         .users_named(login)
         .into_iter()
         .map(|(u, _)| u.sys_id.clone())
         .collect();
-    let src_users = source.users.get().map(Vec::as_slice).unwrap_or_default();
     let mut out: Vec<(String, String)> = Vec::new();
-    for u in src_users.iter().filter(|u| same_login(&u.user_name, login)) {
+    for u in source.users_named(login) {
         users.insert(u.sys_id.clone());
         out.push((u.sys_id.clone(), format!("user {}", u.user_name)));
     }
@@ -119,19 +118,16 @@ fn related(source: &InstanceEvidence, after: &World, login: &str) -> Vec<(String
             groups.extend(after.ancestry(&m.group));
         }
     }
-    for r in source.user_roles.get().into_iter().flatten() {
-        if users.contains(&r.user) {
-            let what = format!("grant of role {}", after.role_name(&r.role));
-            out.push((r.sys_id.clone(), what));
-        }
+    for r in users.iter().flat_map(|u| source.roles_of(u)) {
+        let what = format!("grant of role {}", after.role_name(&r.role));
+        out.push((r.sys_id.clone(), what));
     }
-    for m in source.memberships.get().into_iter().flatten() {
-        if users.contains(&m.user) {
-            groups.extend(after.ancestry(&m.group));
-            let what = format!("membership of group \"{}\"", after.group_name(&m.group));
-            out.push((m.sys_id.clone(), what));
-        }
+    for m in users.iter().flat_map(|u| source.memberships_of(u)) {
+        groups.extend(after.ancestry(&m.group));
+        let what = format!("membership of group \"{}\"", after.group_name(&m.group));
+        out.push((m.sys_id.clone(), what));
     }
+    let source = source.inst;
     for g in source.groups.get().into_iter().flatten() {
         if groups.contains(&g.sys_id) {
             out.push((g.sys_id.clone(), format!("group \"{}\"", g.name)));
@@ -162,6 +158,51 @@ fn related(source: &InstanceEvidence, after: &World, login: &str) -> Vec<(String
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);
     out
+}
+
+/// The source's users by login ([`login_key`]) and its role rows and memberships by user,
+/// indexed once for every login a target's clone is judged on.
+struct SourceRows<'e> {
+    inst: &'e InstanceEvidence,
+    users: BTreeMap<String, Vec<&'e User>>,
+    roles: BTreeMap<&'e str, Vec<&'e UserRole>>,
+    memberships: BTreeMap<&'e str, Vec<&'e Membership>>,
+}
+
+impl<'e> SourceRows<'e> {
+    fn new(inst: &'e InstanceEvidence) -> Self {
+        let mut users: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+        for u in inst.users.get().into_iter().flatten() {
+            users.entry(login_key(&u.user_name)).or_default().push(u);
+        }
+        let mut roles: BTreeMap<&str, Vec<&UserRole>> = BTreeMap::new();
+        for r in inst.user_roles.get().into_iter().flatten() {
+            roles.entry(r.user.as_str()).or_default().push(r);
+        }
+        let mut memberships: BTreeMap<&str, Vec<&Membership>> = BTreeMap::new();
+        for m in inst.memberships.get().into_iter().flatten() {
+            memberships.entry(m.user.as_str()).or_default().push(m);
+        }
+        SourceRows {
+            inst,
+            users,
+            roles,
+            memberships,
+        }
+    }
+
+    /// The source's users of this login, whatever its case.
+    fn users_named(&self, login: &str) -> impl Iterator<Item = &&'e User> {
+        self.users.get(&login_key(login)).into_iter().flatten()
+    }
+
+    fn roles_of(&self, user: &str) -> impl Iterator<Item = &&'e UserRole> {
+        self.roles.get(user).into_iter().flatten()
+    }
+
+    fn memberships_of(&self, user: &str) -> impl Iterator<Item = &&'e Membership> {
+        self.memberships.get(user).into_iter().flatten()
+    }
 }
 
 /// Whether a login survives in a state of the tables: a usable user of that name that holds
@@ -270,9 +311,10 @@ pub(super) fn judge(
     let since_text = since.format("%Y-%m-%d %H:%M:%S").to_string();
     let backup = on_demand(clone);
     let (recent, unknown) = fresh_rows(source, since);
+    let indexed = SourceRows::new(source);
     let rows: BTreeMap<&str, Vec<(String, String)>> = logins
         .values()
-        .map(|l| (l.as_str(), related(source, after, l)))
+        .map(|l| (l.as_str(), related(&indexed, after, l)))
         .collect();
     let touches = |set: &BTreeSet<String>| rows.values().flatten().any(|(id, _)| set.contains(id));
     let mut both = recent.clone();
@@ -282,12 +324,12 @@ pub(super) fn judge(
         Reduced::new(source, &both, backup != Some(true) && touches(&unknown)),
     );
     let (world_a, world_b) = (a.world(target, plan), b.world(target, plan));
-    let records: Vec<&User> = target.users.get().into_iter().flatten().collect();
+    let mut records: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+    for u in target.users.get().into_iter().flatten() {
+        records.entry(login_key(&u.user_name)).or_default().push(u);
+    }
     for (key, login) in logins {
-        let mine: Vec<&&User> = records
-            .iter()
-            .filter(|u| login_key(&u.user_name) == *key)
-            .collect();
+        let mine: Vec<&&User> = records.get(key).into_iter().flatten().collect();
         let subject = match mine.first() {
             Some(u) => Subject::new("sys_user", &u.sys_id, login),
             None => Subject::new("sys_user", "", login),
