@@ -43,25 +43,8 @@ fn no_chain_of_reads_is_longer_than_the_login_check_and_three_waves() {
         .zip(&fakes)
         .map(|(n, f)| instance(n, f.url()))
         .collect();
-    let meta = RunMeta {
-        run_id: "chain".into(),
-        started_at: chrono::Utc::now(),
-        tool_version: "test".into(),
-    };
     let trace = Arc::new(Trace::default());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let evidence = runtime
-        .block_on(collect::collect_traced(
-            &all[0],
-            &all[1..],
-            &ClientSettings::default(),
-            meta,
-            trace.clone(),
-        ))
-        .expect("the audit collects");
+    let evidence = collect_all(&all, trace.clone());
 
     // The shapes were read: every instance's MID users, the root four levels above the MID
     // group, the three roles containing mid_server; and nothing was unreadable.
@@ -95,11 +78,10 @@ fn no_chain_of_reads_is_longer_than_the_login_check_and_three_waves() {
     assert_eq!(evidence.requests, recorded);
 }
 
-/// Collects `prod` and `dev` with the library, as the chain test does.
-fn collect_pair(prod: &FakeInstance, dev: &FakeInstance) -> preclone::evidence::Evidence {
-    let all = [instance("prod", prod.url()), instance("dev", dev.url())];
+/// Collects `all` (the source first) with the library, recording the reads in `trace`.
+fn collect_all(all: &[ResolvedInstance], trace: Arc<Trace>) -> preclone::evidence::Evidence {
     let meta = RunMeta {
-        run_id: "namesakes".into(),
+        run_id: "chain".into(),
         started_at: chrono::Utc::now(),
         tool_version: "test".into(),
     };
@@ -113,7 +95,7 @@ fn collect_pair(prod: &FakeInstance, dev: &FakeInstance) -> preclone::evidence::
             &all[1..],
             &ClientSettings::default(),
             meta,
-            Arc::default(),
+            trace,
         ))
         .expect("the audit collects")
 }
@@ -130,7 +112,8 @@ fn a_holder_asked_for_by_its_shorter_login_brings_in_no_namesake() {
     let namesake = dev.add_user("mid.spare");
     dev.grant_role(&namesake, crate::support::estate::ITIL_ROLE);
     let (prod, dev) = (FakeInstance::start(source_prod()), FakeInstance::start(dev));
-    let evidence = collect_pair(&prod, &dev);
+    let all = [instance("prod", prod.url()), instance("dev", dev.url())];
+    let evidence = collect_all(&all, Arc::default());
     let e = &evidence.instances["dev"];
     let users: Vec<&str> = e
         .users
