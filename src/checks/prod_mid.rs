@@ -8,6 +8,7 @@ use super::{instance_subject, table_subject, CheckId, Ctx, Ev, Judge};
 use crate::evidence::{parse_bool, Credential, Fact, InstanceEvidence, MidServer, Unreadable};
 use crate::finding::{CheckResult, Subject};
 use crate::simulate::login_key;
+use std::collections::{BTreeMap, BTreeSet};
 
 const OVERRIDE: &str = "glide.ecc_agent.validated.override";
 
@@ -107,6 +108,87 @@ fn shared(
     found
 }
 
+/// The non-production targets' MID Servers by what a production MID Server may share with them
+/// (a login, a name, a host; case-insensitively), so each production MID Server is compared
+/// only with those that share something rather than with every one.
+struct Lookalikes<'a> {
+    servers: Vec<(&'a InstanceEvidence, &'a MidServer)>,
+    /// Positions in `servers` by login key, and by name or host in lower case.
+    by_login: BTreeMap<String, Vec<usize>>,
+    by_name: BTreeMap<String, Vec<usize>>,
+    by_host: BTreeMap<String, Vec<usize>>,
+}
+
+impl<'a> Lookalikes<'a> {
+    fn new(list: &[(&'a InstanceEvidence, &'a [MidServer])]) -> Self {
+        let mut ix = Lookalikes {
+            servers: Vec::new(),
+            by_login: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            by_host: BTreeMap::new(),
+        };
+        for (t, ms) in list {
+            let logins = logins_by_server(t);
+            for m in ms.iter() {
+                let i = ix.servers.len();
+                ix.servers.push((t, m));
+                for l in logins.get(m.sys_id.as_str()).into_iter().flatten() {
+                    ix.by_login.entry(l.clone()).or_default().push(i);
+                }
+                for (map, v) in [(&mut ix.by_name, &m.name), (&mut ix.by_host, &m.host_name)] {
+                    if !v.trim().is_empty() {
+                        map.entry(v.trim().to_lowercase()).or_default().push(i);
+                    }
+                }
+            }
+        }
+        ix
+    }
+
+    /// The target MID Servers that share a login, name or host with `p`, in the order of the
+    /// targets and their MID Servers.
+    fn candidates(
+        &self,
+        source: &InstanceEvidence,
+        p: &MidServer,
+    ) -> Vec<(&'a InstanceEvidence, &'a MidServer)> {
+        let mut hits: BTreeSet<usize> = BTreeSet::new();
+        for l in mid_server_logins(source, p) {
+            hits.extend(self.by_login.get(&login_key(&l)).into_iter().flatten());
+        }
+        for (map, v) in [(&self.by_name, &p.name), (&self.by_host, &p.host_name)] {
+            hits.extend(map.get(&v.trim().to_lowercase()).into_iter().flatten());
+        }
+        hits.into_iter().map(|i| self.servers[i]).collect()
+    }
+}
+
+/// The login keys of every MID Server of `inst` ([`mid_server_logins`]), by sys_id, reading the
+/// configured users once.
+fn logins_by_server(inst: &InstanceEvidence) -> BTreeMap<&str, Vec<String>> {
+    let mut out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let configs = inst.mid_configs.get().map(Vec::as_slice).unwrap_or_default();
+    let shared: Vec<String> = (configs.iter())
+        .filter(|c| c.ecc_agent.is_empty() && !c.value.trim().is_empty())
+        .map(|c| login_key(&c.value))
+        .collect();
+    for m in inst.mid_servers.get().into_iter().flatten() {
+        let e = out.entry(m.sys_id.as_str()).or_default();
+        e.extend(shared.iter().cloned());
+        if !m.user_name.trim().is_empty() {
+            e.push(login_key(&m.user_name));
+        }
+    }
+    for c in configs {
+        if !c.ecc_agent.is_empty() && !c.value.trim().is_empty() {
+            if let Some(e) = out.get_mut(c.ecc_agent.as_str()) {
+                e.push(login_key(&c.value));
+            }
+        }
+    }
+    out
+}
+
 /// The non-production targets' MID Servers, or why one target's could not be read (its MID
 /// Servers, or their configured users).
 type TheirServers<'a> = Result<Vec<(&'a InstanceEvidence, &'a [MidServer])>, Unreadable>;
@@ -173,25 +255,25 @@ fn nonprod_servers(
         }
     };
     let theirs = their_servers(ctx);
+    let (list, unread) = match &theirs {
+        Ok(list) => (list.as_slice(), None),
+        Err(e) => (&[][..], Some(e)),
+    };
+    let index = Lookalikes::new(list);
     for p in servers {
         let subject = Subject::new("ecc_agent", &p.sys_id, &p.name);
-        let (list, unread) = match &theirs {
-            Ok(list) => (list.as_slice(), None),
-            Err(e) => (&[][..], Some(e)),
-        };
-        let matches: Vec<String> = list
-            .iter()
-            .flat_map(|(t, ms)| {
-                ms.iter().filter_map(move |m| {
-                    let what = shared(source, p, t, m);
-                    (!what.is_empty()).then(|| {
-                        format!(
-                            "{} like {}'s MID Server {}",
-                            what.join(" and "),
-                            t.name,
-                            m.name
-                        )
-                    })
+        let matches: Vec<String> = index
+            .candidates(source, p)
+            .into_iter()
+            .filter_map(|(t, m)| {
+                let what = shared(source, p, t, m);
+                (!what.is_empty()).then(|| {
+                    format!(
+                        "{} like {}'s MID Server {}",
+                        what.join(" and "),
+                        t.name,
+                        m.name
+                    )
                 })
             })
             .collect();

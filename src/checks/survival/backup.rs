@@ -14,7 +14,7 @@ use crate::evidence::{
     User,
 };
 use crate::finding::{CheckResult, Subject};
-use crate::simulate::{login_key, same_login, ClonePlan, World};
+use crate::simulate::{login_key, ClonePlan, World};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,71 +97,114 @@ fn without(source: &InstanceEvidence, drop: &BTreeSet<String>) -> InstanceEviden
     s
 }
 
-/// The source rows a login's survival can rest on, each with how people name it: its users,
-/// their role rows and memberships, the groups (with their ancestors) of its memberships after
-/// the clone and those groups' role rows, and the containment of the roles granting
-/// `mid_server`.
-fn related(source: &InstanceEvidence, after: &World, login: &str) -> Vec<(String, String)> {
-    let mut users: BTreeSet<String> = after
-        .users_named(login)
-        .into_iter()
-        .map(|(u, _)| u.sys_id.clone())
-        .collect();
-    let src_users = source.users.get().map(Vec::as_slice).unwrap_or_default();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for u in src_users.iter().filter(|u| same_login(&u.user_name, login)) {
-        users.insert(u.sys_id.clone());
-        out.push((u.sys_id.clone(), format!("user {}", u.user_name)));
-    }
-    let mut groups: BTreeSet<String> = BTreeSet::new();
-    for u in &users {
-        for m in after.memberships_of(u) {
-            groups.extend(after.ancestry(&m.group));
+/// The source's rows by what they belong to, built once per clone so that each login's rows
+/// ([`SourceRows::related`]) are looked up rather than scanned for.
+struct SourceRows<'s> {
+    users: BTreeMap<String, Vec<&'s User>>,
+    user_roles: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    memberships: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    groups: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    group_roles: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    /// The containment of the roles granting `mid_server`: the same for every login.
+    containment: Vec<(String, String)>,
+}
+
+impl<'s> SourceRows<'s> {
+    fn new(source: &'s InstanceEvidence, after: &World) -> Self {
+        let mut rows = SourceRows {
+            users: BTreeMap::new(),
+            user_roles: BTreeMap::new(),
+            memberships: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            group_roles: BTreeMap::new(),
+            containment: Vec::new(),
+        };
+        for u in source.users.get().into_iter().flatten() {
+            rows.users.entry(login_key(&u.user_name)).or_default().push(u);
         }
-    }
-    for r in source.user_roles.get().into_iter().flatten() {
-        if users.contains(&r.user) {
-            let what = format!("grant of role {}", after.role_name(&r.role));
-            out.push((r.sys_id.clone(), what));
+        for r in source.user_roles.get().into_iter().flatten() {
+            let e = rows.user_roles.entry(r.user.as_str()).or_default();
+            e.push((r.sys_id.as_str(), r.role.as_str()));
         }
-    }
-    for m in source.memberships.get().into_iter().flatten() {
-        if users.contains(&m.user) {
-            groups.extend(after.ancestry(&m.group));
-            let what = format!("membership of group \"{}\"", after.group_name(&m.group));
-            out.push((m.sys_id.clone(), what));
+        for m in source.memberships.get().into_iter().flatten() {
+            let e = rows.memberships.entry(m.user.as_str()).or_default();
+            e.push((m.sys_id.as_str(), m.group.as_str()));
         }
-    }
-    for g in source.groups.get().into_iter().flatten() {
-        if groups.contains(&g.sys_id) {
-            out.push((g.sys_id.clone(), format!("group \"{}\"", g.name)));
+        for g in source.groups.get().into_iter().flatten() {
+            let e = rows.groups.entry(g.sys_id.as_str()).or_default();
+            e.push((g.sys_id.as_str(), g.name.as_str()));
         }
-    }
-    for r in source.group_roles.get().into_iter().flatten() {
-        if groups.contains(&r.group) {
-            let what = format!(
-                "role {} of group \"{}\"",
-                after.role_name(&r.role),
-                after.group_name(&r.group)
-            );
-            out.push((r.sys_id.clone(), what));
+        for r in source.group_roles.get().into_iter().flatten() {
+            let e = rows.group_roles.entry(r.group.as_str()).or_default();
+            e.push((r.sys_id.as_str(), r.role.as_str()));
         }
-    }
-    let granting = after.mid_granting_roles();
-    let held = source.held_role_contains.get().into_iter().flatten();
-    for c in source.role_contains.get().into_iter().flatten().chain(held) {
-        if granting.contains(&c.contains) {
-            let what = format!(
-                "{} contains {}",
-                after.role_name(&c.role),
-                after.role_name(&c.contains)
-            );
-            out.push((c.sys_id.clone(), what));
+        let granting = after.mid_granting_roles();
+        let held = source.held_role_contains.get().into_iter().flatten();
+        for c in source.role_contains.get().into_iter().flatten().chain(held) {
+            if granting.contains(&c.contains) {
+                let what = format!(
+                    "{} contains {}",
+                    after.role_name(&c.role),
+                    after.role_name(&c.contains)
+                );
+                rows.containment.push((c.sys_id.clone(), what));
+            }
         }
+        rows
     }
-    out.sort();
-    out.dedup_by(|a, b| a.0 == b.0);
-    out
+
+    /// The source rows a login's survival can rest on, each with how people name it: its
+    /// users, their role rows and memberships, the groups (with their ancestors) of its
+    /// memberships after the clone and those groups' role rows, and the containment of the
+    /// roles granting `mid_server`.
+    fn related(&self, after: &World, login: &str) -> Vec<(String, String)> {
+        let mut users: BTreeSet<String> = after
+            .users_named(login)
+            .into_iter()
+            .map(|(u, _)| u.sys_id.clone())
+            .collect();
+        let mut out: Vec<(String, String)> = Vec::new();
+        for u in self.users.get(&login_key(login)).into_iter().flatten() {
+            users.insert(u.sys_id.clone());
+            out.push((u.sys_id.clone(), format!("user {}", u.user_name)));
+        }
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        for u in &users {
+            for m in after.memberships_of(u) {
+                groups.extend(after.ancestry(&m.group));
+            }
+        }
+        for u in &users {
+            for (id, role) in self.user_roles.get(u.as_str()).into_iter().flatten() {
+                let what = format!("grant of role {}", after.role_name(role));
+                out.push((id.to_string(), what));
+            }
+        }
+        for u in &users {
+            for (id, group) in self.memberships.get(u.as_str()).into_iter().flatten() {
+                groups.extend(after.ancestry(group));
+                let what = format!("membership of group \"{}\"", after.group_name(group));
+                out.push((id.to_string(), what));
+            }
+        }
+        for g in &groups {
+            for (id, name) in self.groups.get(g.as_str()).into_iter().flatten() {
+                out.push((id.to_string(), format!("group \"{name}\"")));
+            }
+            for (id, role) in self.group_roles.get(g.as_str()).into_iter().flatten() {
+                let what = format!(
+                    "role {} of group \"{}\"",
+                    after.role_name(role),
+                    after.group_name(g)
+                );
+                out.push((id.to_string(), what));
+            }
+        }
+        out.extend(self.containment.iter().cloned());
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
 }
 
 /// Whether a login survives in a state of the tables: a usable user of that name that holds
@@ -270,9 +313,10 @@ pub(super) fn judge(
     let since_text = since.format("%Y-%m-%d %H:%M:%S").to_string();
     let backup = on_demand(clone);
     let (recent, unknown) = fresh_rows(source, since);
+    let index = SourceRows::new(source, after);
     let rows: BTreeMap<&str, Vec<(String, String)>> = logins
         .values()
-        .map(|l| (l.as_str(), related(source, after, l)))
+        .map(|l| (l.as_str(), index.related(after, l)))
         .collect();
     let touches = |set: &BTreeSet<String>| rows.values().flatten().any(|(id, _)| set.contains(id));
     let mut both = recent.clone();
@@ -282,12 +326,13 @@ pub(super) fn judge(
         Reduced::new(source, &both, backup != Some(true) && touches(&unknown)),
     );
     let (world_a, world_b) = (a.world(target, plan), b.world(target, plan));
-    let records: Vec<&User> = target.users.get().into_iter().flatten().collect();
+    // The target's records of each login.
+    let mut records: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+    for u in target.users.get().into_iter().flatten() {
+        records.entry(login_key(&u.user_name)).or_default().push(u);
+    }
     for (key, login) in logins {
-        let mine: Vec<&&User> = records
-            .iter()
-            .filter(|u| login_key(&u.user_name) == *key)
-            .collect();
+        let mine: Vec<&&User> = records.get(key).into_iter().flatten().collect();
         let subject = match mine.first() {
             Some(u) => Subject::new("sys_user", &u.sys_id, login),
             None => Subject::new("sys_user", "", login),
