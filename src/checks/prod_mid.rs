@@ -167,7 +167,11 @@ impl<'a> Lookalikes<'a> {
 /// configured users once.
 fn logins_by_server(inst: &InstanceEvidence) -> BTreeMap<&str, Vec<String>> {
     let mut out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let configs = inst.mid_configs.get().map(Vec::as_slice).unwrap_or_default();
+    let configs = inst
+        .mid_configs
+        .get()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let shared: Vec<String> = (configs.iter())
         .filter(|c| c.ecc_agent.is_empty() && !c.value.trim().is_empty())
         .map(|c| login_key(&c.value))

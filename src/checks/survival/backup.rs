@@ -120,7 +120,10 @@ impl<'s> SourceRows<'s> {
             containment: Vec::new(),
         };
         for u in source.users.get().into_iter().flatten() {
-            rows.users.entry(login_key(&u.user_name)).or_default().push(u);
+            rows.users
+                .entry(login_key(&u.user_name))
+                .or_default()
+                .push(u);
         }
         for r in source.user_roles.get().into_iter().flatten() {
             let e = rows.user_roles.entry(r.user.as_str()).or_default();
