@@ -6,7 +6,14 @@
 //! cargo bench --bench audit -- medium 100    # one estate at one latency
 //! cargo bench --bench audit -- naive         # only preclone against the naive baseline
 //! PRECLONE_BENCH_LOG=preclone=debug cargo bench --bench audit -- small 300  # every request
+//! PRECLONE_BENCH_EVIDENCE=/tmp/large.json cargo bench --bench audit -- large 0  # keep the evidence
 //! ```
+//!
+//! Each row gives the requests, the longest chain of reads each waiting for the one before (in
+//! round trips, across instances, from the collector's own record, whose reads are listed below
+//! the table), rows and bytes received, the wall time, the floor (the login check and three
+//! waves at that latency, plus the wall time of the same audit at 0 ms) and the ratio to it, the
+//! checks' time, CPU time and peak RSS.
 //!
 //! Arguments (or `PRECLONE_BENCH`, the same words separated by spaces) pick cases: estate names
 //! (`small`, `medium`, `large`), latencies in milliseconds, and `naive` (preclone against the
@@ -31,72 +38,37 @@
 // The bench prints its table; the library may not print (clippy.toml).
 #![allow(clippy::disallowed_macros)]
 
+#[path = "../tests/e2e/support/big_estate.rs"]
+mod big_estate;
 #[path = "../tests/e2e/support/estate.rs"]
 mod estate;
 #[path = "../tests/e2e/support/fake.rs"]
 mod fake;
 
-use estate::{seed_preservers, MID_ROLE};
+use big_estate::{build_instance, estate, Estate, ESTATES, NAMES};
 use fake::{FakeInstance, FakeState, AUDIT_PASSWORD, AUDIT_USER};
 use futures::StreamExt;
 use preclone::client::{Client, Row, Rows, TableQuery};
-use preclone::collect::{self, RunMeta};
+use preclone::collect::{self, RunMeta, Trace};
 use preclone::config::{Auth, ClientSettings, ResolvedInstance, Secret};
 use preclone::finding::{FailOn, Status};
 use preclone::tables::*;
 use preclone::verdict::{self, GateOptions};
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Instance names: the source first.
-const NAMES: [&str; 4] = ["prod", "test1", "test2", "test3"];
-/// Roles besides the MID ones that ordinary users and groups hold.
-const OTHER_ROLES: u64 = 46;
-/// Ordinary groups (each under one of ten departments under one organisation).
-const GROUPS: u64 = 200;
 /// Longest a single audit may take before it is stopped.
 const AUDIT_DEADLINE: Duration = Duration::from_secs(240);
 /// A case whose predicted wall time exceeds this is skipped (and said so).
 const SKIP_OVER: Duration = Duration::from_secs(180);
 /// The latency of the naive comparison.
 const NAIVE_LATENCY_MS: u64 = 20;
-
-#[derive(Clone, Copy, Debug)]
-struct Estate {
-    name: &'static str,
-    mid_users: u64,
-    users: u64,
-    /// Role rows per ordinary user (MID users hold two or three).
-    roles_per_user: u64,
-}
-
-const ESTATES: [Estate; 3] = [
-    Estate {
-        name: "small",
-        mid_users: 5,
-        users: 1_000,
-        roles_per_user: 3,
-    },
-    Estate {
-        name: "medium",
-        mid_users: 200,
-        users: 20_000,
-        roles_per_user: 3,
-    },
-    Estate {
-        name: "large",
-        mid_users: 2_000,
-        users: 200_000,
-        roles_per_user: 3,
-    },
-];
-
-fn estate(name: &str) -> Option<Estate> {
-    ESTATES.iter().copied().find(|e| e.name == name)
-}
+/// Dependent round trips an audit cannot do without: the login check, then three waves (the MID
+/// role holders and MID Servers, their users and the preserver evaluations, the groups).
+const FLOOR_TRIPS: u64 = 1 + 3;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -116,202 +88,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The estate.
-// ---------------------------------------------------------------------------------------------
-
-/// A deterministic sys_id: a kind, an instance (0 for rows every clone shares) and a number.
-fn id(kind: u64, inst: u64, n: u64) -> String {
-    format!("{kind:04x}{inst:04x}{n:024x}")
-}
-
-const K_ROLE: u64 = 0xa0;
-const K_GROUP: u64 = 0xb0;
-const K_USER: u64 = 0xc0;
-const K_AGENT: u64 = 0xd0;
-
-/// The MID users of instance `k`: half shared by every instance (same sys_id and name, as the
-/// targets are clones of prod), half the instance's own.
-fn mid_user(e: &Estate, k: usize, i: u64) -> (String, String) {
-    if i < e.mid_users / 2 {
-        (format!("mid.shared.{i}"), id(K_USER, 0, i))
-    } else {
-        (format!("mid.{}.{i}", NAMES[k]), id(K_USER, k as u64 + 1, i))
-    }
-}
-
-/// Instance `k` of the estate: roles (two containing mid_server), groups three levels deep
-/// (one granting mid_server), MID users holding mid_server directly, through a group or through
-/// a containing role, MID Servers logged in as half of them (one in four of those with a client
-/// certificate, paired into clusters, one in five with an issue, one in twenty pinned), ordinary
-/// users with their roles and memberships, and on the source the three seed preservers, the
-/// preservers of the cluster and certificate tables and credentials naming its MID Servers.
-fn build_instance(e: &Estate, k: usize) -> FakeState {
-    let mut s = FakeState::new();
-    let role = |n: u64| id(K_ROLE, 0, n);
-    s.insert(
-        "sys_user_role",
-        json!({"sys_id": MID_ROLE, "name": "mid_server", "elevated_privilege": "false"}),
-    );
-    let (admin, itil, mid_ops, mid_ops_admin) = (role(1), role(2), role(3), role(4));
-    for (rid, name, elevated) in [
-        (&admin, "admin", "true"),
-        (&itil, "itil", "false"),
-        (&mid_ops, "mid_ops", "false"),
-        (&mid_ops_admin, "mid_ops_admin", "false"),
-    ] {
-        s.insert(
-            "sys_user_role",
-            json!({"sys_id": rid, "name": name, "elevated_privilege": elevated}),
-        );
-    }
-    let other = |n: u64| role(100 + n % OTHER_ROLES);
-    for n in 0..OTHER_ROLES {
-        s.insert(
-            "sys_user_role",
-            json!({"sys_id": other(n), "name": format!("role_{n}"), "elevated_privilege": "false"}),
-        );
-    }
-    s.insert(
-        "sys_user_role_contains",
-        json!({"sys_id": id(K_ROLE, 1, 1), "role": mid_ops, "contains": MID_ROLE}),
-    );
-    s.insert(
-        "sys_user_role_contains",
-        json!({"sys_id": id(K_ROLE, 1, 2), "role": mid_ops_admin, "contains": mid_ops}),
-    );
-    let production = if k == 0 { "true" } else { "false" };
-    s.set_property("glide.installation.production", production);
-    s.set_property(
-        "glide.war",
-        "glide-xanadu-07-02-2024__patch3-11-12-2024_11-20-2024_1455.zip",
-    );
-
-    // Groups: org > 10 departments > 200 groups; Integrations > MID Servers (grants mid_server).
-    let group = |n: u64| id(K_GROUP, 0, n);
-    let insert_group = |s: &mut FakeState, gid: &str, name: &str, parent: &str| {
-        s.insert(
-            "sys_user_group",
-            json!({"sys_id": gid, "name": name, "parent": parent, "active": "true"}),
-        );
-    };
-    insert_group(&mut s, &group(0), "Organisation", "");
-    for d in 0..10 {
-        insert_group(&mut s, &group(1 + d), &format!("Department {d}"), &group(0));
-    }
-    let g = |n: u64| group(100 + n % GROUPS);
-    for n in 0..GROUPS {
-        insert_group(&mut s, &g(n), &format!("Group {n}"), &group(1 + n % 10));
-        s.grant_group_role(&g(n), &other(n));
-    }
-    let (integrations, mid_group) = (group(20), group(21));
-    insert_group(&mut s, &integrations, "Integrations", &group(0));
-    insert_group(&mut s, &mid_group, "MID Servers", &integrations);
-    s.grant_group_role(&mid_group, MID_ROLE);
-
-    for i in 0..e.mid_users {
-        let (name, uid) = mid_user(e, k, i);
-        s.add_user_with(
-            &name,
-            json!({"sys_id": uid, "web_service_access_only": "true",
-                   "last_login_time": "2026-11-23 10:00:00"}),
-        );
-        match i % 4 {
-            0 | 1 => {
-                s.grant_role(&uid, MID_ROLE);
-            }
-            2 => {
-                s.add_member(&uid, &mid_group);
-                s.grant_role_with(
-                    &uid,
-                    MID_ROLE,
-                    json!({"inherited": "true", "granted_by": mid_group}),
-                );
-            }
-            _ => {
-                s.grant_role(&uid, &mid_ops);
-                s.grant_role_with(
-                    &uid,
-                    MID_ROLE,
-                    json!({"inherited": "true", "included_in_role": mid_ops}),
-                );
-            }
-        }
-        s.grant_role(&uid, &itil);
-        if i % 2 == 0 {
-            let agent = id(K_AGENT, k as u64 + 1, i);
-            let mutual = i % 8 == 0;
-            s.insert(
-                "ecc_agent",
-                json!({"sys_id": agent, "name": format!("mid-{}-{i}", NAMES[k]),
-                       "status": "Up", "validated": "true", "user_name": name,
-                       "host_name": format!("mid{i}.example.invalid"), "ip_address": "10.0.0.1",
-                       "version": "xanadu-07-02-2024__patch1",
-                       "last_refreshed": "2026-11-23 10:00:00",
-                       "is_using_mutual_auth": mutual.to_string()}),
-            );
-            if i % 20 == 0 {
-                s.add_mid_config(&agent, "mid.instance.username", &name);
-            }
-            if i % 40 == 0 {
-                s.add_mid_config(&agent, "mid.pinned.version", "xanadu-07-02-2024__patch1");
-            }
-            if mutual {
-                let cert = format!("CN=mid{i}.{}.example.invalid", NAMES[k]);
-                s.add_user_certificate(&uid, &cert, true, "2030-01-01 00:00:00");
-            }
-            if i % 10 == 0 {
-                let state = if i % 20 == 0 { "resolved" } else { "new" };
-                s.add_agent_issue(&agent, "MIDUserConnectivity", state);
-            }
-            // Failover pairs: this MID Server and the next one with a MID Server.
-            if i % 4 == 0 && i + 2 < e.mid_users {
-                let next = id(K_AGENT, k as u64 + 1, i + 2);
-                s.add_cluster(
-                    &format!("cluster-{}-{i}", NAMES[k]),
-                    "Failover",
-                    &[&agent, &next],
-                );
-            }
-        }
-    }
-    for j in e.mid_users..e.users {
-        let uid = id(K_USER, 0, j);
-        s.add_user_with(&format!("user.{j}"), json!({"sys_id": uid}));
-        for r in 0..e.roles_per_user {
-            let rid = if j % 1000 == 0 && r == 0 {
-                admin.clone()
-            } else {
-                other(j * 7 + r * 13)
-            };
-            s.grant_role(&uid, &rid);
-        }
-        s.add_member(&uid, &g(j));
-    }
-    if k == 0 {
-        // Production's credentials, each usable by five of its MID Servers (the shared logins
-        // and hosts make every one of them look like a target's, so all are read).
-        let agents: Vec<String> = (0..e.mid_users)
-            .step_by(2)
-            .map(|i| id(K_AGENT, 1, i))
-            .collect();
-        for (c, five) in agents.chunks(5).enumerate() {
-            let list: Vec<&str> = five.iter().map(String::as_str).collect();
-            let kind = if c % 2 == 0 { "SSH" } else { "Windows" };
-            s.add_credential(&format!("credential {c}"), kind, &list);
-        }
-        seed_preservers(&mut s);
-        s.add_preserver("MID Server clusters", "ecc_agent_cluster", "");
-        s.add_preserver(
-            "MID server certificates",
-            "sys_user_certificate",
-            "user.roles=mid_server",
-        );
-        s.add_exclusion("ecc_agent_cluster", true);
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,6 +313,10 @@ struct AuditFigures {
     /// MID users found on each instance (preclone) or users read (naive), for a sanity check.
     users: Vec<u64>,
     errors: u64,
+    /// Round trips on the longest chain of reads each waiting for the one before (preclone).
+    chain: Option<u32>,
+    /// That chain, read by read (preclone).
+    chain_path: String,
 }
 
 impl AuditFigures {
@@ -544,7 +324,7 @@ impl AuditFigures {
         let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or("-".into());
         format!(
             "figures wall_ms={:.1} judge_ms={} cpu_ms={} client_requests={} baseline_kib={} \
-             collect_peak_kib={} peak_kib={} users={} errors={}",
+             collect_peak_kib={} peak_kib={} users={} errors={} chain={}",
             self.wall_ms,
             self.judge_ms
                 .map(|ms| format!("{ms:.1}"))
@@ -559,7 +339,8 @@ impl AuditFigures {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
-            self.errors
+            self.errors,
+            self.chain.map(|c| c.to_string()).unwrap_or("-".into()),
         )
     }
 
@@ -584,6 +365,8 @@ impl AuditFigures {
                 .filter_map(|v| v.parse().ok())
                 .collect(),
             errors: kv.get("errors")?.parse().ok()?,
+            chain: kv.get("chain").and_then(|v| v.parse().ok()),
+            chain_path: String::new(),
         })
     }
 }
@@ -626,11 +409,27 @@ fn run_audit(args: &[String]) -> Result<(), String> {
                 started_at: chrono::Utc::now(),
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
             };
+            let trace = Arc::new(Trace::default());
             let evidence = runtime
-                .block_on(collect::collect(&all[0], &all[1..], &settings, meta))
+                .block_on(collect::collect_traced(
+                    &all[0],
+                    &all[1..],
+                    &settings,
+                    meta,
+                    trace.clone(),
+                ))
                 .map_err(|e| format!("the audit failed: {e}"))?;
             figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
             figures.collect_peak_kib = memory_kib().1;
+            figures.chain = Some(trace.depth());
+            figures.chain_path = collect::describe(&trace.deepest());
+            if let Ok(path) = std::env::var("PRECLONE_BENCH_EVIDENCE") {
+                // To judge the same evidence again offline (`preclone audit --evidence`), e.g.
+                // under a profiler: written once collected, after the figures of collecting.
+                let file = std::fs::File::create(&path).map_err(|e| format!("{path}: {e}"))?;
+                serde_json::to_writer(std::io::BufWriter::new(file), &evidence)
+                    .map_err(|e| format!("{path}: {e}"))?;
+            }
             figures.client_requests = evidence.requests;
             if mode == "preclone" {
                 // The whole stage that decides the exit code: every check, the waivers, the report.
@@ -684,6 +483,9 @@ fn run_audit(args: &[String]) -> Result<(), String> {
     figures.peak_kib = memory_kib().1;
     figures.cpu_ms = cpu_ms();
     println!("{}", figures.line());
+    if !figures.chain_path.is_empty() {
+        println!("chain {}", figures.chain_path);
+    }
     Ok(())
 }
 
@@ -981,9 +783,14 @@ fn audit_child(mode: &str, urls: &[String]) -> Result<AuditFigures, String> {
     if let Some(mut out) = child.stdout.take() {
         std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| e.to_string())?;
     }
-    text.lines()
+    let mut figures = text
+        .lines()
         .find_map(AuditFigures::parse)
-        .ok_or_else(|| format!("{mode} audit printed no figures: {text:?}"))
+        .ok_or_else(|| format!("{mode} audit printed no figures: {text:?}"))?;
+    if let Some(path) = text.lines().find_map(|l| l.strip_prefix("chain ")) {
+        figures.chain_path = path.to_string();
+    }
+    Ok(figures)
 }
 
 fn run_case(
@@ -1024,24 +831,30 @@ fn thousands(n: u64) -> String {
 
 fn print_header() {
     println!(
-        "| estate | latency | audit | requests (src/t1/t2/t3) | rows | bytes | wall | wall / latency \
-         | checks | CPU | peak RSS: collected / judged | baseline RSS |"
+        "| estate | latency | audit | requests (src/t1/t2/t3) | chain | rows | bytes | wall | floor \
+         | wall / floor | checks | CPU | peak RSS: collected / judged | baseline RSS |"
     );
-    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
-/// One row of the table. `wall / latency` bounds from above the round trips on the critical
-/// path (it also holds the client's and the fake's own work).
-fn print_case(c: &Case) {
+/// One row of the table. `chain` is the longest chain of reads each waiting for the one before,
+/// in round trips across instances (the collector's own record); `floor` is what no schedule
+/// can beat: [`FLOOR_TRIPS`] round trips at this latency plus the wall time of the same audit at
+/// 0 ms (`wall0_ms`, when it was run).
+fn print_case(c: &Case, wall0_ms: Option<f64>) {
     let total = c.served.iter().fold(Served::default(), |a, s| Served {
         requests: a.requests + s.requests,
         rows: a.rows + s.rows,
         bytes: a.bytes + s.bytes,
     });
     let per: Vec<String> = c.served.iter().map(|s| s.requests.to_string()).collect();
-    let trips = match c.latency_ms {
-        0 => "-".to_string(),
-        l => format!("{:.1}", c.figures.wall_ms / l as f64),
+    let floor = wall0_ms.map(|w0| w0 + (FLOOR_TRIPS * c.latency_ms) as f64);
+    let (floor_text, ratio) = match floor {
+        Some(f) => (
+            format!("{f:.0} ms"),
+            format!("{:.2}", c.figures.wall_ms / f.max(1.0)),
+        ),
+        None => ("-".to_string(), "-".to_string()),
     };
     let judged = match c.figures.judge_ms {
         Some(ms) => format!("{ms:.0} ms"),
@@ -1052,16 +865,21 @@ fn print_case(c: &Case) {
         _ => format!("{} MiB / -", mib(c.figures.peak_kib)),
     };
     println!(
-        "| {} | {} ms | {} | {} ({}) | {} | {} | {:.0} ms | {} | {} | {} | {} | {} MiB |",
+        "| {} | {} ms | {} | {} ({}) | {} | {} | {} | {:.0} ms | {} | {} | {} | {} | {} | {} MiB |",
         c.estate.name,
         c.latency_ms,
         c.mode.trim_end_matches("-collect"),
         thousands(total.requests),
         per.join("/"),
+        c.figures
+            .chain
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "-".into()),
         thousands(total.rows),
         thousands(total.bytes),
         c.figures.wall_ms,
-        trips,
+        floor_text,
+        ratio,
         judged,
         c.figures
             .cpu_ms
@@ -1158,6 +976,7 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
         );
         let mut walls: BTreeMap<u64, f64> = BTreeMap::new();
         let mut judged = false;
+        let mut chains = Vec::new();
         print_header();
         for &l in &latencies {
             // Predicted from the runs at 0 ms and at the highest latency so far.
@@ -1182,9 +1001,22 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
             };
             judged = true;
             let c = run_case(&mut fake, e, mode, l)?;
-            print_case(&c);
+            print_case(
+                &c,
+                walls
+                    .get(&0)
+                    .copied()
+                    .or((l == 0).then_some(c.figures.wall_ms)),
+            );
             sanity(&c)?;
             walls.insert(l, c.figures.wall_ms);
+            chains.push(format!("{} at {l} ms: {}", e.name, c.figures.chain_path));
+        }
+        println!();
+        // Which read waited for which on the longest chain (the same at every latency unless
+        // a retry or a page made one longer).
+        for c in chains {
+            println!("deepest chain, {c}");
         }
         println!();
         drop(fake);
@@ -1200,11 +1032,11 @@ fn orchestrate(args: &[String]) -> Result<(), String> {
         print_header();
         let ours = run_case(&mut fake, &e, "preclone-collect", NAIVE_LATENCY_MS)?;
         sanity(&ours)?;
-        print_case(&ours);
+        print_case(&ours, None);
         let seq = run_case(&mut fake, &e, "naive-seq", NAIVE_LATENCY_MS)?;
-        print_case(&seq);
+        print_case(&seq, None);
         let par = run_case(&mut fake, &e, "naive-par", NAIVE_LATENCY_MS)?;
-        print_case(&par);
+        print_case(&par, None);
         let reqs = |c: &Case| c.served.iter().map(|s| s.requests).sum::<u64>() as f64;
         for (label, n) in [
             ("one request at a time", &seq),

@@ -1,9 +1,9 @@
 //! Severities, statuses and result rows: the vocabulary shared by checks, waivers and reports.
 
 use crate::checks::CheckId;
+pub use crate::evidence_map::EvidenceMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use strum::{Display, EnumString, IntoStaticStr};
 
 /// How bad a failing check is. Ordered from least to most severe so `>=` reads naturally.
@@ -164,12 +164,13 @@ pub struct CheckResult {
     pub message: String,
     pub remediation: String,
     /// The facts the verdict rests on, as short named strings (sorted, stable).
-    pub evidence: BTreeMap<String, String>,
+    pub evidence: EvidenceMap,
+    // Boxed here and in `cause`: few results carry one, and a result without takes a word.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<AppliedWaiver>,
+    pub waiver: Option<Box<AppliedWaiver>>,
     /// On an `error`, why it could not be decided (set when the report is built).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cause: Option<ErrorCause>,
+    pub cause: Option<Box<ErrorCause>>,
     /// With `--baseline`, on a fail or error (`new`, `unchanged`) or on a pass that was a fail or
     /// error (`resolved`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]

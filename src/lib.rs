@@ -31,6 +31,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod evidence;
+pub mod evidence_map;
 pub mod exit;
 pub mod finding;
 pub mod fix;

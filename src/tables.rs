@@ -106,7 +106,8 @@ pub const SYS_USER: Table = every(
     "roles=mid_server",
 );
 
-/// The MID users' memberships, with their group's name and ancestors (dot-walked).
+/// The MID users' memberships, with their group's name and [`GROUP_WALK`] levels of its
+/// ancestors (dot-walked), so a group tree that deep costs no read of its own.
 pub const SYS_USER_GRMEMBER: Table = every(
     "sys_user_grmember",
     &[
@@ -117,11 +118,16 @@ pub const SYS_USER_GRMEMBER: Table = every(
         "group.parent",
         "group.parent.parent",
         "group.parent.parent.parent",
+        "group.parent.parent.parent.parent",
         "sys_created_on",
         "sys_updated_on",
     ],
     "user.roles=mid_server",
 );
+
+/// The levels of ancestors a membership row walks up to (`group.parent` four times): a group
+/// nested deeper has the parents beyond read by a further request per level.
+pub const GROUP_WALK: usize = 4;
 
 /// The groups of those memberships and their parents.
 pub const SYS_USER_GROUP: Table = every(
@@ -152,8 +158,10 @@ pub const SYS_GROUP_HAS_ROLE: Table = every(
     "",
 );
 
-/// The roles containing `mid_server`, followed up the hierarchy; and the roles the MID users'
-/// roles contain, followed down it (`roleIN`), with both roles' elevated flags.
+/// Role containment, read whole (one paged read right after the login check): the roles
+/// containing `mid_server` are followed up it and the roles the MID users' roles contain down
+/// it without a request per level. It holds a row per role a role contains: the role
+/// catalogue's size, not the users'.
 pub const SYS_USER_ROLE_CONTAINS: Table = every(
     "sys_user_role_contains",
     &[
@@ -167,7 +175,7 @@ pub const SYS_USER_ROLE_CONTAINS: Table = every(
         "sys_created_on",
         "sys_updated_on",
     ],
-    "contains.name=mid_server",
+    "",
 );
 
 /// The class table of MID users whose `sys_class_name` is a child of `sys_user` (e.g.

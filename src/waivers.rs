@@ -368,7 +368,7 @@ fn waiver_result(
         ),
         message,
         remediation: remediation.to_string(),
-        evidence: waiver_evidence(waiver),
+        evidence: waiver_evidence(waiver).into(),
         waiver: None,
         cause: None,
         change: None,
@@ -439,11 +439,11 @@ pub fn apply(
             // A result matched by two waivers (one by name, one by sys_id) keeps the first.
             if result.status == Status::Fail {
                 result.status = Status::Waived;
-                result.waiver = Some(AppliedWaiver {
+                result.waiver = Some(Box::new(AppliedWaiver {
                     reason: waiver.reason.clone(),
                     approver: waiver.approver.clone(),
                     expires: waiver.expires_text(),
-                });
+                }));
                 applied += 1;
             }
         }

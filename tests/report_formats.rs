@@ -94,21 +94,21 @@ fn caused(
     table: &str,
     reason: &str,
 ) -> CheckResult {
-    r.cause = Some(ErrorCause {
+    r.cause = Some(Box::new(ErrorCause {
         kind: word(kind),
         instance: instance.to_string(),
         table: table.to_string(),
         reason: reason.to_string(),
-    });
+    }));
     r
 }
 
 fn waived(mut r: CheckResult, reason: &str, approver: &str, expires: &str) -> CheckResult {
-    r.waiver = Some(AppliedWaiver {
+    r.waiver = Some(Box::new(AppliedWaiver {
         reason: reason.to_string(),
         approver: approver.to_string(),
         expires: expires.to_string(),
-    });
+    }));
     r
 }
 

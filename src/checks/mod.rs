@@ -20,9 +20,8 @@ pub use facts::UsedBy;
 pub use inventory::{InstanceInventory, MidServerInventory, UserInventory};
 
 use crate::evidence::{Evidence, InstanceEvidence, Unreadable};
-use crate::finding::{CheckResult, Severity, Status, Subject};
+use crate::finding::{CheckResult, EvidenceMap, Severity, Status, Subject};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Everything the judging of one evidence document found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,8 +121,9 @@ impl<'a> Judge<'a> {
         subject: Subject,
         message: String,
         remediation: String,
-        evidence: BTreeMap<String, String>,
+        mut evidence: EvidenceMap,
     ) -> CheckResult {
+        evidence.shrink_to_fit();
         CheckResult {
             check: self.def.id,
             severity,
@@ -230,22 +230,22 @@ impl<'a> Judge<'a> {
             subject,
             message.into(),
             remediation.into(),
-            BTreeMap::new(),
+            EvidenceMap::new(),
         )
     }
 }
 
 /// Evidence lines of a result, built fluently.
 #[derive(Default)]
-pub(crate) struct Ev(BTreeMap<String, String>);
+pub(crate) struct Ev(EvidenceMap);
 
 impl Ev {
     pub(crate) fn new() -> Self {
-        Ev(BTreeMap::new())
+        Ev(EvidenceMap::new())
     }
 
-    pub(crate) fn with(mut self, key: &str, value: impl AsRef<str>) -> Self {
-        self.0.insert(key.to_string(), value.as_ref().to_string());
+    pub(crate) fn with(mut self, key: &'static str, value: impl AsRef<str>) -> Self {
+        self.0.insert(key, value.as_ref().to_string());
         self
     }
 }
@@ -265,8 +265,7 @@ pub(crate) fn undecided_unless_known(
     r.severity = r.check.def().max_severity;
     r.message = format!("could not be decided: {why}; were it known, {}", r.message);
     r.remediation = remediation.to_string();
-    r.evidence
-        .insert("undecided_because".into(), why.to_string());
+    r.evidence.insert("undecided_because", why.to_string());
     r
 }
 

@@ -77,8 +77,7 @@ pub(crate) fn merge(runs: Vec<CloneRun>) -> (Vec<CheckResult>, Vec<ServerImpact>
                 .filter_map(|(i, _)| runs[*i].label.as_deref())
                 .collect();
             if !labels.is_empty() {
-                r.evidence
-                    .insert("clone_requests".into(), labels.join("; "));
+                r.evidence.insert("clone_requests", labels.join("; "));
             }
             results.push(r);
             continue;
@@ -98,14 +97,14 @@ pub(crate) fn merge(runs: Vec<CloneRun>) -> (Vec<CheckResult>, Vec<ServerImpact>
         if let Some(under) = under(&labels, chosen.len() == runs.len()).filter(|_| named) {
             r.message = format!("{} ({under})", r.message);
             if let Some(l) = &runs[i].label {
-                r.evidence.insert("clone_request".into(), l.clone());
+                r.evidence.insert("clone_request", l.clone());
             }
             if labels.len() > 1 {
                 let what = match r.status {
                     Status::Fail => "failing_under",
                     _ => "undecided_under",
                 };
-                r.evidence.insert(what.into(), labels.join("; "));
+                r.evidence.insert(what, labels.join("; "));
             }
         }
         if r.check == CheckId::MidServerWillGoDown && r.status == Status::Fail {

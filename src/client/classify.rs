@@ -1,7 +1,7 @@
 //! What one answer is: status, headers and body → the thing asked for, a failure worth another
 //! attempt ([`Transient`]), or a final [`ClientError`]. Pure: nothing here sends a request.
 
-use super::body::{parse_body, scalar_text, ResultShape};
+use super::body::{parse_body, scalar_text, FromFields, ResultShape};
 use super::link::next_from_link;
 use super::redact::Redactor;
 use super::{Client, ClientError, Page, ServerMessage};
@@ -149,11 +149,12 @@ pub(super) fn redirect_or_retry(
 
 /// One page of a Table API read: its rows (only the `wanted` fields), `X-Total-Count` and the
 /// `Link` header's next offset.
-pub(super) fn page(
+pub(super) fn page<R: FromFields>(
     cx: &Context<'_>,
     answer: &Answer,
     wanted: &HashSet<&str>,
-) -> Result<Verdict<Page>, ClientError> {
+    times: bool,
+) -> Result<Verdict<Page<R>>, ClientError> {
     if let Some(transient) = redirect_or_retry(cx, answer)? {
         return Ok(Verdict::Retry(transient));
     }
@@ -212,7 +213,7 @@ pub(super) fn page(
         table: cx.table(),
         reason,
     };
-    let parsed = match parse_body(body, wanted) {
+    let parsed = match parse_body::<R>(body, wanted, times) {
         Ok(b) => b,
         Err(e) => {
             return match e.classify() {

@@ -18,6 +18,7 @@ mod link;
 mod redact;
 mod send;
 
+pub use body::{FromFields, RowStamp, Typed};
 pub use error::{ClientError, ServerMessage};
 
 use crate::config::{Auth, BaseUrl, ClientSettings, ResolvedInstance};
@@ -55,17 +56,27 @@ impl TableQuery {
     }
 }
 
-/// All rows of a query, every page followed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rows {
-    pub rows: Vec<Row>,
+/// All rows of a query, every page followed: [`Row`] maps, or typed rows ([`Typed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows<R = Row> {
+    pub rows: Vec<R>,
     /// `X-Total-Count` of the first page, when sent.
     pub announced: Option<u64>,
     /// Requests this call sent (pages and retries included).
     pub requests: u64,
 }
 
-impl Rows {
+impl<R> Default for Rows<R> {
+    fn default() -> Self {
+        Rows {
+            rows: Vec::new(),
+            announced: None,
+            requests: 0,
+        }
+    }
+}
+
+impl<R> Rows<R> {
     /// Rows the instance counted but did not send (ACL trimming).
     pub fn hidden(&self) -> u64 {
         self.announced
@@ -155,13 +166,17 @@ impl<'a> PageRequest<'a> {
         }
         let mut url = url::Url::parse(&format!("{base}/api/now/v2/table/{table}"))
             .map_err(|e| format!("could not build the request URL ({e})"))?;
-        url.query_pairs_mut().extend_pairs([
+        let query: Vec<String> = [
             ("sysparm_query", self.query),
             ("sysparm_fields", &self.fields.join(",")),
             ("sysparm_limit", &self.limit.to_string()),
             ("sysparm_offset", &self.offset.to_string()),
             ("sysparm_exclude_reference_link", "true"),
-        ]);
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+        url.set_query(Some(&query.join("&")));
         Ok(url)
     }
 
@@ -177,9 +192,24 @@ impl<'a> PageRequest<'a> {
     }
 }
 
+/// What a query value keeps as it is: letters, digits, `-`, `_`, `.` (as form encoding does)
+/// and `,` (a sub-delimiter RFC 3986 allows in a query; the separator of `IN` lists, read back
+/// as itself). Everything else is percent-encoded, a blank as `%20`.
+const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b',');
+
+/// A query parameter's value as it goes into the URL ([`crate::query::encoded_len`] counts
+/// these bytes).
+fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, KEPT).to_string()
+}
+
 /// One page as read.
-struct Page {
-    rows: Vec<Row>,
+struct Page<R = Row> {
+    rows: Vec<R>,
     /// `X-Total-Count`, when sent.
     total: Option<u64>,
     link: LinkNext,
@@ -204,7 +234,7 @@ impl Default for Pager {
 impl Pager {
     /// The offset of the page after `page` (read with `req`): the `Link` header's next, else
     /// one more page while `X-Total-Count` (or, without it, a full page) says there is more.
-    fn next(&mut self, req: &PageRequest<'_>, page: &Page) -> Result<Option<u64>, String> {
+    fn next<R>(&mut self, req: &PageRequest<'_>, page: &Page<R>) -> Result<Option<u64>, String> {
         self.pages += 1;
         let (offset, limit) = (req.offset, req.limit);
         let next = match page.link {
@@ -293,6 +323,16 @@ impl Client {
 
     /// Every row of a query, every page followed.
     pub async fn fetch(&self, q: &TableQuery) -> Result<Rows, ClientError> {
+        self.fetch_as::<Row>(q, false).await
+    }
+
+    /// [`Client::fetch`], each row made `R` as its page is parsed (a [`Typed`] row with no
+    /// [`Row`] map in between), with its [`RowStamp`] when `times`.
+    pub async fn fetch_as<R: FromFields>(
+        &self,
+        q: &TableQuery,
+        times: bool,
+    ) -> Result<Rows<R>, ClientError> {
         let fields: Vec<&str> = q
             .fields
             .iter()
@@ -314,7 +354,7 @@ impl Client {
         };
         let (mut out, mut sent, mut pager) = (Rows::default(), 0u64, Pager::default());
         loop {
-            let page = self.get_page(&req, &mut sent).await?;
+            let page = self.get_page::<R>(&req, &mut sent, times).await?;
             let next = pager
                 .next(&req, &page)
                 .map_err(|reason| ClientError::Paging {
@@ -338,7 +378,7 @@ impl Client {
     pub async fn probe(&self, table: &str, query: &str, limit: u64) -> Result<Probe, ClientError> {
         let limit = limit.clamp(1, 10_000);
         let page = self
-            .get_page(&PageRequest::ids(table, query, limit), &mut 0)
+            .get_page::<Row>(&PageRequest::ids(table, query, limit), &mut 0, false)
             .await?;
         Ok(Probe {
             rows: page.rows.len() as u64,
@@ -347,10 +387,31 @@ impl Client {
         })
     }
 
+    /// The first page of a query, at most `limit` rows (1 to 10,000), with the `X-Total-Count`
+    /// of every row it matches: all of them when that count is within the page (and none was
+    /// hidden), and how many otherwise. One request (and its retries), no paging.
+    pub async fn first_page(&self, q: &TableQuery, limit: u64) -> Result<Rows, ClientError> {
+        let fields: Vec<&str> = q.fields.iter().map(String::as_str).collect();
+        let req = PageRequest {
+            table: &q.table,
+            query: &q.query,
+            fields: &fields,
+            limit: limit.clamp(1, 10_000),
+            offset: 0,
+        };
+        let mut sent = 0;
+        let page = self.get_page::<Row>(&req, &mut sent, false).await?;
+        Ok(Rows {
+            rows: page.rows,
+            announced: page.total,
+            requests: sent,
+        })
+    }
+
     /// How many rows of `table` match `query`, from `X-Total-Count` (`sysparm_limit=1`).
     pub async fn count(&self, table: &str, query: &str) -> Result<u64, ClientError> {
         let page = self
-            .get_page(&PageRequest::ids(table, query, 1), &mut 0)
+            .get_page::<Row>(&PageRequest::ids(table, query, 1), &mut 0, false)
             .await?;
         page.total.ok_or_else(|| ClientError::MissingCount {
             instance: self.inner.name.clone(),
@@ -366,7 +427,12 @@ impl Client {
     }
 
     /// One page, with retries. `sent` counts every request, token requests included.
-    async fn get_page(&self, req: &PageRequest<'_>, sent: &mut u64) -> Result<Page, ClientError> {
+    async fn get_page<R: FromFields>(
+        &self,
+        req: &PageRequest<'_>,
+        sent: &mut u64,
+        times: bool,
+    ) -> Result<Page<R>, ClientError> {
         let url = req
             .url(&self.inner.base)
             .map_err(|reason| self.setup(reason))?;
@@ -376,7 +442,7 @@ impl Client {
             url: &url,
         };
         self.send(target, sent, |cx, answer| {
-            classify::page(cx, answer, &wanted)
+            classify::page::<R>(cx, answer, &wanted, times)
         })
         .await
     }
@@ -455,6 +521,25 @@ mod tests {
             url.as_str(),
             "https://acme.service-now.com/api/now/v2/table/sys_user?sysparm_query=active%3Dtrue%5EORDERBYsys_id&sysparm_fields=sys_id&sysparm_limit=5&sysparm_offset=15&sysparm_exclude_reference_link=true"
         );
+        // The commas of a list stay as they are; what else is not plain is encoded.
+        let fields = ["sys_id", "user.user_name"];
+        let req = PageRequest {
+            table: "sys_user_has_role",
+            query: "userINa,b^user.user_name=x y&z",
+            fields: &fields,
+            limit: 5,
+            offset: 0,
+        };
+        let url = req.url("https://acme.service-now.com").expect("a URL");
+        assert!(
+            url.as_str().contains(
+                "?sysparm_query=userINa,b%5Euser.user_name%3Dx%20y%26z&sysparm_fields=sys_id,user.user_name&"
+            ),
+            "{url}"
+        );
+        let back: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(back[0].1, "userINa,b^user.user_name=x y&z");
+        assert_eq!(back[1].1, "sys_id,user.user_name");
         for bad in ["", "sys_user/../x", "sys user", "t?x=1"] {
             assert!(
                 PageRequest::ids(bad, "", 1).url("https://h").is_err(),
@@ -478,7 +563,15 @@ mod tests {
             .iter()
             .max_by_key(|t| t.fields.join(",").len())
             .expect("tables");
-        let base = format!("https://{}.service-now.com", "x".repeat(63));
+        // The longest host name DNS allows (253 characters), with a port.
+        let host = [
+            "x".repeat(63),
+            "y".repeat(63),
+            "z".repeat(63),
+            "w".repeat(57),
+        ]
+        .join(".");
+        let base = format!("https://{host}.com:65535");
         for q in &queries {
             assert!(encoded_len(q) <= MAX_QUERY_BYTES);
             let req = PageRequest {

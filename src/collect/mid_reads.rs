@@ -6,8 +6,9 @@
 //! those rows (beside wave 2 and wave 3).
 
 use super::preserver_eval::by_sys_id;
-use super::reader::Reader;
+use super::reader::{Got, Reader};
 use super::rows::{de, Keyed, MidConfigRow};
+use super::trace::Step;
 use super::{fact, fact_of, Read};
 use crate::evidence::*;
 use crate::query;
@@ -90,7 +91,7 @@ impl From<IssueRow> for AgentIssue {
 }
 
 /// `sys_user_certificate`, with its user's login.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct CertRow {
     #[serde(default, deserialize_with = "de::text")]
     pub(super) sys_id: String,
@@ -132,30 +133,40 @@ pub(super) struct MidExtras {
     pub(super) issues: Fact<Vec<AgentIssue>>,
 }
 
-impl MidExtras {
-    /// The sys_ids of the clusters read (none when they could not be read).
-    pub(super) fn cluster_ids(&self) -> BTreeSet<String> {
-        self.clusters
-            .get()
-            .map(|c| {
-                c.iter()
-                    .map(|c| c.sys_id.clone())
-                    .filter(|id| query::is_sys_id(id))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
+/// The sys_ids of the clusters read (none when they could not be read).
+pub(super) fn cluster_ids(clusters: &Fact<Vec<Cluster>>) -> BTreeSet<String> {
+    clusters
+        .get()
+        .map(|c| {
+            c.iter()
+                .map(|c| c.sys_id.clone())
+                .filter(|id| query::is_sys_id(id))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// Reads the clusters, their members and the open issues: one request each.
-pub(super) async fn mid_extras(inst: &Reader) -> MidExtras {
-    let (clusters, members, issues) = futures::join!(
-        inst.initial::<ClusterRow>(&ECC_AGENT_CLUSTER),
-        inst.initial::<MemberRow>(&ECC_AGENT_CLUSTER_MEMBER),
-        inst.initial::<IssueRow>(&ECC_AGENT_ISSUE),
+/// Reads the clusters (a target evaluates the cluster preservers on them as soon as they are
+/// in): one request.
+pub(super) async fn clusters(inst: &Reader, after: Step) -> Got<Fact<Vec<Cluster>>> {
+    let Got(clusters, step) = inst.initial::<ClusterRow>(&ECC_AGENT_CLUSTER, after).await;
+    Got(fact_of(clusters), step)
+}
+
+/// Reads the clusters' members and the open issues: one request each; with `clusters`, the
+/// MID Servers' extras.
+pub(super) async fn mid_extras(
+    inst: &Reader,
+    clusters: impl std::future::Future<Output = Fact<Vec<Cluster>>>,
+    after: Step,
+) -> MidExtras {
+    let (clusters, Got(members, _), Got(issues, _)) = futures::join!(
+        clusters,
+        inst.initial::<MemberRow>(&ECC_AGENT_CLUSTER_MEMBER, after),
+        inst.initial::<IssueRow>(&ECC_AGENT_ISSUE, after),
     );
     MidExtras {
-        clusters: fact_of(clusters),
+        clusters,
         members: fact_of(members),
         issues: fact_of(issues),
     }
@@ -224,7 +235,11 @@ pub(super) fn cert_logins(
 
 /// The certificate rows of the users with these logins (`user.user_nameIN`, chunked), none
 /// asked when there are none.
-pub(super) async fn certificates(inst: &Reader, logins: &BTreeSet<String>) -> Read<CertRow> {
+pub(super) async fn certificates(
+    inst: &Reader,
+    logins: &BTreeSet<String>,
+    after: Step,
+) -> Got<Read<CertRow>> {
     let none = BTreeSet::new();
     inst.read_by_users(
         &SYS_USER_CERTIFICATE,
@@ -232,18 +247,24 @@ pub(super) async fn certificates(inst: &Reader, logins: &BTreeSet<String>) -> Re
         "user.user_name",
         &none,
         logins,
+        after,
     )
     .await
 }
 
 /// On a target: the preservers on `t` (one of [`MID_LEVEL`]) evaluated for its MID-related rows
-/// `ids` (`sys_idIN`, chunked), with the whole table's matches. Nothing is asked when the
-/// target has no such rows: no preserver on the table can keep anything it needs.
+/// `ids` (see [`by_sys_id`]), with the whole table's matches. Nothing is asked when the target
+/// has no such rows: no preserver on the table can keep anything it needs. Nor when `ids` are
+/// every row of the table (`read_whole`, the clusters) and a preserver's condition is empty:
+/// "an empty condition keeps every target row of the table" (SERVICENOW.md, "Clone data
+/// preservers and exclusions", KB0717012), so it matches them all.
 pub(super) async fn mid_level_evals(
     inst: &Reader,
     preservers: &[Preserver],
     t: &Table,
     ids: &BTreeSet<String>,
+    read_whole: bool,
+    after: Step,
 ) -> Vec<PreserverEval> {
     if ids.is_empty() {
         return Vec::new();
@@ -251,7 +272,18 @@ pub(super) async fn mid_level_evals(
     let jobs = preservers
         .iter()
         .filter(|p| p.table == t.name)
-        .map(|p| by_sys_id(inst, t, p, ids));
+        .map(|p| async move {
+            if read_whole && query::strip_eq(&p.condition).is_empty() {
+                return PreserverEval {
+                    preserver: p.sys_id.clone(),
+                    table: p.table.clone(),
+                    matched: Fact::ok(ids.iter().cloned().collect()),
+                    table_matches: Fact::ok(ids.len() as u64),
+                    mid_related_rows: ids.len() as u64,
+                };
+            }
+            by_sys_id(inst, t, p, ids, after).await
+        });
     join_all(jobs).await
 }
 

@@ -1,40 +1,42 @@
-//! What to ask each instance, concurrently, in waves; builds the [`Evidence`].
+//! What to ask each instance, concurrently; builds the [`Evidence`].
 //!
-//! Every instance is collected at once; within an instance the client bounds concurrency. The
-//! waves are those of PRODUCT.md section 7, and each instance moves to its next wave as soon as
-//! what that wave needs has arrived (no instance waits for another's unrelated reads):
+//! Every instance is collected at once; within an instance the client bounds concurrency. Each
+//! read goes out as soon as what it needs is known, with no barrier between reads that do not
+//! need each other (`schedule`), so that no chain of reads each waiting for the one before is
+//! longer than the login check and three waves (PRODUCT.md section 7), counted across instances:
 //!
-//! 0. `wave0_access`: one request (the `mid_server` role) that tells whether the instance can be
-//!    read at all;
-//! 1. `wave1`: its holders' role rows, MID Servers and their configured users, the roles
-//!    containing `mid_server`, and (source) the preservers; (target) the properties;
-//! 2. `wave2`: the MID users (by sys_id and by login, in `IN` lists ORed into as few 8 KB
-//!    requests as fit), all their role rows and memberships (with their groups' ancestors,
-//!    dot-walked), on the source also the users named like every target's MID logins (the
-//!    copies the clone will bring); on a target also the whole-table count of each preserver
-//!    and the preserver conditions on sys_user, sys_user_has_role and sys_user_grmember
-//!    evaluated for the holders of `mid_server`;
-//! 3. `wave3`: the groups of those memberships and the groups' roles (on the source also every
-//!    group a target row refers to), the next level of roles containing `mid_server`, and on a
-//!    target the user-level conditions for any MID user that is not a holder and the
-//!    conditions of the preservers on the class tables of MID users of a child class of
-//!    `sys_user` (`class_level_evals`); beside it, the roles the users' role rows grant (on the
-//!    source also the targets') and what they contain, followed down (`roleIN`);
-//! 4. `group_level_evals`: on a target, the preserver conditions on the group and role tables;
-//!    beside it, on every instance, what the groups' roles contain, followed down.
+//! 0. the login check (`wave0_access`): one request per instance (the `mid_server` role), all
+//!    answered before anything else is sent;
+//! 1. what needs nothing but the login: the holders of `mid_server` (direct and inherited role
+//!    rows), MID Servers and their configured users (`wave1`), role containment whole (one paged
+//!    read, followed up from `mid_server` and down from the roles held without a request per
+//!    level: `roles`), the properties, clusters, members and issues; on the source also the
+//!    preservers and the clone setup;
+//! 2. once the holders and MID Servers are in: the MID users (by sys_id and by login, in `IN`
+//!    lists ORed into as few 8 KB requests as fit), all their role rows and memberships (with
+//!    [`crate::tables::GROUP_WALK`] levels of their groups' ancestors, dot-walked) and the
+//!    certificate rows (`wave2`); on the source also the users named like every target's MID
+//!    users (the copies the clone will bring) and the credentials; on a target, once the
+//!    source's preservers are in too, the preservers' whole-table counts and the user-level
+//!    conditions evaluated for the same MID users (holders by sys_id, logins by name), and the
+//!    cluster preservers;
+//! 3. once the memberships are in: the groups and their roles (`wave3`; on the source also
+//!    every group a target's rows refer to); on a target the class-table and certificate
+//!    preservers, and the user-level conditions for any MID user not asked about yet;
+//! 4. nothing else, unless the data is deeper: the group- and role-table preservers (a target
+//!    with such preservers), and a group nested deeper than the membership rows walk (a further
+//!    read per [`crate::tables::GROUP_WALK`] levels, logged with `-vv`).
 //!
-//! `waves_3_4` runs one instance from wave 2 to its end. On the source, whose wave 1 is full,
-//! the reads nothing else depends on (the properties, the clone profiles, exclusions and clone
-//! requests) queue behind wave 2's. Deeper group trees and role hierarchies add a wave per
-//! level only when the data has them.
+//! Every read records the read it waited for (`trace`): [`collect_traced`] returns the record.
 //!
 //! In a fleet (`audit --pairs`), [`collect_in_fleet`] collects one pair, taking the source's
 //! reads that do not depend on the targets from the [`FleetReads`] the pairs share (`shared`).
 //!
 //! The parts: `reader` (one instance's client, its reads and their coverage), `rows` (the
-//! typed row of each table of [`crate::tables`], deserialised as each answer arrives), `waves`,
-//! `preserver_eval` (the preserver conditions a target evaluates) and `assemble` (what the
-//! waves gathered, as [`InstanceEvidence`]).
+//! typed row of each table of [`crate::tables`], deserialised as each answer arrives), `waves`
+//! (what each read asks), `schedule` (when), `roles` (containment followed), `preserver_eval`
+//! (the preserver conditions a target evaluates), `trace` (which read waited for which) and
+//! `assemble` (what was gathered, as [`InstanceEvidence`]).
 //!
 //! Unreadable tables and rows hidden by ACLs become facts ([`Fact::Error`]), never a crash and
 //! never an empty list that looks like "none".
@@ -46,8 +48,11 @@ mod preserver_eval;
 mod prod_reads;
 mod progress;
 mod reader;
+mod roles;
 mod rows;
+mod schedule;
 mod shared;
+mod trace;
 mod waves;
 
 use crate::client::{Client, ClientError};
@@ -55,14 +60,13 @@ use crate::config::{ClientSettings, ResolvedInstance};
 use crate::evidence::*;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use reader::Reader;
-use std::collections::{BTreeMap, BTreeSet};
+use reader::{Got, Reader};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::oneshot;
-use waves::{Side, TargetGroups};
 
 pub use progress::{Progress, ProgressSnapshot};
 pub use shared::FleetReads;
+pub use trace::{describe, ReadRecord, Step, Trace};
 
 /// Rows asked for per page: the platform's default `sysparm_limit`, so that a read of a few
 /// thousand MID-related rows (every holder of `mid_server`, every MID Server) is one round trip
@@ -133,7 +137,28 @@ pub async fn collect_with_progress(
     meta: RunMeta,
     progress: Arc<Progress>,
 ) -> Result<Evidence, CollectError> {
-    collect_pair(source, targets, settings, meta, progress, None).await
+    collect_pair(
+        source,
+        targets,
+        settings,
+        meta,
+        progress,
+        None,
+        Arc::default(),
+    )
+    .await
+}
+
+/// [`collect`], recording in `trace` every read and the read it waited for, so the run's
+/// longest chain of dependent round trips can be told ([`Trace::deepest`]).
+pub async fn collect_traced(
+    source: &ResolvedInstance,
+    targets: &[ResolvedInstance],
+    settings: &ClientSettings,
+    meta: RunMeta,
+    trace: Arc<Trace>,
+) -> Result<Evidence, CollectError> {
+    collect_pair(source, targets, settings, meta, Arc::default(), None, trace).await
 }
 
 /// [`collect_with_progress`] of one pair of a fleet: the clients are the fleet's, and the
@@ -147,7 +172,16 @@ pub async fn collect_in_fleet(
     progress: Arc<Progress>,
     fleet: &FleetReads,
 ) -> Result<Evidence, CollectError> {
-    collect_pair(source, targets, settings, meta, progress, Some(fleet)).await
+    collect_pair(
+        source,
+        targets,
+        settings,
+        meta,
+        progress,
+        Some(fleet),
+        Arc::default(),
+    )
+    .await
 }
 
 async fn collect_pair(
@@ -157,6 +191,7 @@ async fn collect_pair(
     meta: RunMeta,
     progress: Arc<Progress>,
     fleet: Option<&FleetReads>,
+    trace: Arc<Trace>,
 ) -> Result<Evidence, CollectError> {
     let mut all: Vec<(&ResolvedInstance, InstanceRole)> = vec![(source, InstanceRole::Source)];
     all.extend(targets.iter().map(|t| (t, InstanceRole::Target)));
@@ -173,14 +208,16 @@ async fn collect_pair(
             })?
             .with_page_size(PAGE_SIZE);
         let shared = fleet.filter(|_| i == 0).map(|f| f.source(&ri.name));
-        let reader = Reader::new(client, ri.name.clone(), progress.clone()).sharing(shared);
+        let reader = Reader::new(client, ri.name.clone(), progress.clone())
+            .sharing(shared)
+            .tracing(trace.clone());
         insts.push(match role {
             InstanceRole::Source => reader.keeping_row_times(),
             InstanceRole::Target => reader,
         });
     }
 
-    // Wave 0: every instance answers, or the run stops before anything else is sent.
+    // The login check: every instance answers, or the run stops before anything else is sent.
     let access = join_all(insts.iter().map(waves::wave0_access)).await;
     if let Some(i) = access.iter().position(Result::is_err) {
         let reasons: Vec<String> = access
@@ -200,7 +237,7 @@ async fn collect_pair(
             all.iter().zip(&insts).zip(access.into_iter().zip(reasons))
         {
             let mid_role = match a {
-                Ok(f) => f,
+                Ok(Got(f, _)) => f,
                 Err(e) => {
                     error.get_or_insert(e);
                     Fact::error(crate::tables::SYS_USER_ROLE.name, why.clone())
@@ -216,65 +253,28 @@ async fn collect_pair(
             partial: Box::new(partial),
         });
     }
-    let mid_roles: Vec<Fact<Vec<Role>>> = access.into_iter().flatten().collect();
+    // Nothing else went out before every instance answered: the next reads wait for them all.
+    let logged_in = Step::all(access.iter().flatten().map(|Got(_, step)| *step));
+    let mid_roles: Vec<Fact<Vec<Role>>> = access.into_iter().flatten().map(|g| g.0).collect();
 
-    let waves = async {
-        // Wave 1, on every instance: the source's MID logins need every target's.
-        let wave1s = join_all(
-            insts
-                .iter()
-                .zip(mid_roles)
-                .enumerate()
-                .map(|(i, (inst, mid_role))| waves::wave1(inst, mid_role, i == 0)),
-        )
-        .await;
-        let target_logins: BTreeSet<String> = wave1s[1..]
-            .iter()
-            .flat_map(|w| w.logins().into_iter().chain(w.holder_names()))
-            .collect();
-        let target_cert_logins: BTreeSet<String> = wave1s[1..]
-            .iter()
-            .flat_map(|w| mid_reads::cert_logins(&w.agents, &w.configs))
-            .collect();
-        let preservers: Vec<Preserver> = wave1s[0]
-            .preservers
-            .as_ref()
-            .and_then(|f| f.get().cloned())
-            .unwrap_or_default();
-        let (to_source, from_targets): (Vec<_>, Vec<_>) = wave1s[1..]
-            .iter()
-            .map(|_| oneshot::channel::<TargetGroups>())
-            .unzip();
-        // Production's MID Servers that look like a target's, whose credentials it reads (not
-        // when the config says the source is not production).
-        let suspects = match source.production {
-            Some(false) => BTreeSet::new(),
-            _ => prod_reads::suspects(&wave1s[0], &wave1s[1..]),
-        };
-        let mut sides = vec![Side::Source {
-            target_logins: &target_logins,
-            target_cert_logins: &target_cert_logins,
-            from_targets,
-            suspects,
-        }];
-        sides.extend(to_source.into_iter().map(|to_source| Side::Target {
-            preservers: &preservers,
-            to_source,
-        }));
-        join_all(
-            insts
-                .iter()
-                .zip(wave1s)
-                .zip(sides)
-                .map(|((inst, w1), side)| async move {
-                    let gathered = waves::waves_3_4(inst, w1, side).await;
-                    inst.progress.instance_done();
-                    gathered
-                }),
-        )
-        .await
-    };
-    let gathered = waves.await;
+    // Then every instance's reads at once, each as soon as its inputs are in (`schedule`).
+    let links = schedule::Links::new(targets.len());
+    let production = source.production;
+    let gathered = join_all(insts.iter().zip(mid_roles).enumerate().map(
+        |(i, (inst, mid_role))| {
+            let links = &links;
+            async move {
+                let gathered = match i {
+                    0 => schedule::source(inst, mid_role, logged_in, links, production).await,
+                    _ => schedule::target(inst, mid_role, logged_in, links, i - 1).await,
+                };
+                inst.progress.instance_done();
+                gathered
+            }
+        },
+    ))
+    .await;
+    drop(links);
 
     let mut instances = BTreeMap::new();
     for (((ri, role), inst), (g, x)) in all.iter().zip(insts.iter()).zip(gathered) {

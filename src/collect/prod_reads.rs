@@ -3,8 +3,9 @@
 //! the source's other reads nothing depends on, once every target's wave 1 has named its MID
 //! Servers.
 
-use super::reader::Reader;
+use super::reader::{Got, Reader};
 use super::rows::de;
+use super::trace::Step;
 use super::waves::Wave1;
 use crate::evidence::{list_values, Credential, Fact, MidConfig, MidServer};
 use crate::query::{self, MAX_QUERY_BYTES};
@@ -28,7 +29,7 @@ fn marks<'a>(m: &'a MidServer, configs: &'a [MidConfig]) -> impl Iterator<Item =
         .filter(|s| !s.is_empty())
 }
 
-fn servers(w: &Wave1) -> (&[MidServer], &[MidConfig]) {
+pub(super) fn servers(w: &Wave1) -> (&[MidServer], &[MidConfig]) {
     let agents = w.agents.get().map(Vec::as_slice).unwrap_or_default();
     let configs = w.configs.get().map(Vec::as_slice).unwrap_or_default();
     (agents, configs)
@@ -37,13 +38,13 @@ fn servers(w: &Wave1) -> (&[MidServer], &[MidConfig]) {
 /// The source's MID Servers one of whose names, hosts or logins is a name, host or login of a
 /// target's MID Server: a superset of those `prod-nonprod-mid-server` names (it compares like
 /// with like, on non-production targets), so the credentials read cover each of them.
-pub(super) fn suspects(source: &Wave1, targets: &[Wave1]) -> BTreeSet<String> {
+pub(super) fn suspects<'a>(
+    source: &Wave1,
+    targets: impl IntoIterator<Item = (&'a [MidServer], &'a [MidConfig])>,
+) -> BTreeSet<String> {
     let theirs: BTreeSet<String> = targets
-        .iter()
-        .flat_map(|w| {
-            let (agents, configs) = servers(w);
-            agents.iter().flat_map(move |m| marks(m, configs))
-        })
+        .into_iter()
+        .flat_map(|(agents, configs)| agents.iter().flat_map(move |m| marks(m, configs)))
         .collect();
     let (agents, configs) = servers(source);
     agents
@@ -113,6 +114,7 @@ fn like_chunks(field: &str, values: &BTreeSet<String>, budget: usize) -> Vec<Str
 pub(super) async fn credentials(
     inst: &Reader,
     suspects: &BTreeSet<String>,
+    after: Step,
 ) -> Option<Fact<Vec<Credential>>> {
     if suspects.is_empty() {
         return None;
@@ -121,12 +123,12 @@ pub(super) async fn credentials(
     let reads = join_all(
         chunks
             .into_iter()
-            .map(|q| inst.read::<CredentialRow>(&DISCOVERY_CREDENTIALS, q)),
+            .map(|q| inst.read::<CredentialRow>(&DISCOVERY_CREDENTIALS, q, after)),
     )
     .await;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for read in reads {
+    for Got(read, _) in reads {
         match read {
             Ok(rows) => out.extend(
                 rows.into_iter()

@@ -4,8 +4,9 @@
 use super::progress::Progress;
 use super::rows::{self, IdRow, Keyed};
 use super::shared::SourceReads;
+use super::trace::{Step, Trace};
 use super::Read;
-use crate::client::{Client, ClientError, Row, Rows, TableQuery};
+use crate::client::{Client, ClientError, Row, RowStamp, Rows, TableQuery, Typed};
 use crate::evidence::{Cause, RowTimes, TableRead, Unreadable};
 use crate::query::{self, MAX_QUERY_BYTES};
 use crate::tables::Table;
@@ -28,7 +29,14 @@ pub(super) struct Reader {
     shared_sent: AtomicU64,
     /// When each row read was created and last changed, by sys_id: kept on the source only.
     times: Option<Mutex<BTreeMap<String, RowTimes>>>,
+    /// The run's record of which read waited for which (shared by every instance of the run).
+    trace: Arc<Trace>,
 }
+
+/// An answer, and where it stands on the chain of reads that led to it ([`Step`]): a read that
+/// needs it waits for that step.
+#[derive(Debug, Clone)]
+pub(super) struct Got<V>(pub(super) V, pub(super) Step);
 
 impl Reader {
     pub(super) fn new(client: Client, name: String, progress: Arc<Progress>) -> Self {
@@ -40,7 +48,14 @@ impl Reader {
             shared: None,
             shared_sent: AtomicU64::new(0),
             times: None,
+            trace: Arc::default(),
         }
+    }
+
+    /// The same reader, recording its reads in the run's `trace`.
+    pub(super) fn tracing(mut self, trace: Arc<Trace>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// Keeps `sys_created_on` and `sys_updated_on` of every row read of a table that asks for
@@ -58,24 +73,22 @@ impl Reader {
             .unwrap_or_default()
     }
 
-    fn keep_times(&self, t: &Table, rows: &[Row]) {
+    /// Whether the reads of `t` keep their rows' times (the source's user tables).
+    fn keeps_times(&self, t: &Table) -> bool {
+        self.times.is_some() && t.fields.contains(&"sys_updated_on")
+    }
+
+    fn keep_times(&self, stamps: impl Iterator<Item = RowStamp>) {
         let Some(times) = &self.times else { return };
-        if !t.fields.contains(&"sys_updated_on") {
-            return;
-        }
         let mut times = times.lock().unwrap_or_else(|e| e.into_inner());
-        let field =
-            |row: &Row, f: &str| row.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
-        for row in rows {
-            let id = field(row, "sys_id");
+        for s in stamps {
             // A read that asked only for sys_ids (a preserver's matches) says nothing of times.
-            let said = row.contains_key("sys_updated_on") || row.contains_key("sys_created_on");
-            if !id.is_empty() && (said || !times.contains_key(&id)) {
+            if !s.sys_id.is_empty() && (s.said || !times.contains_key(&s.sys_id)) {
                 let read = RowTimes {
-                    created_on: field(row, "sys_created_on"),
-                    updated_on: field(row, "sys_updated_on"),
+                    created_on: s.created_on,
+                    updated_on: s.updated_on,
                 };
-                times.insert(id, read);
+                times.insert(s.sys_id, read);
             }
         }
     }
@@ -181,13 +194,9 @@ impl Reader {
         Err(self.unreadable(t, reason))
     }
 
-    /// What a query's answer yields, typed. Rows hidden by ACLs make the read fail: what is
+    /// The rows of a query's answer, recorded; rows hidden by ACLs make the read fail: what is
     /// hidden could be the very row that matters.
-    fn answered<T: DeserializeOwned>(
-        &self,
-        t: &Table,
-        answer: Result<Rows, ClientError>,
-    ) -> Read<T> {
+    fn checked<R>(&self, t: &Table, answer: Result<Rows<R>, ClientError>) -> Read<R> {
         let rows = match answer {
             Ok(rows) => rows,
             Err(e) => return self.failed(t, e).map(|()| Vec::new()),
@@ -199,9 +208,21 @@ impl Reader {
             let reason = format!("{hidden} of {announced} rows hidden by ACLs");
             return Err(self.unreadable(t, reason));
         }
-        self.keep_times(t, &rows.rows);
-        rows.rows
-            .into_iter()
+        Ok(rows.rows)
+    }
+
+    /// What a query's answer of [`Row`] maps yields, typed (a shared read's, or the first
+    /// request's).
+    fn answered<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        answer: Result<Rows, ClientError>,
+    ) -> Read<T> {
+        let rows = self.checked(t, answer)?;
+        if self.keeps_times(t) {
+            self.keep_times(rows.iter().map(stamp));
+        }
+        rows.into_iter()
             .map(rows::parse::<T>)
             .collect::<Result<_, _>>()
             .map_err(|e| {
@@ -211,44 +232,73 @@ impl Reader {
             })
     }
 
-    async fn fetch<T: DeserializeOwned>(&self, t: &Table, q: String, fields: &[&str]) -> Read<T> {
-        self.fetch_with(t, q, fields, false).await
+    async fn fetch<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        q: String,
+        fields: &[&str],
+        after: Step,
+    ) -> Got<Read<T>> {
+        self.fetch_with(t, q, fields, false, after).await
     }
 
     /// [`Reader::fetch`], from the shared reads when `share` (a read that does not depend on
-    /// the targets).
+    /// the targets) and this reader has them; otherwise each row deserialised as its page is
+    /// parsed, with no map in between.
     async fn fetch_with<T: DeserializeOwned>(
         &self,
         t: &Table,
         q: String,
         fields: &[&str],
         share: bool,
-    ) -> Read<T> {
+        after: Step,
+    ) -> Got<Read<T>> {
         let query = TableQuery::new(t.name, q, fields);
-        let answer = self.timed(t, &query.query, self.get(&query, share)).await;
-        self.answered(t, answer)
+        if share && self.shared.is_some() {
+            let Got(answer, step) = self
+                .timed(t, &query.query, after, self.get(&query, share))
+                .await;
+            return Got(self.answered(t, answer), step);
+        }
+        let times = self.keeps_times(t);
+        let read = self.client.fetch_as::<Typed<T>>(&query, times);
+        let Got(answer, step) = self.timed(t, &query.query, after, read).await;
+        let rows = self.checked(t, answer).map(|rows| {
+            let (rows, stamps): (Vec<T>, Vec<Option<RowStamp>>) =
+                rows.into_iter().map(|r| (r.row, r.stamp)).unzip();
+            self.keep_times(stamps.into_iter().flatten());
+            rows
+        });
+        Got(rows, step)
     }
 
-    /// `-v` logs each read (instance, table, rows, requests, time) and `-vv` its query.
-    async fn timed(
+    /// Records one read that waited for `after` in the run's trace; `-v` logs it (instance,
+    /// table, rows, requests, time, round trips so far) and `-vv` its query and the read it
+    /// waited for.
+    async fn timed<R>(
         &self,
         t: &Table,
         q: &str,
-        read: impl std::future::Future<Output = Result<Rows, ClientError>>,
-    ) -> Result<Rows, ClientError> {
-        tracing::debug!(instance = %self.name, table = t.name, query = q, "reading");
+        after: Step,
+        read: impl std::future::Future<Output = Result<Rows<R>, ClientError>>,
+    ) -> Got<Result<Rows<R>, ClientError>> {
+        let id = self.trace.begin();
+        tracing::debug!(instance = %self.name, table = t.name, query = q, read = id, after = after.read, "reading");
         let started = Instant::now();
         let answer = read.await;
         let ms = started.elapsed().as_millis() as u64;
+        let requests = answer.as_ref().map_or(1, |r| r.requests);
+        let step = self.trace.end(id, &self.name, t.name, requests, after);
+        let trips = step.trips;
         match &answer {
             Ok(r) => {
-                tracing::info!(instance = %self.name, table = t.name, rows = r.rows.len(), requests = r.requests, ms, "read")
+                tracing::info!(instance = %self.name, table = t.name, rows = r.rows.len(), requests = r.requests, ms, read = id, trips, "read")
             }
             Err(e) => {
-                tracing::info!(instance = %self.name, table = t.name, error = %e.short(), ms, "not read")
+                tracing::info!(instance = %self.name, table = t.name, error = %e.short(), ms, read = id, trips, "not read")
             }
         }
-        answer
+        Got(answer, step)
     }
 
     /// The first request to the instance, [`Table::probe`] of `t`: `Err` when its answer shows
@@ -256,11 +306,14 @@ impl Reader {
     pub(super) async fn first_request<T: DeserializeOwned>(
         &self,
         t: &Table,
-    ) -> Result<Read<T>, ClientError> {
+    ) -> Result<Got<Read<T>>, ClientError> {
         let query = TableQuery::new(t.name, t.probe, t.fields);
-        match self.timed(t, t.probe, self.get(&query, true)).await {
-            Err(e) if e.is_fatal_on_first_request() => Err(e),
-            answer => Ok(self.answered(t, answer)),
+        match self
+            .timed(t, t.probe, Step::START, self.get(&query, true))
+            .await
+        {
+            Got(Err(e), _) if e.is_fatal_on_first_request() => Err(e),
+            Got(answer, step) => Ok(Got(self.answered(t, answer), step)),
         }
     }
 
@@ -269,13 +322,19 @@ impl Reader {
         &self,
         t: &Table,
         q: impl Into<String>,
-    ) -> Read<T> {
-        self.fetch(t, q.into(), t.fields).await
+        after: Step,
+    ) -> Got<Read<T>> {
+        self.fetch(t, q.into(), t.fields, after).await
     }
 
     /// The rows the audit reads first ([`Table::probe`]): a fixed query, shared in a fleet.
-    pub(super) async fn initial<T: DeserializeOwned>(&self, t: &Table) -> Read<T> {
-        self.fetch_with(t, t.probe.into(), t.fields, true).await
+    pub(super) async fn initial<T: DeserializeOwned>(
+        &self,
+        t: &Table,
+        after: Step,
+    ) -> Got<Read<T>> {
+        self.fetch_with(t, t.probe.into(), t.fields, true, after)
+            .await
     }
 
     /// The rows the audit reads first of a table a release may lack ([`Table::may_be_absent`]):
@@ -283,15 +342,18 @@ impl Reader {
     pub(super) async fn initial_or_absent<T: DeserializeOwned>(
         &self,
         t: &Table,
-    ) -> Result<Option<Vec<T>>, Unreadable> {
+        after: Step,
+    ) -> Got<Result<Option<Vec<T>>, Unreadable>> {
         let query = TableQuery::new(t.name, t.probe, t.fields);
-        match self.get(&query, true).await {
+        let Got(answer, step) = self.timed(t, t.probe, after, self.get(&query, true)).await;
+        let rows = match answer {
             Err(e) if t.may_be_absent && e.is_invalid_table() => {
                 self.absent(t);
                 Ok(None)
             }
             answer => self.answered(t, answer).map(Some),
-        }
+        };
+        Got(rows, step)
     }
 
     /// Rows whose `field` is in `values`, in as many requests as 8 KB URLs need. No request when
@@ -301,8 +363,9 @@ impl Reader {
         t: &Table,
         field: &str,
         values: &BTreeSet<String>,
-    ) -> Read<T> {
-        self.read_any(t, &[(field, values)]).await
+        after: Step,
+    ) -> Got<Read<T>> {
+        self.read_any(t, &[(field, values)], after).await
     }
 
     /// [`Reader::read_in`] of values that follow from shared reads alone (never from a
@@ -312,18 +375,21 @@ impl Reader {
         t: &Table,
         field: &str,
         values: &BTreeSet<String>,
-    ) -> Read<T> {
-        self.read_any_with(t, &[(field, values)], true).await
+        after: Step,
+    ) -> Got<Read<T>> {
+        self.read_any_with(t, &[(field, values)], true, after).await
     }
 
     /// Rows matching any of `terms` (`<field>IN<values>`, joined with `^OR`), in as many
-    /// requests as 8 KB URLs need ([`query::or_chunks`]). No request when every list is empty.
+    /// requests as 8 KB URLs need ([`query::or_chunks`]), side by side. No request when every
+    /// list is empty.
     pub(super) async fn read_any<T: DeserializeOwned + Keyed>(
         &self,
         t: &Table,
         terms: &[(&str, &BTreeSet<String>)],
-    ) -> Read<T> {
-        self.read_any_with(t, terms, false).await
+        after: Step,
+    ) -> Got<Read<T>> {
+        self.read_any_with(t, terms, false, after).await
     }
 
     async fn read_any_with<T: DeserializeOwned + Keyed>(
@@ -331,23 +397,15 @@ impl Reader {
         t: &Table,
         terms: &[(&str, &BTreeSet<String>)],
         share: bool,
-    ) -> Read<T> {
+        after: Step,
+    ) -> Got<Read<T>> {
         let chunks = query::or_chunks(terms, MAX_QUERY_BYTES);
         let reads = chunks
             .into_iter()
-            .map(|q| self.fetch_with::<T>(t, q, t.fields, share));
+            .map(|q| self.fetch_with::<T>(t, q, t.fields, share, after));
         let results = join_all(reads).await;
-        let mut out = Vec::new();
-        let mut seen = BTreeSet::new();
-        for r in results {
-            for row in r? {
-                let id = row.sys_id();
-                if id.is_empty() || seen.insert(id.to_string()) {
-                    out.push(row);
-                }
-            }
-        }
-        Ok(out)
+        let step = Step::all(results.iter().map(|g| g.1).chain([after]));
+        Got(dedup(results.into_iter().map(|g| g.0)), step)
     }
 
     /// Rows of users given by sys_id and by login name: `userIN` for ids and `user.user_nameIN`
@@ -360,7 +418,8 @@ impl Reader {
         name_field: &str,
         ids: &BTreeSet<String>,
         names: &BTreeSet<String>,
-    ) -> Read<T> {
+        after: Step,
+    ) -> Got<Read<T>> {
         let (listable, single): (BTreeSet<String>, BTreeSet<String>) =
             names.iter().cloned().partition(|n| query::safe_in_list(n));
         let single: Vec<String> = single
@@ -368,48 +427,123 @@ impl Reader {
             .filter(|n| query::safe_equals(n))
             .collect();
         let terms = [(id_field, ids), (name_field, &listable)];
-        let (listed, one_by_one) = futures::join!(
-            self.read_any::<T>(t, &terms),
+        let (Got(listed, step), one_by_one) = futures::join!(
+            self.read_any::<T>(t, &terms, after),
             join_all(
                 single
                     .iter()
-                    .map(|n| self.read::<T>(t, format!("{name_field}={n}")))
+                    .map(|n| self.read::<T>(t, format!("{name_field}={n}"), after))
             ),
         );
+        let step = Step::all(one_by_one.iter().map(|g| g.1).chain([step]));
         let one_by_one = one_by_one
             .into_iter()
+            .map(|g| g.0)
             .collect::<Result<Vec<_>, _>>()
             .map(|rows| rows.into_iter().flatten().collect());
-        merge(listed, one_by_one)
+        Got(merge(listed, one_by_one), step)
     }
 
     /// The sys_ids of the rows one query matches (nothing else is asked for).
-    pub(super) async fn ids(&self, t: &Table, q: String) -> Read<String> {
-        let rows: Vec<IdRow> = self.fetch(t, q, &["sys_id"]).await?;
-        Ok(rows.into_iter().map(|r| r.sys_id).collect())
+    pub(super) async fn ids(&self, t: &Table, q: String, after: Step) -> Got<Read<String>> {
+        let Got(rows, step) = self.fetch::<IdRow>(t, q, &["sys_id"], after).await;
+        Got(
+            rows.map(|rows| rows.into_iter().map(|r| r.sys_id).collect()),
+            step,
+        )
     }
 
-    /// How many rows of `t` match `q` (none where a table that may be absent is).
-    pub(super) async fn count(&self, t: &Table, q: &str) -> Result<u64, Unreadable> {
-        let started = Instant::now();
-        let answer = self.client.count(t.name, q).await;
-        let ms = started.elapsed().as_millis() as u64;
-        match &answer {
-            Ok(n) => {
-                tracing::info!(instance = %self.name, table = t.name, count = n, ms, "counted")
+    /// The sys_ids of the first page (`limit` rows at most) of the rows `q` matches, with how
+    /// many rows it matches in all (`X-Total-Count`; without it the read is unreadable, as a
+    /// count is).
+    pub(super) async fn first_ids(
+        &self,
+        t: &Table,
+        q: &str,
+        limit: u64,
+        after: Step,
+    ) -> Got<Result<FirstPage, Unreadable>> {
+        let query = TableQuery::new(t.name, q, &["sys_id"]);
+        let Got(answer, step) = self
+            .timed(t, q, after, self.client.first_page(&query, limit))
+            .await;
+        let page = match answer {
+            Ok(rows) => {
+                self.record(t, rows.requests, rows.rows.len() as u64, 0, None);
+                match rows.announced {
+                    Some(total) => Ok(FirstPage {
+                        ids: rows
+                            .rows
+                            .into_iter()
+                            .filter_map(|mut r| r.remove("sys_id"))
+                            .map(|id| id.trim().to_string())
+                            .collect(),
+                        total,
+                        limit,
+                    }),
+                    None => {
+                        let e = ClientError::MissingCount {
+                            instance: self.name.clone(),
+                            table: Some(t.name.to_string()),
+                        };
+                        let reason = e.short();
+                        self.record(t, 0, 0, 0, Some(reason.clone()));
+                        self.note_cause(t, &reason, e.cause());
+                        Err(self.unreadable(t, reason))
+                    }
+                }
             }
-            Err(e) => {
-                tracing::info!(instance = %self.name, table = t.name, error = %e.short(), ms, "not counted")
+            Err(e) => self.failed(t, e).map(|()| FirstPage {
+                ids: Vec::new(),
+                total: 0,
+                limit,
+            }),
+        };
+        Got(page, step)
+    }
+}
+
+/// The first page of a query's matches ([`Reader::first_ids`]).
+pub(super) struct FirstPage {
+    /// The sys_ids of the page.
+    pub(super) ids: Vec<String>,
+    /// How many rows the query matches (`X-Total-Count`, counted before ACLs trim the page).
+    pub(super) total: u64,
+    /// The page's size.
+    pub(super) limit: u64,
+}
+
+impl FirstPage {
+    /// Every row matched, when the page holds them all: no more than the page, none hidden.
+    pub(super) fn all(self) -> Option<Vec<String>> {
+        (self.total <= self.limit && self.ids.len() as u64 == self.total).then_some(self.ids)
+    }
+}
+
+/// When a [`Row`] was created and last changed, as it came.
+fn stamp(row: &Row) -> RowStamp {
+    let field = |f: &str| row.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
+    RowStamp {
+        sys_id: field("sys_id"),
+        created_on: field("sys_created_on"),
+        updated_on: field("sys_updated_on"),
+        said: row.contains_key("sys_updated_on") || row.contains_key("sys_created_on"),
+    }
+}
+
+/// The rows of several reads of one table, each once (by sys_id); unreadable when any read is.
+fn dedup<T: Keyed>(reads: impl IntoIterator<Item = Read<T>>) -> Read<T> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in reads {
+        for row in r? {
+            let id = row.sys_id();
+            if id.is_empty() || seen.insert(id.to_string()) {
+                out.push(row);
             }
-        }
-        match answer {
-            Ok(n) => {
-                self.record(t, 1, 0, 0, None);
-                Ok(n)
-            }
-            Err(e) => self.failed(t, e).map(|()| 0),
         }
     }
+    Ok(out)
 }
 
 /// `a` and the rows of `b` it lacks (by sys_id); unreadable when either is, `a`'s reason first.

@@ -1,6 +1,8 @@
 //! The rows of each table as the collector reads them: one `#[derive(Deserialize)]` struct per
-//! table of [`crate::tables`], fed from the client's rows ([`parse`]). A struct names only
-//! fields its table asks for; the client keeps nothing else, and serde skips anything else.
+//! table of [`crate::tables`], deserialised by the client as it parses each page
+//! ([`crate::client::Typed`]: no map of the row in between), or from a [`Row`] map ([`parse`])
+//! for the reads a fleet shares. A struct names only fields its table asks for; the client
+//! keeps nothing else, and serde skips anything else.
 //!
 //! The Table API's conventions, applied field by field ([`de`]): strings are trimmed, and a
 //! field that did not come back is empty; booleans are `true`/`false` in any case (or `1`/`0`),
@@ -13,7 +15,8 @@ use serde::de::value::{Error, MapDeserializer};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// One client row as the typed row of its table.
+/// One client row as the typed row of its table (a shared read's: the others are typed as they
+/// are parsed).
 pub(super) fn parse<T: DeserializeOwned>(row: Row) -> Result<T, Error> {
     T::deserialize(MapDeserializer::<_, Error>::new(row.into_iter()))
 }
@@ -196,7 +199,7 @@ impl From<UserRoleRow> for UserRole {
 }
 
 /// `sys_user_grmember`, with its group's name and the ancestors the row walks to.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct MembershipRow {
     #[serde(default, deserialize_with = "de::text")]
     pub(super) sys_id: String,
@@ -216,16 +219,24 @@ pub(super) struct MembershipRow {
         deserialize_with = "de::text"
     )]
     great_grandparent: String,
+    #[serde(
+        rename = "group.parent.parent.parent.parent",
+        default,
+        deserialize_with = "de::text"
+    )]
+    great_great_grandparent: String,
 }
 
 impl MembershipRow {
-    /// The group and the ancestors the row walks to (empty where there is none).
-    pub(super) fn groups(&self) -> [&str; 4] {
+    /// The group and the [`crate::tables::GROUP_WALK`] ancestors the row walks to (empty where
+    /// there is none).
+    pub(super) fn groups(&self) -> [&str; 1 + crate::tables::GROUP_WALK] {
         [
             &self.group,
             &self.parent,
             &self.grandparent,
             &self.great_grandparent,
+            &self.great_great_grandparent,
         ]
     }
 }
@@ -262,7 +273,7 @@ impl From<GroupRow> for Group {
 }
 
 /// `sys_group_has_role`, with the role's name and elevated flag.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct GroupRoleRow {
     #[serde(default, deserialize_with = "de::text")]
     pub(super) sys_id: String,
@@ -558,7 +569,7 @@ mod tests {
             ("user_password", "never kept"),
         ]))
         .expect("parses");
-        assert_eq!(m.groups(), ["g1", "", "g3", ""]);
+        assert_eq!(m.groups(), ["g1", "", "g3", "", ""]);
         assert_eq!(m.group_name, "MID Servers");
         let p: Preserver = parse::<PreserverRow>(row(&[("condition", " roles=mid_server^EQ ")]))
             .expect("parses")

@@ -1,21 +1,19 @@
-//! The waves of one instance's reads (see [`super`]): what each wave asks, and what it hands to
-//! the next.
+//! The reads of one instance (see [`super`] for when each goes out, `schedule` for the order):
+//! what the reads right after the login check find, the users and their rows, the groups, and
+//! the reads nothing waits for.
 
 use super::clone_rows::*;
-use super::mid_reads::{self, mid_extras, mid_level_evals, CertRow, MidExtras};
-use super::preserver_eval::{
-    class_level_evals, count_all, group_level_evals, match_users, user_level_evals, Matches,
-};
-use super::prod_reads;
-use super::reader::{merge, Reader};
+use super::mid_reads::{self, CertRow};
+use super::reader::{merge, Got, Reader};
 use super::rows::*;
+use super::trace::Step;
 use super::{fact, fact_of, Read};
 use crate::client::ClientError;
 use crate::evidence::*;
 use crate::query;
+use crate::simulate::login_key;
 use crate::tables::*;
-use std::collections::BTreeSet;
-use tokio::sync::oneshot;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The values of one field of `rows` that are sys_ids (none when the rows are unreadable).
 pub(super) fn sys_ids<T>(rows: &Read<T>, field: impl Fn(&T) -> &str) -> BTreeSet<String> {
@@ -30,14 +28,16 @@ pub(super) fn sys_ids<T>(rows: &Read<T>, field: impl Fn(&T) -> &str) -> BTreeSet
         .unwrap_or_default()
 }
 
-/// Wave 0: the first request tells whether we can reach and log in at all. Its answer is the
-/// `mid_server` role record.
-pub(super) async fn wave0_access(inst: &Reader) -> Result<Fact<Vec<Role>>, ClientError> {
-    let rows = inst.first_request::<RoleRow>(&SYS_USER_ROLE).await?;
-    Ok(fact_of(rows))
+/// The login check: the first request tells whether we can reach and log in at all. Its answer
+/// is the `mid_server` role record.
+pub(super) async fn wave0_access(inst: &Reader) -> Result<Got<Fact<Vec<Role>>>, ClientError> {
+    let Got(rows, step) = inst.first_request::<RoleRow>(&SYS_USER_ROLE).await?;
+    Ok(Got(fact_of(rows), step))
 }
 
-/// What wave 1 found on one instance.
+/// What the first wave found on one instance: who holds `mid_server` and which MID Servers log
+/// in as whom (and, on the source, its preservers).
+#[derive(Clone)]
 pub(super) struct Wave1 {
     pub(super) mid_role: Fact<Vec<Role>>,
     pub(super) holder_rows: Read<UserRoleRow>,
@@ -45,12 +45,10 @@ pub(super) struct Wave1 {
     pub(super) configs: Fact<Vec<MidConfig>>,
     /// The `mid.pinned.version` rows, read with the configured users.
     pub(super) pins: Fact<Vec<MidPin>>,
-    contains: Read<ContainsRow>,
     /// The source's clone data preservers (`None` on a target).
     pub(super) preservers: Option<Fact<Vec<Preserver>>>,
-    /// A target's properties, read in this wave, which has room for them (`None` on the
-    /// source, whose wave 1 is full: it reads them after wave 2's reads).
-    extras: Option<Extras>,
+    /// Where the holders, MID Servers and configured users stand: what the users wait for.
+    pub(super) step: Step,
 }
 
 impl Wave1 {
@@ -67,7 +65,7 @@ impl Wave1 {
         out
     }
 
-    fn holder_ids(&self) -> BTreeSet<String> {
+    pub(super) fn holder_ids(&self) -> BTreeSet<String> {
         sys_ids(&self.holder_rows, |r| &r.user)
     }
 
@@ -95,31 +93,97 @@ impl Wave1 {
             })
             .unwrap_or_default()
     }
+
+    /// Who the MID users are, as the reads ask for them: the holders of `mid_server` and the
+    /// users named by `names` (the MID Servers' logins; on the source also the targets' MID
+    /// users) by login. A holder whose own row names it by a login looked up by name is found by
+    /// that lookup (with any other user of the same name): asking for its sys_id as well would
+    /// only lengthen the lists. Any other holder is asked for by whichever of its sys_id and its
+    /// login (from its own row) is shorter, so that more of them fit each 8 KB request; another
+    /// user the shorter login finds is no MID user and is left out ([`MidUsers::keep`]).
+    pub(super) fn mid_users(&self, names: &BTreeSet<String>) -> MidUsers {
+        let mut unsafe_logins = Vec::new();
+        let mut queryable = BTreeSet::new();
+        for n in names {
+            if query::safe_equals(n) {
+                queryable.insert(n.clone());
+            } else {
+                unsafe_logins.push(UnsafeLogin {
+                    user_name: n.clone(),
+                    reason: format!(
+                        "the login {n:?} holds '^' or a line break and cannot be put into a query safely"
+                    ),
+                });
+            }
+        }
+        let by_name = self.holders_named(&queryable);
+        let logins = queryable.iter().map(|n| login_key(n)).collect();
+        // Each holder's shorter key, from its rows: its login only when every row of it names
+        // the same one (a holder's rows all name its one login).
+        let mut keys: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+        for r in self.holder_rows.iter().flatten() {
+            if !query::is_sys_id(&r.user) || by_name.contains(&r.user) {
+                continue;
+            }
+            let short = query::safe_in_list(&r.user_name)
+                && query::encoded_len(&r.user_name) < query::encoded_len(&r.user);
+            let key = short.then_some(r.user_name.as_str());
+            keys.entry(r.user.as_str())
+                .and_modify(|k| {
+                    if *k != key {
+                        *k = None;
+                    }
+                })
+                .or_insert(key);
+        }
+        let mut ids = BTreeSet::new();
+        let mut names = queryable;
+        for (id, key) in keys {
+            match key {
+                Some(login) => names.insert(login.to_string()),
+                None => ids.insert(id.to_string()),
+            };
+        }
+        MidUsers {
+            ids,
+            names,
+            unsafe_logins,
+            holders: self.holder_ids(),
+            logins,
+        }
+    }
 }
 
-/// Wave 1: what the later waves start from.
-pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: bool) -> Wave1 {
-    let preservers = async {
-        if !is_source {
-            return None;
-        }
-        let rows = inst.initial::<PreserverRow>(&CLONE_DATA_PRESERVER).await;
-        Some(fact_of(rows))
-    };
-    let target_extras = async {
-        if is_source {
-            None
-        } else {
-            Some(extras(inst, None).await)
-        }
-    };
-    let (holder_rows, agents, configs, contains, preservers, extras) = futures::join!(
-        inst.initial(&SYS_USER_HAS_ROLE),
-        inst.initial::<AgentRow>(&ECC_AGENT),
-        inst.initial::<MidConfigRow>(&ECC_AGENT_CONFIG),
-        inst.initial(&SYS_USER_ROLE_CONTAINS),
-        preservers,
-        target_extras,
+/// The MID users of one instance as its reads ask for them ([`Wave1::mid_users`]).
+pub(super) struct MidUsers {
+    /// Holders of `mid_server` asked for by sys_id.
+    pub(super) ids: BTreeSet<String>,
+    /// Logins safe in a query, asked for by name: those looked up as logins, and the holders'
+    /// own where shorter than their sys_id.
+    pub(super) names: BTreeSet<String>,
+    pub(super) unsafe_logins: Vec<UnsafeLogin>,
+    /// Every holder of `mid_server`.
+    holders: BTreeSet<String>,
+    /// The names looked up as logins ([`login_key`]).
+    logins: BTreeSet<String>,
+}
+
+impl MidUsers {
+    /// Whether a user read is a MID user: a holder of `mid_server`, or named by a login looked
+    /// up (whatever its case, as the instance may match it) rather than found only through a
+    /// holder's shorter login.
+    fn keep(&self, u: &User) -> bool {
+        self.holders.contains(&u.sys_id) || self.logins.contains(&login_key(&u.user_name))
+    }
+}
+
+/// The first wave, right after the login check: the holders of `mid_server` (direct and
+/// inherited rows), the MID Servers and their configured users.
+pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, after: Step) -> Wave1 {
+    let (Got(holder_rows, s1), Got(agents, s2), Got(configs, s3)) = futures::join!(
+        inst.initial(&SYS_USER_HAS_ROLE, after),
+        inst.initial::<AgentRow>(&ECC_AGENT, after),
+        inst.initial::<MidConfigRow>(&ECC_AGENT_CONFIG, after),
     );
     let (configs, pins) = mid_reads::split_configs(configs);
     Wave1 {
@@ -128,18 +192,16 @@ pub(super) async fn wave1(inst: &Reader, mid_role: Fact<Vec<Role>>, is_source: b
         agents: fact_of(agents),
         configs,
         pins,
-        contains,
-        preservers,
-        extras,
+        preservers: None,
+        step: Step::all([s1, s2, s3]),
     }
 }
 
-/// Reads no later wave depends on: the properties, the MID Servers' clusters and open issues
-/// and, on the source, the clone setup besides the preservers. On the source they run beside
-/// waves 2 and 3, queued after wave 2's reads; a target reads them in wave 1.
+/// Reads no other read waits for: the properties, the MID Servers' clusters and open issues
+/// and, on the source, the clone setup besides the preservers.
 pub(super) struct Extras {
     pub(super) props: Read<PropertyRow>,
-    pub(super) mid: MidExtras,
+    pub(super) mid: mid_reads::MidExtras,
     /// Profiles, their preservers, exclusions and clone requests (source only).
     pub(super) clone: Option<CloneExtras>,
 }
@@ -160,14 +222,15 @@ pub(super) struct CloneExtras {
 /// their targets point to (a read of its own, by sys_id).
 async fn clone_requests(
     inst: &Reader,
+    after: Step,
 ) -> (
     Fact<Vec<CloneRequest>>,
     Fact<Option<Vec<CloneRequest>>>,
     Fact<Vec<InstanceRecord>>,
 ) {
-    let (legacy, console) = futures::join!(
-        inst.initial::<CloneRequestRow>(&CLONE_INSTANCE),
-        inst.initial_or_absent::<CloneRequestRow>(&SN_INSTANCE_CLONE_REQUEST),
+    let (Got(legacy, s1), Got(console, s2)) = futures::join!(
+        inst.initial::<CloneRequestRow>(&CLONE_INSTANCE, after),
+        inst.initial_or_absent::<CloneRequestRow>(&SN_INSTANCE_CLONE_REQUEST, after),
     );
     let legacy: Read<CloneRequest> = legacy.map(|rows| {
         rows.into_iter()
@@ -186,46 +249,40 @@ async fn clone_requests(
         .map(|r| r.target_instance.clone())
         .filter(|t| query::is_sys_id(t))
         .collect();
-    let records = inst
-        .read_in_shared::<InstanceRow>(&INSTANCE, "sys_id", &targets)
+    let Got(records, _) = inst
+        .read_in_shared::<InstanceRow>(&INSTANCE, "sys_id", &targets, s1.and(s2))
         .await;
     (fact(legacy), fact(console), fact_of(records))
 }
 
-/// The reads nothing depends on; `suspects` on the source only (its MID Servers that look like
-/// a target's, whose credentials it reads).
-async fn extras(inst: &Reader, suspects: Option<&BTreeSet<String>>) -> Extras {
-    let clone = async {
-        let suspects = suspects?;
-        let (
-            profiles,
-            links,
-            excludes,
-            (clone_requests, console_requests, target_records),
-            credentials,
-        ) = futures::join!(
-            inst.initial::<CloneProfileRow>(&CLONE_PROFILE),
-            inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS),
-            inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE),
-            clone_requests(inst),
-            prod_reads::credentials(inst, suspects),
-        );
-        Some(CloneExtras {
-            profiles: fact_of(profiles),
-            profile_preservers: fact_of(links),
-            excludes: fact_of(excludes),
-            clone_requests,
-            console_requests,
-            target_records,
-            credentials,
-        })
-    };
-    let (props, mid, clone) =
-        futures::join!(inst.initial(&SYS_PROPERTIES), mid_extras(inst), clone);
-    Extras { props, mid, clone }
+/// The source's clone setup besides the preservers and the credentials (read apart, once the
+/// targets' MID Servers are known): profiles, their preservers, exclusions, clone requests and
+/// the `instance` records they name.
+pub(super) async fn clone_setup(inst: &Reader, after: Step) -> CloneExtras {
+    let (
+        Got(profiles, _),
+        Got(links, _),
+        Got(excludes, _),
+        (clone_requests, console_requests, target_records),
+    ) = futures::join!(
+        inst.initial::<CloneProfileRow>(&CLONE_PROFILE, after),
+        inst.initial::<ProfilePreserverRow>(&CLONE_PROFILE_PRESERVERS, after),
+        inst.initial::<ExcludeRow>(&CLONE_DATA_EXCLUDE, after),
+        clone_requests(inst, after),
+    );
+    CloneExtras {
+        profiles: fact_of(profiles),
+        profile_preservers: fact_of(links),
+        excludes: fact_of(excludes),
+        clone_requests,
+        console_requests,
+        target_records,
+        credentials: None,
+    }
 }
 
-/// What wave 2 found: users, their role rows and memberships.
+/// What the second wave found: users, their role rows and memberships, certificate rows.
+#[derive(Clone)]
 pub(super) struct Wave2 {
     pub(super) users: Read<User>,
     pub(super) unsafe_logins: Vec<UnsafeLogin>,
@@ -233,75 +290,68 @@ pub(super) struct Wave2 {
     pub(super) memberships: Read<MembershipRow>,
     /// The certificate rows of the logins of MID Servers using mutual authentication.
     pub(super) certificates: Read<CertRow>,
+    /// Where the memberships stand: what the groups wait for.
+    pub(super) memberships_step: Step,
+    /// Where the users and certificate rows stand.
+    pub(super) step: Step,
 }
 
-/// Wave 2: the users given by sys_id (the holders of `mid_server`) and by login (`names`), all
-/// their role rows and memberships, and the certificate rows of `cert_names`.
-async fn wave2(
+/// The second wave: the MID users `who` (by sys_id and by login), all their role rows and
+/// memberships (the memberships first: the groups wait for them), and the certificate rows of
+/// `cert_names`.
+pub(super) async fn wave2(
     inst: &Reader,
-    w1: &Wave1,
-    names: &BTreeSet<String>,
+    who: MidUsers,
     cert_names: &BTreeSet<String>,
+    after: Step,
 ) -> Wave2 {
-    let mut unsafe_logins = Vec::new();
-    let mut queryable = BTreeSet::new();
-    for n in names {
-        if query::safe_equals(n) {
-            queryable.insert(n.clone());
-        } else {
-            unsafe_logins.push(UnsafeLogin {
-                user_name: n.clone(),
-                reason: format!(
-                    "the login {n:?} holds '^' or a line break and cannot be put into a query safely"
-                ),
-            });
-        }
-    }
-    // A holder whose own row names it by a login looked up by name is found by that lookup
-    // (with any other user of the same name): asking for its sys_id as well would only lengthen
-    // the lists.
-    let by_name = w1.holders_named(&queryable);
-    let ids: BTreeSet<String> = w1
-        .holder_ids()
-        .into_iter()
-        .filter(|id| !by_name.contains(id))
-        .collect();
+    let (ids, names) = (&who.ids, &who.names);
     let (user, login) = ("user", "user.user_name");
     let cert_names: BTreeSet<String> = cert_names
         .iter()
         .filter(|n| query::safe_equals(n))
         .cloned()
         .collect();
-    let (users, user_roles, memberships, certificates) = futures::join!(
-        inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", &ids, &queryable),
-        inst.read_by_users(&SYS_USER_HAS_ROLE, user, login, &ids, &queryable),
-        inst.read_by_users(&SYS_USER_GRMEMBER, user, login, &ids, &queryable),
-        mid_reads::certificates(inst, &cert_names),
+    let (memberships, user_roles, users, certificates) = futures::join!(
+        inst.read_by_users::<MembershipRow>(&SYS_USER_GRMEMBER, user, login, ids, names, after),
+        inst.read_by_users::<UserRoleRow>(&SYS_USER_HAS_ROLE, user, login, ids, names, after),
+        inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", ids, names, after),
+        mid_reads::certificates(inst, &cert_names, after),
     );
+    let memberships_step = memberships.1;
+    let step = Step::all([users.1, user_roles.1, certificates.1]);
+    let users: Read<User> = users.0.map(|rows| {
+        rows.into_iter()
+            .map(User::from)
+            .filter(|u| who.keep(u))
+            .collect()
+    });
+    // The rows of the MID users kept (all of them when the users could not be read).
+    let kept: Option<BTreeSet<&str>> = users
+        .as_ref()
+        .ok()
+        .map(|u| u.iter().map(|u| u.sys_id.as_str()).collect());
+    let of_kept = |user: &str| kept.as_ref().is_none_or(|k| k.contains(user));
+    let user_roles: Read<UserRoleRow> = user_roles
+        .0
+        .map(|rows| rows.into_iter().filter(|r| of_kept(&r.user)).collect());
+    let memberships: Read<MembershipRow> = memberships
+        .0
+        .map(|rows| rows.into_iter().filter(|r| of_kept(&r.user)).collect());
     Wave2 {
-        users: users.map(|rows| rows.into_iter().map(User::from).collect()),
-        unsafe_logins,
+        users,
+        unsafe_logins: who.unsafe_logins,
         user_roles,
         memberships,
-        certificates,
+        certificates: certificates.0,
+        memberships_step,
+        step,
     }
-}
-
-/// Everything gathered on one instance across the waves.
-pub(super) struct Gathered {
-    pub(super) w1: Wave1,
-    pub(super) w2: Wave2,
-    pub(super) groups: Read<Group>,
-    pub(super) group_roles: Read<GroupRoleRow>,
-    pub(super) contains: Read<ContainsRow>,
-    /// The containment of the roles the users and groups read hold, followed down.
-    pub(super) held: Read<ContainsRow>,
-    pub(super) evals: Vec<PreserverEval>,
 }
 
 /// The groups of the memberships and their ancestors as far as the membership rows walk up
 /// (`group.parent...`), so that parents cost no wave of their own unless the tree is deeper.
-fn group_ids(w2: &Wave2) -> BTreeSet<String> {
+pub(super) fn group_ids(w2: &Wave2) -> BTreeSet<String> {
     w2.memberships
         .as_ref()
         .map(|rows| {
@@ -314,7 +364,8 @@ fn group_ids(w2: &Wave2) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-fn group_names(w2: &Wave2) -> BTreeSet<String> {
+/// The names of the memberships' groups that can be put into a query.
+pub(super) fn group_names(w2: &Wave2) -> BTreeSet<String> {
     w2.memberships
         .as_ref()
         .map(|rows| {
@@ -326,86 +377,30 @@ fn group_names(w2: &Wave2) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// The roles containing `mid_server`, followed up the hierarchy one level per request to a
-/// fixpoint, starting from wave 1's direct containers. Runs beside waves 2 and 3.
-async fn contains_chain(inst: &Reader, start: Read<ContainsRow>) -> Read<ContainsRow> {
-    let mut contains = start;
-    let mut asked: BTreeSet<String> = BTreeSet::new();
-    for _ in 0..11 {
-        let Ok(rows) = &contains else { break };
-        let known: BTreeSet<&str> = rows.iter().map(|r| r.contains.as_str()).collect();
-        let frontier: BTreeSet<String> = rows
-            .iter()
-            .map(|r| r.role.as_str())
-            .filter(|r| query::is_sys_id(r) && !known.contains(r) && !asked.contains(*r))
-            .map(str::to_string)
-            .collect();
-        if frontier.is_empty() {
-            break;
-        }
-        asked.extend(frontier.iter().cloned());
-        let before = rows.len();
-        let more = inst
-            .read_in_shared(&SYS_USER_ROLE_CONTAINS, "contains", &frontier)
-            .await;
-        contains = merge(contains, more);
-        if contains.as_ref().map(|c| c.len()).unwrap_or(before) == before {
-            break;
-        }
-    }
-    contains
+/// The groups read and their roles, and where they stand.
+#[derive(Clone)]
+pub(super) struct Groups {
+    pub(super) groups: Read<Group>,
+    pub(super) group_roles: Read<GroupRoleRow>,
+    pub(super) step: Step,
 }
 
-/// How many levels of roles contained in the MID users' roles are followed down.
-const HELD_DEPTH: usize = 10;
-
-/// Roles followed down no further: one the check already sees as elevated.
-fn stops_descent(r: &ContainsRow) -> bool {
-    r.contains_elevated == Some(true)
-        || ["admin", "security_admin"].contains(&r.contains_name.as_str())
-}
-
-/// The containment of `roles` added to `rows`, followed down one level per request
-/// (`roleIN`), asking each role once (`asked`). A contained role that is elevated is not
-/// followed further: what it contains adds nothing to `mid-user-elevated-roles`. Unreadable
-/// when a read fails or the roles nest deeper than [`HELD_DEPTH`] levels.
-async fn held_contains(
+/// The third wave: the groups `gids` and `gnames` (by name: names holding a comma one by one
+/// with `name=`) and their roles; then, only for a tree deeper than the membership rows walk,
+/// the parents they did not reach, with their roles, a further read per level
+/// ([`parent_groups`]).
+pub(super) async fn wave3(
     inst: &Reader,
-    mut rows: Read<ContainsRow>,
-    asked: &mut BTreeSet<String>,
-    roles: BTreeSet<String>,
-) -> Read<ContainsRow> {
-    let mut frontier: BTreeSet<String> = roles
-        .into_iter()
-        .filter(|r| query::is_sys_id(r) && !asked.contains(r))
-        .collect();
-    for _ in 0..HELD_DEPTH {
-        if frontier.is_empty() || rows.is_err() {
-            return rows;
-        }
-        asked.extend(frontier.iter().cloned());
-        let more = inst
-            .read_in::<ContainsRow>(&SYS_USER_ROLE_CONTAINS, "role", &frontier)
-            .await;
-        frontier = more
-            .as_ref()
-            .map(|m| {
-                m.iter()
-                    .filter(|r| !stops_descent(r))
-                    .map(|r| r.contains.clone())
-                    .filter(|c| query::is_sys_id(c) && !asked.contains(c))
-                    .collect()
-            })
-            .unwrap_or_default();
-        rows = merge(rows, more);
-    }
-    match (rows, frontier.is_empty()) {
-        (Ok(_), false) => Err(Unreadable {
-            table: SYS_USER_ROLE_CONTAINS.name.into(),
-            reason: format!("roles contain roles more than {HELD_DEPTH} levels deep"),
-        }),
-        (rows, _) => rows,
-    }
+    gids: &BTreeSet<String>,
+    gnames: &BTreeSet<String>,
+    after: Step,
+) -> Groups {
+    let (Got(groups, s1), Got(group_roles, s2)) = futures::join!(
+        inst.read_by_users::<GroupRow>(&SYS_USER_GROUP, "sys_id", "name", gids, gnames, after),
+        inst.read_in(&SYS_GROUP_HAS_ROLE, "group", gids, after),
+    );
+    let groups = groups.map(|rows| rows.into_iter().map(Group::from).collect());
+    parent_groups(inst, groups, group_roles, s1.and(s2)).await
 }
 
 /// Parents the membership rows did not reach, with their roles, to a fixpoint.
@@ -413,7 +408,8 @@ async fn parent_groups(
     inst: &Reader,
     mut groups: Read<Group>,
     mut group_roles: Read<GroupRoleRow>,
-) -> (Read<Group>, Read<GroupRoleRow>) {
+    mut step: Step,
+) -> Groups {
     for _ in 0..10 {
         let Ok(gs) = &groups else { break };
         let have: BTreeSet<&str> = gs.iter().map(|g| g.sys_id.as_str()).collect();
@@ -425,10 +421,12 @@ async fn parent_groups(
         if missing.is_empty() {
             break;
         }
-        let (more, more_roles) = futures::join!(
-            inst.read_in::<GroupRow>(&SYS_USER_GROUP, "sys_id", &missing),
-            inst.read_in(&SYS_GROUP_HAS_ROLE, "group", &missing),
+        tracing::debug!(instance = %inst.name, groups = missing.len(), "parent groups deeper than the membership rows walk");
+        let (Got(more, s1), Got(more_roles, s2)) = futures::join!(
+            inst.read_in::<GroupRow>(&SYS_USER_GROUP, "sys_id", &missing, step),
+            inst.read_in(&SYS_GROUP_HAS_ROLE, "group", &missing, step),
         );
+        step = s1.and(s2);
         groups = groups.and_then(|mut g| {
             g.extend(more?.into_iter().map(Group::from));
             Ok(g)
@@ -438,7 +436,11 @@ async fn parent_groups(
             break;
         }
     }
-    (groups, group_roles)
+    Groups {
+        groups,
+        group_roles,
+        step,
+    }
 }
 
 /// Whether the last parent lookup found none of the missing groups (they do not exist or are
@@ -450,185 +452,15 @@ fn none_found(groups: &Read<Group>, missing: &BTreeSet<String>) -> bool {
         .unwrap_or(true)
 }
 
-/// Wave 3: the groups `gids` and `gnames` (by name: names holding a comma one by one with
-/// `name=`) and their roles, parents the membership rows did not reach to a fixpoint, and on a
-/// target the user-level preservers' matches among the MID users that hold no `mid_server` row
-/// (`others`).
-async fn wave3(
-    inst: &Reader,
-    preservers: &[Preserver],
-    gids: &BTreeSet<String>,
-    gnames: &BTreeSet<String>,
-    others: &BTreeSet<String>,
-) -> (Read<Group>, Read<GroupRoleRow>, Matches) {
-    let (groups, group_roles, late) = futures::join!(
-        inst.read_by_users::<GroupRow>(&SYS_USER_GROUP, "sys_id", "name", gids, gnames),
-        inst.read_in(&SYS_GROUP_HAS_ROLE, "group", gids),
-        match_users(inst, preservers, others),
-    );
-    let groups = groups.map(|rows| rows.into_iter().map(Group::from).collect());
-    let (groups, group_roles) = parent_groups(inst, groups, group_roles).await;
-    (groups, group_roles, late)
-}
-
-/// The group ids (with the ancestors their rows walk to) and names a target's memberships
-/// refer to, which the source reads as well, and the roles its users' role rows grant, whose
-/// containment the source reads as well (after the clone it is the source's).
-pub(super) type TargetGroups = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
-
-/// What one instance needs from, and owes to, the others after wave 1.
-pub(super) enum Side<'a> {
-    /// The source also looks up every target's MID logins (the copies the clone will bring)
-    /// and, once each target has read its memberships, every group they refer to.
-    Source {
-        target_logins: &'a BTreeSet<String>,
-        /// The targets' logins of MID Servers using mutual authentication, whose certificate
-        /// rows the source reads too (a copy with the same sys_id survives the clone).
-        target_cert_logins: &'a BTreeSet<String>,
-        from_targets: Vec<oneshot::Receiver<TargetGroups>>,
-        /// Its MID Servers that look like a target's (`prod_reads::suspects`).
-        suspects: BTreeSet<String>,
-    },
-    /// A target evaluates the source's preservers and tells the source its groups.
-    Target {
-        preservers: &'a [Preserver],
-        to_source: oneshot::Sender<TargetGroups>,
-    },
-}
-
-/// The rest of one instance's reads after wave 1 (see [`super`]): [`wave2`] with the reads
-/// that go out beside it (the roles containing `mid_server`, a target's preserver counts and
-/// holder matches, the source's extras), then [`wave3`] and, on a target, wave 4 (the
-/// group-level preservers), each as soon as what it needs has arrived. Parent groups deeper
-/// than the membership rows walk, and roles containing `mid_server` more than two levels up,
-/// add a wave each only when the data has them.
-pub(super) async fn waves_3_4(inst: &Reader, mut w1: Wave1, side: Side<'_>) -> (Gathered, Extras) {
-    let (target_logins, target_cert_logins, from_targets, preservers, to_source, suspects) =
-        match side {
-            Side::Source {
-                target_logins,
-                target_cert_logins,
-                from_targets,
-                suspects,
-            } => (
-                Some(target_logins),
-                Some(target_cert_logins),
-                from_targets,
-                &[][..],
-                None,
-                suspects,
-            ),
-            Side::Target {
-                preservers,
-                to_source,
-            } => (
-                None,
-                None,
-                Vec::new(),
-                preservers,
-                Some(to_source),
-                BTreeSet::new(),
-            ),
-        };
-    let is_target = to_source.is_some();
-    let early_extras = w1.extras.take();
-    let mut names = w1.logins();
-    if let Some(t) = target_logins {
-        names.extend(t.iter().cloned());
-    }
-    let mut cert_names = mid_reads::cert_logins(&w1.agents, &w1.configs);
-    if let Some(t) = target_cert_logins {
-        cert_names.extend(t.iter().cloned());
-    }
-    // Beside wave 2, on a target: the preservers on the cluster table, for its clusters (known
-    // since wave 1).
-    let cluster_ids = early_extras
-        .as_ref()
-        .map(|x| x.mid.cluster_ids())
-        .unwrap_or_default();
-    let cluster_evals = mid_level_evals(inst, preservers, &ECC_AGENT_CLUSTER, &cluster_ids);
-    let chain = contains_chain(inst, w1.contains.clone());
-    // Also in wave 2, on a target, beside what wave 3 waits for: the preservers' whole-table
-    // counts, and the user-level preservers evaluated for the holders of `mid_server` (known
-    // since wave 1); wave 3 adds the other MID users, if any.
-    let holders = w1.holder_ids();
-    let counts = count_all(inst, preservers);
-    let early = match_users(inst, preservers, &holders);
-    let main = async {
-        // Wave 2.
-        let w2 = wave2(inst, &w1, &names, &cert_names).await;
-        let mut gids = group_ids(&w2);
-        let mut gnames = BTreeSet::new();
-        let mut role_ids = sys_ids(&w2.user_roles, |r| &r.role);
-        if let Some(tx) = to_source {
-            // The source may have stopped waiting; nothing to do then.
-            let _ = tx.send((gids.clone(), group_names(&w2), role_ids.clone()));
-        }
-        for rx in from_targets {
-            // A target that could not send simply adds nothing.
-            if let Ok((ids, names, roles)) = rx.await {
-                gids.extend(ids);
-                gnames.extend(names);
-                role_ids.extend(roles);
-            }
-        }
-        // Wave 3, with the containment of the roles known so far and, on a target, the
-        // preservers on the MID users' class tables.
-        let user_ids = sys_ids(&w2.users, |u| &u.sys_id);
-        let others: BTreeSet<String> = user_ids.difference(&holders).cloned().collect();
-        let mut asked = BTreeSet::new();
-        let cert_ids = sys_ids(&w2.certificates, |c| &c.sys_id);
-        let ((groups, group_roles, late), held, mut class_evals, cert_evals) = futures::join!(
-            wave3(inst, preservers, &gids, &gnames, &others),
-            held_contains(inst, Ok(Vec::new()), &mut asked, role_ids),
-            class_level_evals(inst, preservers, &w2.users),
-            mid_level_evals(inst, preservers, &SYS_USER_CERTIFICATE, &cert_ids),
-        );
-        class_evals.extend(cert_evals);
-        (
-            w2,
-            user_ids,
-            late,
-            groups,
-            group_roles,
-            (held, asked),
-            class_evals,
-        )
-    };
-    // The source's reads nothing depends on are polled last, so they queue behind wave 2's.
-    let x = async {
-        match early_extras {
-            Some(x) => x,
-            None => extras(inst, Some(&suspects)).await,
-        }
-    };
-    let (contains, main, counts, early, x, cluster_evals) =
-        futures::join!(chain, main, counts, early, x, cluster_evals);
-    let (w2, user_ids, late, groups, group_roles, (held, mut asked), class_evals) = main;
-    let mut evals = user_level_evals(preservers, &counts, early, late, &w2, &user_ids);
-    evals.extend(class_evals);
-    evals.extend(cluster_evals);
-    // The containment of the roles the groups hold, beside wave 4.
-    let group_held = sys_ids(&group_roles, |r| &r.role);
-    let mut g = Gathered {
-        w1,
-        w2,
-        groups,
-        group_roles,
-        contains,
-        held: Ok(Vec::new()),
-        evals,
-    };
-    // Wave 4.
-    let more = async {
-        if is_target {
-            group_level_evals(inst, preservers, &counts, &g).await
-        } else {
-            Vec::new()
-        }
-    };
-    let (more, held) = futures::join!(more, held_contains(inst, held, &mut asked, group_held));
-    g.evals.extend(more);
-    g.held = held;
-    (g, x)
+/// Everything gathered on one instance.
+pub(super) struct Gathered {
+    pub(super) w1: Wave1,
+    pub(super) w2: Wave2,
+    pub(super) groups: Read<Group>,
+    pub(super) group_roles: Read<GroupRoleRow>,
+    /// The roles containing `mid_server`, transitively.
+    pub(super) contains: Read<ContainsRow>,
+    /// The containment of the roles the users and groups read hold, followed down.
+    pub(super) held: Read<ContainsRow>,
+    pub(super) evals: Vec<PreserverEval>,
 }

@@ -150,8 +150,8 @@ fn impact_undecided(results: &[CheckResult]) -> Vec<UndecidedServer> {
             why: r
                 .cause
                 .as_ref()
-                .map_or_else(|| r.message.clone(), cause_text),
-            cause: r.cause.clone(),
+                .map_or_else(|| r.message.clone(), |c| cause_text(c)),
+            cause: r.cause.as_deref().cloned(),
         })
         .collect()
 }

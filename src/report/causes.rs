@@ -170,8 +170,8 @@ impl Scene<'_> {
                 let cause = ErrorCause {
                     kind: self.kind(owner, table, fact_reason),
                     instance: owner.to_string(),
-                    table: table.clone(),
-                    reason: reason.clone(),
+                    table: table.to_string(),
+                    reason: reason.to_string(),
                 };
                 let standard =
                     r.message == format!("could not be decided: {table} unreadable ({reason})");
@@ -242,6 +242,6 @@ pub(super) fn attribute(
                 .collect();
             r.remediation = fix_text(cause.kind, &cause.instance, &tables);
         }
-        r.cause = Some(cause);
+        r.cause = Some(Box::new(cause));
     }
 }

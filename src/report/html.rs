@@ -71,7 +71,7 @@ impl<'a> ResultView<'a> {
                 .iter()
                 .map(|(k, v)| Kv { key: k, value: v })
                 .collect(),
-            waiver: r.waiver.as_ref(),
+            waiver: r.waiver.as_deref(),
             waiver_state: None,
             change: change_mark(r),
         }

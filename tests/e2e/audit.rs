@@ -35,19 +35,20 @@ fn the_three_seed_preservers_keep_the_mid_user_and_the_gate_passes() {
     );
     run.expect("prod-foreign-mid-user", "prod", "mid.prod", "pass");
     assert_eq!(run.report["gate"]["verdict"], "pass");
-    // Every preserver condition was evaluated by the target, restricted to MID-related rows.
-    let evals: Vec<String> = dev
+    // Every preserver condition was evaluated by the target: asked on its own, one page of
+    // sys_ids with the count of every match, which held them all (no restricted read needed).
+    let evals: Vec<_> = dev
         .requests()
-        .iter()
-        .filter_map(|r| r.query.get("sysparm_query").cloned())
-        .filter(|q| q.starts_with("roles=mid_server^"))
+        .into_iter()
+        .filter(|r| {
+            r.query
+                .get("sysparm_query")
+                .is_some_and(|q| q.starts_with("roles=mid_server"))
+        })
         .collect();
-    assert!(
-        evals
-            .iter()
-            .any(|q| q == &format!("roles=mid_server^sys_idIN{}", sid(200))),
-        "{evals:?}"
-    );
+    assert_eq!(evals.len(), 1, "{evals:?}");
+    assert_eq!(evals[0].query["sysparm_query"], "roles=mid_server");
+    assert_eq!(evals[0].query["sysparm_fields"], "sys_id");
 }
 
 #[test]
@@ -239,10 +240,17 @@ fn a_preserver_with_nq_groups_is_restricted_in_every_group() {
         "sys_user_grmember",
         "user.roles=mid_server",
     );
+    // More users named `nobody` than a first page holds: the condition is asked again,
+    // restricted to the MID users.
+    let mut dev = dev;
+    for _ in 0..1_000 {
+        dev.add_user("nobody");
+    }
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
     let run = audit(&pair(&prod, &dev), &[]);
     run.assert_code(0);
     run.expect("mid-user-not-preserved", "dev", "mid.dev", "pass");
+    run.expect("preserver-overbroad", "prod", "MID users", "fail");
     let restricted = format!(
         "user_name=nobody^sys_idIN{0}^NQroles=mid_server^sys_idIN{0}",
         sid(200)
@@ -445,15 +453,16 @@ fn one_audit_of_a_source_and_two_targets_sends_a_fixed_number_of_requests() {
     let small = count(0);
     // Requests do not grow with the number of MID users (50 more on dev).
     assert_eq!(count(50), small);
-    // Per target: 1 gate, 4 wave-1 reads (the configured users and pinned versions in one),
-    // the properties and the MID Servers' clusters, cluster members and open issues, 3 user
-    // lookups (ids and logins ORed into one request per table), 3 preserver counts, 3
-    // evaluations and the containment of the roles held (roleIN) = 19; the source: 1 + 4 + its
-    // preservers, 5 clone-setup reads (both request tables; no request, so no `instance` record
-    // to read), the properties, the same 3 MID Server reads, 3 lookups and the containment of
-    // the roles held = 19. No MID Server uses mutual authentication: no certificate read.
+    // Per target: 1 login check, 4 first reads (the holders, MID Servers, the configured users
+    // and pinned versions in one, role containment whole), the properties and the MID Servers'
+    // clusters, cluster members and open issues, 3 user lookups (ids and logins ORed into one
+    // request per table) and 3 preserver evaluations (one page each, its count included) = 15;
+    // the source: 1 + 4 + its preservers, 5 clone-setup reads (both request tables; no
+    // request, so no `instance` record to read), the properties, the same 3 MID Server reads
+    // and 3 lookups = 18. No MID Server uses mutual authentication: no certificate read. Role
+    // containment, read whole, needs no read of the roles held.
     assert_eq!(
-        small, 57,
+        small, 48,
         "requests of one audit of one source and two targets changed"
     );
 }
@@ -518,4 +527,29 @@ fn verbose_logs_what_is_read_and_how_long_it_took() {
     );
     let run = audit(&pair(&prod, &dev), &["-vv"]);
     assert!(run.stderr.contains("reading") && run.stderr.contains("query="));
+    // Each read names the read it waited for, which ended before it: only the login check of
+    // each instance waited for none.
+    let number = |line: &str, key: &str| -> Option<u64> {
+        let rest = line.split(&format!(" {key}=")).nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    let mut ended = std::collections::BTreeSet::new();
+    let mut first = 0;
+    for line in run.stderr.lines() {
+        if line.contains(" read ") || line.contains(" counted ") {
+            ended.extend(number(line, "read"));
+        } else if line.contains("reading") || line.contains("counting") {
+            match number(line, "after") {
+                Some(after) => assert!(ended.contains(&after), "{line}\n{}", run.stderr),
+                None => {
+                    first += 1;
+                    assert!(line.contains("sys_user_role\""), "{line}");
+                }
+            }
+        }
+    }
+    assert_eq!(first, 2, "{}", run.stderr);
 }

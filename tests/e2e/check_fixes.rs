@@ -389,12 +389,37 @@ fn multi_nq_condition_budgets_per_group_and_stays_under_8kb() {
         let longest = longest_url(fake);
         assert!(longest < 8192, "a URL of {longest} bytes");
     }
-    // The evaluation restricted every group, in requests of several MID users each.
-    let restricted: Vec<String> = dev
-        .requests()
-        .iter()
-        .filter_map(|r| r.query.get("sysparm_query").cloned())
-        .filter(|q| q.starts_with("user_nameSTARTSWITH") && q.contains("sys_idIN"))
+    // Its 100 matches fit one page: the condition was asked on its own, once.
+    let evaluations = |dev: &FakeInstance| -> Vec<String> {
+        dev.requests()
+            .iter()
+            .filter_map(|r| r.query.get("sysparm_query").cloned())
+            .filter(|q| q.starts_with("user_nameSTARTSWITH"))
+            .collect()
+    };
+    assert_eq!(evaluations(&dev), [groups.join("^NQ")]);
+
+    // With more matches than a page holds (1,000 users that are not MID users), the evaluation
+    // restricted every group, in requests of several MID users each.
+    let mut more = many_mid_users(100);
+    for n in 0..1_000 {
+        more.add_user_with(
+            &format!("mid.dev.00x{n:04}"),
+            json!({"web_service_access_only": "true", "sys_domain": "global",
+                   "active": "true", "locked_out": "false"}),
+        );
+    }
+    let dev = FakeInstance::start(more);
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.expect("mid-user-not-preserved", "dev", "mid.dev.042", "pass");
+    run.expect("preserver-overbroad", "prod", "MID users by group", "fail");
+    for fake in [&prod, &dev] {
+        let longest = longest_url(fake);
+        assert!(longest < 8192, "a URL of {longest} bytes");
+    }
+    let restricted: Vec<String> = evaluations(&dev)
+        .into_iter()
+        .filter(|q| q.contains("sys_idIN"))
         .collect();
     assert!(!restricted.is_empty());
     for q in &restricted {
@@ -410,7 +435,19 @@ fn condition_too_long_for_one_id_per_group_is_error_naming_the_preserver() {
         .map(|i| format!("user_name=mid.dev.{i:03}"))
         .collect();
     let prod = FakeInstance::start(source_with_user_preserver(&groups.join("^NQ")));
+    // Its matches fit one page: asked on its own, it is evaluated all the same.
     let dev = FakeInstance::start(many_mid_users(100));
+    let run = audit(&pair(&prod, &dev), &[]);
+    run.assert_code(0);
+    run.expect("preserver-overbroad", "prod", "MID users by group", "pass");
+    run.expect("mid-user-not-preserved", "dev", "mid.dev.042", "pass");
+    // With more matches than a page holds (1,000 users named like the last group, none of
+    // them a MID user), it would have to be restricted to the MID users, which does not fit.
+    let mut more = many_mid_users(100);
+    for _ in 0..1_000 {
+        more.add_user("mid.dev.119");
+    }
+    let dev = FakeInstance::start(more);
     let run = audit(&pair(&prod, &dev), &[]);
     run.assert_code(2);
     for check in ["preserver-not-applied", "preserver-overbroad"] {

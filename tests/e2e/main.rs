@@ -12,6 +12,7 @@ mod support;
 mod audit;
 mod baseline;
 mod browser;
+mod chain;
 mod check_fixes;
 mod ci_recipes;
 mod cli;

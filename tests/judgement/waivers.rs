@@ -4,7 +4,6 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use preclone::checks::CheckId;
 use preclone::finding::{CheckResult, Severity, Status, Subject};
 use preclone::waivers::{self, Waiver, WaiverError, WaiverState};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 fn parse(text: &str) -> Result<Vec<Waiver>, WaiverError> {
@@ -27,7 +26,7 @@ fn result(check: &str, status: Status, instance: &str, sys_id: &str, name: &str)
         subject: Subject::new("sys_user", sys_id, name),
         message: "m".to_string(),
         remediation: "r".to_string(),
-        evidence: BTreeMap::new(),
+        evidence: Default::default(),
         waiver: None,
         cause: None,
         change: None,

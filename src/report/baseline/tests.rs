@@ -7,7 +7,6 @@ use crate::report::build::GateOptions;
 use crate::verdict;
 use chrono::TimeZone;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 const PROD: &str = "https://acme.service-now.com";
 const DEV: &str = "https://acmedev.service-now.com";
@@ -21,7 +20,7 @@ fn result(check: CheckId, status: Status, instance: &str, sys_id: &str, name: &s
         subject: Subject::new("sys_user", sys_id, name),
         message: format!("{name} is {status}"),
         remediation: String::new(),
-        evidence: BTreeMap::new(),
+        evidence: Default::default(),
         waiver: None,
         cause: None,
         change: None,
