@@ -106,13 +106,14 @@ pub const SYS_USER: Table = every(
     "roles=mid_server",
 );
 
-/// The MID users' memberships, with their group's name and [`GROUP_WALK`] levels of its
-/// ancestors (dot-walked), so a group tree that deep costs no read of its own.
+/// The MID users' memberships, with their user's login, their group's name and [`GROUP_WALK`]
+/// levels of its ancestors (dot-walked), so a group tree that deep costs no read of its own.
 pub const SYS_USER_GRMEMBER: Table = every(
     "sys_user_grmember",
     &[
         "sys_id",
         "user",
+        "user.user_name",
         "group",
         "group.name",
         "group.parent",

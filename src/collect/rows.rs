@@ -205,6 +205,8 @@ pub(super) struct MembershipRow {
     pub(super) sys_id: String,
     #[serde(default, deserialize_with = "de::text")]
     pub(super) user: String,
+    #[serde(rename = "user.user_name", default, deserialize_with = "de::text")]
+    pub(super) user_name: String,
     #[serde(default, deserialize_with = "de::text")]
     group: String,
     #[serde(rename = "group.name", default, deserialize_with = "de::text")]

@@ -61,21 +61,20 @@ pub(super) struct TargetNames {
 }
 
 /// What a target tells the source once its memberships are in: the groups (with the ancestors
-/// the rows walk to) and group names they refer to, which the source reads as well, and the
-/// roles its users' rows grant, whose containment the source follows as well (after the clone
-/// it is the source's).
+/// the rows walk to) and group names they refer to, which the source reads as well.
 #[derive(Default)]
 pub(super) struct TargetGroups {
     ids: BTreeSet<String>,
     names: BTreeSet<String>,
-    roles: BTreeSet<String>,
     step: Step,
 }
 
-/// The slots of one target.
+/// The slots of one target. Besides its names and groups, the roles its users' rows grant,
+/// whose containment the source follows as well (after the clone it is the source's).
 struct TargetSlots {
     names: Slot<Arc<TargetNames>>,
     groups: Slot<Arc<TargetGroups>>,
+    roles: Slot<Arc<BTreeSet<String>>>,
 }
 
 /// Every slot of one run.
@@ -92,6 +91,7 @@ impl Links {
                 .map(|_| TargetSlots {
                     names: Slot::new(),
                     groups: Slot::new(),
+                    roles: Slot::new(),
                 })
                 .collect(),
         }
@@ -149,28 +149,48 @@ pub(super) async fn target(
     }
     .shared();
     let clusters = mid_reads::clusters(inst, login).map(Arc::new).shared();
-    let w2 = {
+    let who = {
         let w1 = w1.clone();
         async move {
             let w1 = w1.await;
-            let who = w1.mid_users(&w1.logins());
+            Arc::new(w1.mid_users(&w1.logins()))
+        }
+    }
+    .shared();
+    // The memberships first and on their own: the groups wait for them alone.
+    let memberships = {
+        let (w1, who) = (w1.clone(), who.clone());
+        async move {
+            let (w1, who) = futures::join!(w1, who);
+            Arc::new(memberships(inst, &who, w1.step).await)
+        }
+    }
+    .shared();
+    let w2 = {
+        let (w1, who, memberships) = (w1.clone(), who.clone(), memberships.clone());
+        async move {
+            let (w1, who) = futures::join!(w1, who);
             let certs = cert_logins(&w1.agents, &w1.configs);
-            Arc::new(wave2(inst, who, &certs, w1.step).await)
+            let memberships = memberships.map(owned);
+            let w2 = wave2(inst, &who, &certs, w1.step, memberships).await;
+            slots
+                .roles
+                .set(Arc::new(sys_ids(&w2.user_roles, |r| &r.role)));
+            Arc::new(w2)
         }
     }
     .shared();
     let groups = {
-        let w2 = w2.clone();
+        let memberships = memberships.clone();
         async move {
-            let w2 = w2.await;
-            let ids = group_ids(&w2);
+            let Got(rows, step) = &*memberships.await;
+            let ids = group_ids(rows);
             slots.groups.set(Arc::new(TargetGroups {
                 ids: ids.clone(),
-                names: group_names(&w2),
-                roles: sys_ids(&w2.user_roles, |r| &r.role),
-                step: w2.memberships_step,
+                names: group_names(rows),
+                step: *step,
             }));
-            Arc::new(wave3(inst, &ids, &BTreeSet::new(), w2.memberships_step).await)
+            Arc::new(wave3(inst, &ids, &BTreeSet::new(), *step).await)
         }
     }
     .shared();
@@ -338,7 +358,8 @@ pub(super) async fn source(
         Arc::new(names.into_iter().flatten().collect::<Vec<_>>())
     }
     .shared();
-    let w2 = {
+    // Its MID users and those named like every target's, with the certificate logins.
+    let who = {
         let (w1, targets) = (w1.clone(), targets.clone());
         async move {
             let (w1, targets) = futures::join!(w1, targets);
@@ -349,8 +370,24 @@ pub(super) async fn source(
                 certs.extend(t.cert_logins.iter().cloned());
             }
             let after = Step::all(targets.iter().map(|t| t.step).chain([w1.step]));
-            let who = w1.mid_users(&names);
-            Arc::new(wave2(inst, who, &certs, after).await)
+            Arc::new((w1.mid_users(&names), certs, after))
+        }
+    }
+    .shared();
+    let memberships = {
+        let who = who.clone();
+        async move {
+            let who = who.await;
+            Arc::new(memberships(inst, &who.0, who.2).await)
+        }
+    }
+    .shared();
+    let w2 = {
+        let (who, memberships) = (who.clone(), memberships.clone());
+        async move {
+            let who = who.await;
+            let memberships = memberships.map(owned);
+            Arc::new(wave2(inst, &who.0, &who.1, who.2, memberships).await)
         }
     }
     .shared();
@@ -374,20 +411,29 @@ pub(super) async fn source(
         }
     };
     let groups = {
-        let w2 = w2.clone();
+        let memberships = memberships.clone();
         async move {
-            let (w2, theirs) =
-                futures::join!(w2, join_all(links.targets.iter().map(|t| t.groups.get())));
-            let (mut ids, mut names) = (group_ids(&w2), BTreeSet::new());
-            let mut roles = BTreeSet::new();
-            let mut after = w2.memberships_step;
+            let (mine, theirs) = futures::join!(
+                memberships,
+                join_all(links.targets.iter().map(|t| t.groups.get()))
+            );
+            let Got(rows, step) = &*mine;
+            let (mut ids, mut names) = (group_ids(rows), BTreeSet::new());
+            let mut after = *step;
             for t in theirs.iter().flatten() {
                 ids.extend(t.ids.iter().cloned());
                 names.extend(t.names.iter().cloned());
-                roles.extend(t.roles.iter().cloned());
                 after = after.and(t.step);
             }
-            (wave3(inst, &ids, &names, after).await, roles)
+            let groups = wave3(inst, &ids, &names, after).await;
+            // The targets' roles, for the containment followed at the end.
+            let theirs = join_all(links.targets.iter().map(|t| t.roles.get())).await;
+            let roles: BTreeSet<String> = theirs
+                .iter()
+                .flatten()
+                .flat_map(|r| r.iter().cloned())
+                .collect();
+            (groups, roles)
         }
     };
     let contains = inst.initial::<ContainsRow>(&SYS_USER_ROLE_CONTAINS, login);

@@ -169,11 +169,12 @@ pub(super) struct MidUsers {
 }
 
 impl MidUsers {
-    /// Whether a user read is a MID user: a holder of `mid_server`, or named by a login looked
-    /// up (whatever its case, as the instance may match it) rather than found only through a
-    /// holder's shorter login.
-    fn keep(&self, u: &User) -> bool {
-        self.holders.contains(&u.sys_id) || self.logins.contains(&login_key(&u.user_name))
+    /// Whether the user `sys_id` of login `user_name` (a user read, or the user a row walks
+    /// to) is a MID user: a holder of `mid_server`, or named by a login looked up (whatever its
+    /// case, as the instance may match it) rather than found only through a holder's shorter
+    /// login.
+    pub(super) fn keeps(&self, sys_id: &str, user_name: &str) -> bool {
+        self.holders.contains(sys_id) || self.logins.contains(&login_key(user_name))
     }
 }
 
@@ -290,20 +291,45 @@ pub(super) struct Wave2 {
     pub(super) memberships: Read<MembershipRow>,
     /// The certificate rows of the logins of MID Servers using mutual authentication.
     pub(super) certificates: Read<CertRow>,
-    /// Where the memberships stand: what the groups wait for.
-    pub(super) memberships_step: Step,
     /// Where the users and certificate rows stand.
     pub(super) step: Step,
 }
 
-/// The second wave: the MID users `who` (by sys_id and by login), all their role rows and
-/// memberships (the memberships first: the groups wait for them), and the certificate rows of
-/// `cert_names`.
+/// The MID users' memberships (by sys_id and by login), read on their own: the groups wait for
+/// them alone. A row of a user the shorter login of a holder found is left out (by the login
+/// the row walks to, [`MidUsers::keeps`]).
+pub(super) async fn memberships(
+    inst: &Reader,
+    who: &MidUsers,
+    after: Step,
+) -> Got<Read<MembershipRow>> {
+    let (ids, names) = (&who.ids, &who.names);
+    let Got(rows, step) = inst
+        .read_by_users::<MembershipRow>(
+            &SYS_USER_GRMEMBER,
+            "user",
+            "user.user_name",
+            ids,
+            names,
+            after,
+        )
+        .await;
+    let rows = rows.map(|rows| {
+        rows.into_iter()
+            .filter(|m| who.keeps(&m.user, &m.user_name))
+            .collect()
+    });
+    Got(rows, step)
+}
+
+/// The second wave: the MID users `who` (by sys_id and by login) and all their role rows, and
+/// the certificate rows of `cert_names`, with their memberships ([`memberships`], read beside).
 pub(super) async fn wave2(
     inst: &Reader,
-    who: MidUsers,
+    who: &MidUsers,
     cert_names: &BTreeSet<String>,
     after: Step,
+    memberships: impl std::future::Future<Output = Got<Read<MembershipRow>>>,
 ) -> Wave2 {
     let (ids, names) = (&who.ids, &who.names);
     let (user, login) = ("user", "user.user_name");
@@ -313,46 +339,37 @@ pub(super) async fn wave2(
         .cloned()
         .collect();
     let (memberships, user_roles, users, certificates) = futures::join!(
-        inst.read_by_users::<MembershipRow>(&SYS_USER_GRMEMBER, user, login, ids, names, after),
+        memberships,
         inst.read_by_users::<UserRoleRow>(&SYS_USER_HAS_ROLE, user, login, ids, names, after),
         inst.read_by_users::<UserRow>(&SYS_USER, "sys_id", "user_name", ids, names, after),
         mid_reads::certificates(inst, &cert_names, after),
     );
-    let memberships_step = memberships.1;
     let step = Step::all([users.1, user_roles.1, certificates.1]);
     let users: Read<User> = users.0.map(|rows| {
         rows.into_iter()
             .map(User::from)
-            .filter(|u| who.keep(u))
+            .filter(|u| who.keeps(&u.sys_id, &u.user_name))
             .collect()
     });
-    // The rows of the MID users kept (all of them when the users could not be read).
-    let kept: Option<BTreeSet<&str>> = users
-        .as_ref()
-        .ok()
-        .map(|u| u.iter().map(|u| u.sys_id.as_str()).collect());
-    let of_kept = |user: &str| kept.as_ref().is_none_or(|k| k.contains(user));
-    let user_roles: Read<UserRoleRow> = user_roles
-        .0
-        .map(|rows| rows.into_iter().filter(|r| of_kept(&r.user)).collect());
-    let memberships: Read<MembershipRow> = memberships
-        .0
-        .map(|rows| rows.into_iter().filter(|r| of_kept(&r.user)).collect());
+    let user_roles: Read<UserRoleRow> = user_roles.0.map(|rows| {
+        rows.into_iter()
+            .filter(|r| who.keeps(&r.user, &r.user_name))
+            .collect()
+    });
     Wave2 {
         users,
-        unsafe_logins: who.unsafe_logins,
+        unsafe_logins: who.unsafe_logins.clone(),
         user_roles,
-        memberships,
+        memberships: memberships.0,
         certificates: certificates.0,
-        memberships_step,
         step,
     }
 }
 
 /// The groups of the memberships and their ancestors as far as the membership rows walk up
 /// (`group.parent...`), so that parents cost no wave of their own unless the tree is deeper.
-pub(super) fn group_ids(w2: &Wave2) -> BTreeSet<String> {
-    w2.memberships
+pub(super) fn group_ids(memberships: &Read<MembershipRow>) -> BTreeSet<String> {
+    memberships
         .as_ref()
         .map(|rows| {
             rows.iter()
@@ -365,8 +382,8 @@ pub(super) fn group_ids(w2: &Wave2) -> BTreeSet<String> {
 }
 
 /// The names of the memberships' groups that can be put into a query.
-pub(super) fn group_names(w2: &Wave2) -> BTreeSet<String> {
-    w2.memberships
+pub(super) fn group_names(memberships: &Read<MembershipRow>) -> BTreeSet<String> {
+    memberships
         .as_ref()
         .map(|rows| {
             rows.iter()
