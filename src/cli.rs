@@ -163,7 +163,7 @@ pub struct FixArgs {
         conflicts_with = "evidence"
     )]
     pub source: Option<String>,
-    /// A clone target whose MID users the records keep (repeatable).
+    /// A clone target whose MID users, certificate logins and clusters the records keep (repeatable).
     #[arg(
         long = "target",
         value_name = "NAME",

@@ -8,6 +8,7 @@ use super::{instance_subject, table_subject, CheckId, Ctx, Ev, Judge};
 use crate::evidence::{parse_bool, Credential, Fact, InstanceEvidence, MidServer, Unreadable};
 use crate::finding::{CheckResult, Subject};
 use crate::simulate::login_key;
+use std::collections::{BTreeMap, BTreeSet};
 
 const OVERRIDE: &str = "glide.ecc_agent.validated.override";
 
@@ -107,50 +108,89 @@ fn shared(
     found
 }
 
-/// The non-production targets' MID Servers by what [`shared`] compares (a login, a name, a
-/// host, each case-insensitively), so that each production MID Server is compared only with
-/// those that share one.
-struct Marks(std::collections::HashMap<(u8, String), Vec<(usize, usize)>>);
+/// The non-production targets' MID Servers by what a production MID Server may share with them
+/// (a login, a name, a host; case-insensitively), so each production MID Server is compared
+/// only with those that share something rather than with every one.
+struct Lookalikes<'a> {
+    servers: Vec<(&'a InstanceEvidence, &'a MidServer)>,
+    /// Positions in `servers` by login key, and by name or host in lower case.
+    by_login: BTreeMap<String, Vec<usize>>,
+    by_name: BTreeMap<String, Vec<usize>>,
+    by_host: BTreeMap<String, Vec<usize>>,
+}
 
-impl Marks {
-    fn keys(inst: &InstanceEvidence, m: &MidServer) -> Vec<(u8, String)> {
-        let mut keys: Vec<(u8, String)> = mid_server_logins(inst, m)
-            .iter()
-            .map(|l| (0, login_key(l)))
-            .collect();
-        for (kind, v) in [(1, &m.name), (2, &m.host_name)] {
-            if !v.trim().is_empty() {
-                keys.push((kind, v.trim().to_ascii_lowercase()));
-            }
-        }
-        keys
-    }
-
-    fn of(list: &[(&InstanceEvidence, &[MidServer])]) -> Marks {
-        let mut index: std::collections::HashMap<(u8, String), Vec<(usize, usize)>> =
-            std::collections::HashMap::new();
-        for (ti, (t, ms)) in list.iter().enumerate() {
-            for (mi, m) in ms.iter().enumerate() {
-                for key in Marks::keys(t, m) {
-                    index.entry(key).or_default().push((ti, mi));
+impl<'a> Lookalikes<'a> {
+    fn new(list: &[(&'a InstanceEvidence, &'a [MidServer])]) -> Self {
+        let mut ix = Lookalikes {
+            servers: Vec::new(),
+            by_login: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            by_host: BTreeMap::new(),
+        };
+        for (t, ms) in list {
+            let logins = logins_by_server(t);
+            for m in ms.iter() {
+                let i = ix.servers.len();
+                ix.servers.push((t, m));
+                for l in logins.get(m.sys_id.as_str()).into_iter().flatten() {
+                    ix.by_login.entry(l.clone()).or_default().push(i);
+                }
+                for (map, v) in [(&mut ix.by_name, &m.name), (&mut ix.by_host, &m.host_name)] {
+                    if !v.trim().is_empty() {
+                        map.entry(v.trim().to_lowercase()).or_default().push(i);
+                    }
                 }
             }
         }
-        Marks(index)
+        ix
     }
 
-    /// The target MID Servers sharing a mark with `p`, each once, in the targets' order.
-    fn candidates(&self, source: &InstanceEvidence, p: &MidServer) -> Vec<(usize, usize)> {
-        let mut found: Vec<(usize, usize)> = Marks::keys(source, p)
-            .iter()
-            .filter_map(|k| self.0.get(k))
-            .flatten()
-            .copied()
-            .collect();
-        found.sort_unstable();
-        found.dedup();
-        found
+    /// The target MID Servers that share a login, name or host with `p`, in the order of the
+    /// targets and their MID Servers.
+    fn candidates(
+        &self,
+        source: &InstanceEvidence,
+        p: &MidServer,
+    ) -> Vec<(&'a InstanceEvidence, &'a MidServer)> {
+        let mut hits: BTreeSet<usize> = BTreeSet::new();
+        for l in mid_server_logins(source, p) {
+            hits.extend(self.by_login.get(&login_key(&l)).into_iter().flatten());
+        }
+        for (map, v) in [(&self.by_name, &p.name), (&self.by_host, &p.host_name)] {
+            hits.extend(map.get(&v.trim().to_lowercase()).into_iter().flatten());
+        }
+        hits.into_iter().map(|i| self.servers[i]).collect()
     }
+}
+
+/// The login keys of every MID Server of `inst` ([`mid_server_logins`]), by sys_id, reading the
+/// configured users once.
+fn logins_by_server(inst: &InstanceEvidence) -> BTreeMap<&str, Vec<String>> {
+    let mut out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let configs = inst
+        .mid_configs
+        .get()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let shared: Vec<String> = (configs.iter())
+        .filter(|c| c.ecc_agent.is_empty() && !c.value.trim().is_empty())
+        .map(|c| login_key(&c.value))
+        .collect();
+    for m in inst.mid_servers.get().into_iter().flatten() {
+        let e = out.entry(m.sys_id.as_str()).or_default();
+        e.extend(shared.iter().cloned());
+        if !m.user_name.trim().is_empty() {
+            e.push(login_key(&m.user_name));
+        }
+    }
+    for c in configs {
+        if !c.ecc_agent.is_empty() && !c.value.trim().is_empty() {
+            if let Some(e) = out.get_mut(c.ecc_agent.as_str()) {
+                e.push(login_key(&c.value));
+            }
+        }
+    }
+    out
 }
 
 /// The non-production targets' MID Servers, or why one target's could not be read (its MID
@@ -223,16 +263,13 @@ fn nonprod_servers(
         Ok(list) => (list.as_slice(), None),
         Err(e) => (&[][..], Some(e)),
     };
-    let index = Marks::of(list);
+    let index = Lookalikes::new(list);
     for p in servers {
         let subject = Subject::new("ecc_agent", &p.sys_id, &p.name);
-        // Only the target MID Servers that share a mark with it, in the targets' order.
         let matches: Vec<String> = index
             .candidates(source, p)
             .into_iter()
-            .filter_map(|(ti, mi)| {
-                let (t, ms) = &list[ti];
-                let m = &ms[mi];
+            .filter_map(|(t, m)| {
                 let what = shared(source, p, t, m);
                 (!what.is_empty()).then(|| {
                     format!(

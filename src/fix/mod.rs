@@ -6,6 +6,8 @@
 //!   clones use); a user table or class table whose MID rows no applicable preserver keeps gets
 //!   the recommended preserver (the seed article's three, one per child class table: PRODUCT.md
 //!   section 4), linked into the profile of every pending request and the default profile.
+//!   `mid_level` does the same for the certificate rows of MID Servers using mutual
+//!   authentication (`sys_user_certificate`) and the MID Server clusters (`ecc_agent_cluster`).
 //! - `predict` applies them to a copy of the evidence and judges it again: the findings that
 //!   fail now and pass then are what a record closes (each record by leaving it out), and what
 //!   would newly fail is said, never hidden.
@@ -15,6 +17,7 @@
 //! Nothing here reads an instance: the binary collects (or reads saved evidence) first.
 
 pub mod markdown;
+mod mid_level;
 mod predict;
 mod records;
 pub mod xml;

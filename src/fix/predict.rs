@@ -89,8 +89,9 @@ pub(super) fn apply<'f>(
 }
 
 /// What a new preserver's condition (`roles=mid_server`, or `user.roles=mid_server`) matches
-/// among a target's MID-related rows: the rows of the users with a `mid_server` role row. `None`
-/// where the target would not be asked (a class table none of its MID users has).
+/// among a target's MID-related rows: the rows of the users with a `mid_server` role row (on the
+/// cluster table, with no condition, every cluster). `None` where the target would not be asked
+/// (a class table none of its MID users has, no certificate or cluster row).
 fn evaluate(t: &InstanceEvidence, p: &Preserver) -> Option<PreserverEval> {
     let holders = || -> Result<BTreeSet<String>, Unreadable> {
         let mid: BTreeSet<&str> = t
@@ -129,7 +130,7 @@ fn evaluate(t: &InstanceEvidence, p: &Preserver) -> Option<PreserverEval> {
             let matched = of_class.iter().filter(|u| h.contains(&u.sys_id));
             Ok((of_class.len(), matched.map(|u| u.sys_id.clone()).collect()))
         }),
-        _ => return None,
+        _ => super::mid_level::evaluate(t, p, holders)?,
     };
     let (related, matched, total) = match rows {
         Ok((related, matched)) => {

@@ -1,11 +1,13 @@
 //! Which records close which gaps. First the repairs: a MID-related preserver that will not run
 //! (`preserver-not-applied`) is switched on, its theme flag cleared where the clone does not
 //! preserve the theme, and linked into every profile the clones use, unless it is over-broad
-//! or uses `MATCH_RGX` (a manual step then). Then the additions: every user table or MID
-//! user's class table whose MID rows no applicable preserver keeps gets the recommended
-//! preserver (an existing one with that condition repaired, or a new one).
+//! or uses `MATCH_RGX` (a manual step then); so is a preserver on `sys_user_certificate` or
+//! `ecc_agent_cluster` that matches a row its check fails but does not run ([`mid_level`]).
+//! Then the additions: every user table, MID user's class table, certificate or cluster table
+//! whose MID rows no applicable preserver keeps gets the recommended preserver (an existing
+//! one with that condition repaired, or a new one).
 
-use super::{Change, FixError, Link, PreserverFix};
+use super::{mid_level, Change, FixError, Link, PreserverFix};
 use crate::checks::{advice, CheckId, Ctx};
 use crate::evidence::{CloneProfile, Evidence, Preserver, ProfilePreserver};
 use crate::finding::{CheckResult, Status};
@@ -19,10 +21,11 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) const CLASS_CONDITION: &str = "roles=mid_server";
 
 /// Checks whose fix is no preserver: each failing one is a manual step.
-pub(super) const BY_HAND: [CheckId; 3] = [
+pub(super) const BY_HAND: [CheckId; 4] = [
     CheckId::MidGroupLacksRoleInSource,
     CheckId::MidGroupMissingInSource,
     CheckId::MidRoleIdDiffers,
+    CheckId::MidCertificateExpiring,
 ];
 
 /// Login results a kept row closes: their subject is the target's user record.
@@ -57,10 +60,10 @@ pub(super) fn needed_tables(e: &Evidence) -> Result<(), FixError> {
 }
 
 /// The source's clone set-up as fix reads it, with the clones simulated.
-struct Scope<'e> {
-    ctx: Ctx<'e>,
-    evidence: &'e Evidence,
-    preservers: &'e [Preserver],
+pub(super) struct Scope<'e> {
+    pub(super) ctx: Ctx<'e>,
+    pub(super) evidence: &'e Evidence,
+    pub(super) preservers: &'e [Preserver],
     links: &'e [ProfilePreserver],
     profiles: &'e [CloneProfile],
     /// The profiles a preserver must be listed in: the profile of every pending request onto
@@ -134,20 +137,29 @@ impl<'e> Scope<'e> {
     }
 }
 
-fn failing(results: &[CheckResult], check: CheckId) -> impl Iterator<Item = &CheckResult> {
+pub(super) fn failing(
+    results: &[CheckResult],
+    check: CheckId,
+) -> impl Iterator<Item = &CheckResult> {
     results
         .iter()
         .filter(move |r| r.check == check && r.status == Status::Fail)
 }
 
+/// The step for a preserver that will not run because its condition uses `MATCH_RGX`, if it
+/// does: fix never switches such a preserver on.
+pub(super) fn regex_step(p: &Preserver) -> Option<String> {
+    p.condition.contains("MATCH_RGX").then(|| format!(
+        "Preserver \"{}\" on {} will not run: its condition uses MATCH_RGX, which preserver conditions do not support. Fix leaves it as it is: rewrite its condition without MATCH_RGX, or delete it once the preservers fix writes are imported.",
+        p.name, p.table
+    ))
+}
+
 /// Why fix leaves a preserver that will not run as it is, if it does: switching it on would
 /// recommend a condition that another check fails.
 fn left_alone(p: &Preserver, before: &[CheckResult]) -> Option<String> {
-    if p.condition.contains("MATCH_RGX") {
-        return Some(format!(
-            "Preserver \"{}\" on {} will not run: its condition uses MATCH_RGX, which preserver conditions do not support. Fix leaves it as it is: rewrite its condition without MATCH_RGX, or delete it once the preservers fix writes are imported.",
-            p.name, p.table
-        ));
+    if let Some(step) = regex_step(p) {
+        return Some(step);
     }
     let broad = before.iter().any(|r| {
         r.check == CheckId::PreserverOverbroad
@@ -202,7 +214,7 @@ fn repair(
         change: (!changed.is_empty()).then_some(Change::Update(changed)),
         links,
         keeps,
-        notes: dot_walk_note(&p.condition),
+        notes: notes(&p.table, &p.condition),
         closes: Vec::new(),
     })
 }
@@ -240,6 +252,11 @@ pub(super) fn repairs(
         );
         out.extend(repair(&scope, p, keeps, manual, new_id));
     }
+    for (p, keeps) in mid_level::to_repair(&scope, before, manual) {
+        if !out.iter().any(|f| f.preserver.sys_id == p.sys_id) {
+            out.extend(repair(&scope, p, keeps, manual, new_id));
+        }
+    }
     out
 }
 
@@ -276,18 +293,23 @@ pub(super) fn additions(
 }
 
 /// The recommended condition on `table` (PRODUCT.md section 4): the seed article's on its three
-/// tables, the users holding `mid_server` on a MID user's class table.
+/// tables, the users holding `mid_server` on a MID user's class table, and on the certificate
+/// and cluster tables [`mid_level::recommended`]'s.
 fn recommended(table: &str) -> Option<&'static str> {
-    advice::seed_condition(table).or_else(|| tables::class_table(table).map(|_| CLASS_CONDITION))
+    advice::seed_condition(table)
+        .or_else(|| mid_level::recommended(table))
+        .or_else(|| tables::class_table(table).map(|_| CLASS_CONDITION))
 }
 
 /// The tables some MID rows of a target lack a preserver on: those `preserver-missing` names,
-/// and for every login that fails a survival check a preserver closes, the tables whose rows
-/// of that user no applicable preserver keeps under some clone.
+/// for every login that fails a survival check a preserver closes, the tables whose rows of
+/// that user no applicable preserver keeps under some clone, and the certificate and cluster
+/// tables whose failing rows none keeps.
 fn gaps(scope: &Scope, results: &[CheckResult]) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = failing(results, CheckId::PreserverMissing)
         .map(|r| r.subject.name.clone())
         .collect();
+    out.extend(mid_level::gaps(scope, results));
     let failing_logins: BTreeSet<(&str, &str)> = results
         .iter()
         .filter(|r| r.status == Status::Fail && LOGIN_CHECKS.contains(&r.check))
@@ -346,7 +368,10 @@ fn create(
         "sys_user" => "MID server users".to_string(),
         "sys_user_has_role" => "MID server user has role".to_string(),
         "sys_user_grmember" => "MID server user group membership".to_string(),
-        class => format!("MID server users ({class})"),
+        other => match mid_level::name(other) {
+            Some(name) => name.to_string(),
+            None => format!("MID server users ({other})"),
+        },
     };
     let name = if scope.preservers.iter().any(|p| p.name == base) {
         format!("{base} (preclone)")
@@ -380,13 +405,16 @@ fn create(
         change: Some(Change::Create),
         links,
         keeps: keeps(table),
-        notes: dot_walk_note(condition),
+        notes: notes(table, condition),
         closes: Vec::new(),
     }
 }
 
 /// What the recommended preserver on `table` keeps.
 fn keeps(table: &str) -> String {
+    if let Some(k) = mid_level::keeps(table) {
+        return k.to_string();
+    }
     match table {
         "sys_user" => "on each target, the users that hold mid_server (the MID users), which the clone would otherwise replace with the source's".to_string(),
         "sys_user_has_role" => "on each target, the role rows of the users that hold mid_server, so that they keep it".to_string(),
@@ -395,8 +423,12 @@ fn keeps(table: &str) -> String {
     }
 }
 
-/// The note beside a condition that dot-walks.
-fn dot_walk_note(condition: &str) -> Vec<String> {
+/// The notes beside a preserver on `table` with `condition`: why fix chose the condition on the
+/// certificate and cluster tables, and the dot-walk's cost on the user tables.
+fn notes(table: &str, condition: &str) -> Vec<String> {
+    if let Some(notes) = mid_level::notes(table, condition) {
+        return notes;
+    }
     if query::is_dot_walked(condition) {
         vec![format!(
             "Its condition is {}: the legacy in-app clone engine, used only where a clone falls back to it, cannot apply a dot-walk.",
@@ -408,7 +440,7 @@ fn dot_walk_note(condition: &str) -> Vec<String> {
 }
 
 /// A condition as the text shows it.
-fn shown(condition: &str) -> &str {
+pub(super) fn shown(condition: &str) -> &str {
     if condition.trim().is_empty() {
         "none: every row"
     } else {
@@ -435,6 +467,9 @@ pub(super) fn by_hand(before: &[CheckResult]) -> Vec<String> {
             let what = match r.check {
                 CheckId::MidGroupLacksRoleInSource => "a group that grants nothing in the source",
                 CheckId::MidGroupMissingInSource => "a group that will not exist after the clone",
+                CheckId::MidCertificateExpiring => {
+                    "a certificate that is inactive or expires soon, which no preserver renews"
+                }
                 _ => "a role or group whose sys_id differs between the instances",
             };
             format!(

@@ -1,6 +1,7 @@
 //! End-to-end: `preclone fix` closes the loop. On each gap estate (no preservers, a thin profile
 //! under an unlocked and a locked pending request, a child-class MID user, a switched-off
-//! preserver with a hostile name) the XML it writes is loaded into the fake source as Import XML
+//! preserver with a hostile name, a certificate login no preserver keeps, a cluster in the
+//! default exclusions under a pending request's profile) the XML it writes is loaded into the fake source as Import XML
 //! loads it, and a second audit shows every finding the Markdown claims closed passing and
 //! nothing new failing at medium or above. Also: nothing to fix writes no file, an unreadable
 //! preserver, profile or request table writes none (exit 2), and only GET (plus the token POST)
@@ -400,6 +401,132 @@ fn a_switched_off_preserver_is_updated_whole_and_a_hostile_name_survives() {
     );
     t.after
         .assert_target_survives("dev", "mid.dev", "mid-dev-01");
+}
+
+/// The clone tip's three preservers on `s`, with their sys_ids.
+fn seed_ids(s: &mut FakeState) -> [String; 3] {
+    [
+        s.add_preserver("MID server users", "sys_user", "roles=mid_server"),
+        s.add_preserver(
+            "MID server user has role",
+            "sys_user_has_role",
+            "user.roles=mid_server",
+        ),
+        s.add_preserver(
+            "MID server user group membership",
+            "sys_user_grmember",
+            "user.roles=mid_server",
+        ),
+    ]
+}
+
+#[test]
+fn a_certificate_login_no_preserver_keeps_gets_a_preserver_on_its_table() {
+    // mid-dev-02 logs in as mid.cert with a client certificate; the user tables are preserved,
+    // the certificate rows are not (the sys_certificate preserver does not reach them).
+    let mut d = target_dev();
+    let uid = mid_user(&mut d, 210, "mid.cert", "mid-dev-02");
+    d.set_field("ecc_agent", &sid(212), "is_using_mutual_auth", "true");
+    d.add_user_certificate(
+        &uid,
+        "CN=mid-dev-02.acme.local",
+        true,
+        "2030-01-01 00:00:00",
+    );
+    let mut p = source_prod();
+    seed_preservers(&mut p);
+    p.add_preserver("Certificates", "sys_certificate", "active=true");
+    let (prod, dev) = (FakeInstance::start(p), FakeInstance::start(d));
+    let insts = [
+        inst("prod", prod.url(), true),
+        inst("dev", dev.url(), false),
+    ];
+    let t = round_trip(&[&prod, &dev], &insts);
+    let recs = records(&t.xml);
+    assert_eq!(recs.len(), 1, "{}", t.xml);
+    let f = &recs[0].2;
+    assert_eq!(
+        (f["table"].as_str(), f["condition"].as_str()),
+        ("sys_user_certificate", "user.roles=mid_server")
+    );
+    let cert = "CN=mid-dev-02.acme.local";
+    for (check, subject) in [
+        ("mid-certificate-not-preserved", cert),
+        ("mid-server-will-go-down", "mid-dev-02"),
+    ] {
+        assert!(
+            claims(&t.md).contains(&(check.into(), "dev".into(), subject.into())),
+            "{check}\n{}",
+            t.md
+        );
+    }
+    assert!(
+        t.md.contains("the client certificates their MID Servers present"),
+        "{}",
+        t.md
+    );
+    t.after.assert_code(0);
+    t.after
+        .expect("mid-certificate-expiring", "dev", cert, "pass");
+}
+
+#[test]
+fn an_excluded_cluster_gets_a_preserver_of_every_cluster_linked_into_the_requests_profile() {
+    // DISC-EU's members both survive; the cluster itself is in the default exclusions.
+    let mut d = target_dev();
+    let second = d.add_mid_server("mid-dev-02", "mid.dev", "Up");
+    d.add_cluster("DISC-EU", "Failover", &[&sid(202), &second]);
+    let dev = FakeInstance::start(d);
+    let mut p = source_prod();
+    let seeds = seed_ids(&mut p);
+    p.add_exclusion("ecc_agent_cluster", true);
+    let standard = p.add_clone_profile("Standard", false, &[&seeds[0], &seeds[1], &seeds[2]]);
+    let record = p.add_instance_record("acmedev", &dev.url());
+    p.add_clone_request(
+        "clone_instance",
+        &record,
+        json!({"clone_id": "CLN0002", "profile": standard}),
+    );
+    let prod = FakeInstance::start(p);
+    let insts = [
+        inst("prod", prod.url(), true),
+        inst("dev", dev.url(), false),
+    ];
+    let t = round_trip(&[&prod, &dev], &insts);
+    t.before.assert_code(1);
+    let recs = records(&t.xml);
+    assert_eq!(recs.len(), 2, "{}", t.xml);
+    let preserver = recs
+        .iter()
+        .find(|r| r.0 == "clone_data_preserver")
+        .expect("the preserver");
+    assert_eq!(
+        (
+            preserver.2["table"].as_str(),
+            preserver.2["condition"].as_str()
+        ),
+        ("ecc_agent_cluster", "")
+    );
+    let link = recs
+        .iter()
+        .find(|r| r.0 == "clone_profile_preservers")
+        .expect("the link");
+    assert_eq!(
+        (link.2["profile"].as_str(), link.2["preserver"].as_str()),
+        (standard.as_str(), preserver.2["sys_id"].as_str())
+    );
+    assert!(
+        claims(&t.md).contains(&(
+            "mid-cluster-not-preserved".into(),
+            "dev".into(),
+            "DISC-EU".into()
+        )),
+        "{}",
+        t.md
+    );
+    assert!(t.md.contains("condition none (every row)"), "{}", t.md);
+    assert!(t.md.contains("empty on purpose"), "{}", t.md);
+    t.after.assert_code(0);
 }
 
 #[test]

@@ -364,3 +364,274 @@ fn a_theme_preserver_is_updated_and_a_regex_or_unwritable_one_is_a_manual_step()
     assert_eq!(made, [("roles=mid_server", &Some(Change::Create))]);
     assert!(closes(&f, CheckId::MidUserNotPreserved, "dev", "mid.dev"));
 }
+
+/// The estate with mid-dev-01 logging in with a client certificate (row 40 of mid.dev,
+/// expiring on `expires`), which no preserver keeps and prod has no copy of.
+fn certificate_login(expires: &str) -> Evidence {
+    let mut e = estate(MID);
+    let d = dev(&mut e);
+    if let Fact::Ok { value } = &mut d.mid_servers {
+        value[0].is_using_mutual_auth = Some(true);
+    }
+    d.certificates = Fact::ok(vec![UserCertificate {
+        sys_id: id(40),
+        user: id(100),
+        user_name: "mid.dev".into(),
+        name: "CN=mid-dev-01".into(),
+        active: Some(true),
+        expires: expires.into(),
+    }]);
+    e
+}
+
+/// Adds a switched-off preserver `n` on sys_user_certificate that dev evaluated as matching
+/// row 40 among `total` rows of the whole table.
+fn switched_off_certificates(e: &mut Evidence, n: u32, condition: &str, total: u64) {
+    if let Fact::Ok { value } = &mut clone_setup(e).preservers {
+        value.push(Preserver {
+            include_in_system_clone: Some(false),
+            ..preserver(n, "certs", "sys_user_certificate", condition)
+        });
+    }
+    d_eval(e, eval(n, "sys_user_certificate", &[40], total));
+}
+
+#[test]
+fn a_certificate_no_preserver_keeps_gets_the_recommended_one() {
+    let f = plan(&certificate_login("2030-01-01 00:00:00")).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    let x = &f.fixes[0];
+    assert_eq!(x.change, Some(Change::Create));
+    assert_eq!(
+        (x.preserver.table.as_str(), x.preserver.condition.as_str()),
+        ("sys_user_certificate", "user.roles=mid_server")
+    );
+    assert_eq!(x.preserver.name, "MID server user certificates");
+    assert!(x.keeps.contains("client certificates"), "{}", x.keeps);
+    assert!(
+        x.notes.iter().any(|n| n.contains("dot-walks")),
+        "{:?}",
+        x.notes
+    );
+    assert!(closes(
+        &f,
+        CheckId::MidCertificateNotPreserved,
+        "dev",
+        "CN=mid-dev-01"
+    ));
+    assert!(closes(
+        &f,
+        CheckId::MidServerWillGoDown,
+        "dev",
+        "mid-dev-01"
+    ));
+    assert!(f.new_fails.is_empty(), "{:?}", f.new_fails);
+    assert!(f.still_open.is_empty(), "{:?}", f.still_open);
+}
+
+#[test]
+fn a_switched_off_certificate_preserver_is_repaired_unless_it_keeps_every_certificate() {
+    // It keeps only the MID Server's row: switched on, by its sys_id.
+    let mut e = certificate_login("2030-01-01 00:00:00");
+    switched_off_certificates(&mut e, 20, &format!("user={}", id(100)), 1);
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    assert_eq!(f.fixes[0].preserver.sys_id, id(20));
+    assert_eq!(
+        f.fixes[0].change,
+        Some(Change::Update(vec!["include_in_system_clone true".into()]))
+    );
+    assert!(closes(
+        &f,
+        CheckId::MidCertificateNotPreserved,
+        "dev",
+        "CN=mid-dev-01"
+    ));
+    // It keeps every active certificate of dev: left off, said, and the recommended one made.
+    let mut e = certificate_login("2030-01-01 00:00:00");
+    switched_off_certificates(&mut e, 20, "active=true", 12);
+    let f = plan(&e).expect("a plan");
+    assert!(
+        f.manual
+            .iter()
+            .any(|m| m.contains("\"certs\"") && m.contains("not MID-related")),
+        "{:#?}",
+        f.manual
+    );
+    let made: Vec<(&str, &Option<Change>)> = f
+        .fixes
+        .iter()
+        .map(|x| (x.preserver.condition.as_str(), &x.change))
+        .collect();
+    assert_eq!(made, [("user.roles=mid_server", &Some(Change::Create))]);
+    assert!(closes(
+        &f,
+        CheckId::MidCertificateNotPreserved,
+        "dev",
+        "CN=mid-dev-01"
+    ));
+}
+
+#[test]
+fn an_expiring_certificate_is_a_manual_step_not_a_record() {
+    let mut e = certificate_login("2026-12-01 00:00:00");
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.push(preserver(
+            20,
+            "certs",
+            "sys_user_certificate",
+            "user.roles=mid_server",
+        ));
+    }
+    d_eval(&mut e, eval(20, "sys_user_certificate", &[40], 1));
+    let f = plan(&e).expect("a plan");
+    assert!(f.is_empty(), "{:#?}", f.fixes);
+    assert!(
+        f.manual
+            .iter()
+            .any(|m| m.contains("mid-certificate-expiring")
+                && m.contains("CN=mid-dev-01")
+                && m.contains("which no preserver renews")
+                && m.contains("renew the certificate")),
+        "{:#?}",
+        f.manual
+    );
+}
+
+/// The estate with cluster DISC-EU (60) of mid-dev-01 on dev, ecc_agent_cluster in prod's
+/// default exclusions, and a default profile listing the three user-table preservers.
+fn clustered() -> Evidence {
+    let mut e = estate(MID);
+    let setup = clone_setup(&mut e);
+    setup.excludes = Fact::ok(vec![Exclusion {
+        default: Some(true),
+        ..exclusion(70, "ecc_agent_cluster")
+    }]);
+    setup.profiles = Fact::ok(vec![profile(81, "Default", true)]);
+    setup.profile_preservers = Fact::ok(
+        [10, 11, 12]
+            .map(|p| ProfilePreserver {
+                profile: id(81),
+                preserver: id(p),
+                created_on: "2025-01-01 00:00:00".into(),
+            })
+            .to_vec(),
+    );
+    let d = dev(&mut e);
+    d.clusters = Fact::ok(vec![Cluster {
+        sys_id: id(60),
+        name: "DISC-EU".into(),
+        cluster_type: "Failover".into(),
+    }]);
+    d.cluster_members = Fact::ok(vec![ClusterMember {
+        sys_id: id(61),
+        cluster: id(60),
+        agent: id(102),
+    }]);
+    e
+}
+
+#[test]
+fn an_excluded_cluster_gets_a_preserver_with_no_condition_linked_into_the_profiles() {
+    let e = clustered();
+    let before = preclone::checks::run(&e).results;
+    assert_eq!(
+        status(&before, "mid-cluster-not-preserved", "dev", "DISC-EU"),
+        preclone::finding::Status::Fail
+    );
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    let x = &f.fixes[0];
+    assert_eq!(x.change, Some(Change::Create));
+    assert_eq!(
+        (
+            x.preserver.table.as_str(),
+            x.preserver.condition.as_str(),
+            x.preserver.name.as_str()
+        ),
+        ("ecc_agent_cluster", "", "MID server clusters")
+    );
+    let linked: Vec<&str> = x.links.iter().map(|l| l.profile.as_str()).collect();
+    assert_eq!(linked, [id(81).as_str()]);
+    assert!(
+        x.notes.iter().any(|n| n.contains("empty on purpose")),
+        "{:?}",
+        x.notes
+    );
+    assert!(closes(
+        &f,
+        CheckId::MidClusterNotPreserved,
+        "dev",
+        "DISC-EU"
+    ));
+    assert!(f.new_fails.is_empty(), "{:?}", f.new_fails);
+    assert!(f.still_open.is_empty(), "{:?}", f.still_open);
+}
+
+#[test]
+fn a_cluster_preserver_missing_from_the_profile_is_linked_not_duplicated() {
+    let mut e = clustered();
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.push(preserver(
+            21,
+            "DISC-EU",
+            "ecc_agent_cluster",
+            "name=DISC-EU",
+        ));
+    }
+    d_eval(&mut e, eval(21, "ecc_agent_cluster", &[60], 1));
+    let f = plan(&e).expect("a plan");
+    assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
+    let x = &f.fixes[0];
+    assert_eq!(
+        (x.preserver.sys_id.as_str(), &x.change),
+        (id(21).as_str(), &None)
+    );
+    let linked: Vec<&str> = x.links.iter().map(|l| l.profile.as_str()).collect();
+    assert_eq!(linked, [id(81).as_str()]);
+    assert!(x.keeps.contains("the MID Server clusters"), "{}", x.keeps);
+    assert!(x.notes.is_empty(), "{:?}", x.notes);
+    assert!(closes(
+        &f,
+        CheckId::MidClusterNotPreserved,
+        "dev",
+        "DISC-EU"
+    ));
+}
+
+#[test]
+fn a_kept_certificate_whose_user_is_lost_is_closed_by_the_user_preserver() {
+    let mut e = certificate_login("2030-01-01 00:00:00");
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.retain(|p| p.table != "sys_user");
+        value.push(preserver(
+            20,
+            "certs",
+            "sys_user_certificate",
+            "user.roles=mid_server",
+        ));
+    }
+    let d = dev(&mut e);
+    d.preserver_evals.retain(|ev| ev.table != "sys_user");
+    d.preserver_evals
+        .push(eval(20, "sys_user_certificate", &[40], 1));
+    let before = preclone::checks::run(&e).results;
+    assert_eq!(
+        status(
+            &before,
+            "mid-certificate-not-preserved",
+            "dev",
+            "CN=mid-dev-01"
+        ),
+        preclone::finding::Status::Fail
+    );
+    let f = plan(&e).expect("a plan");
+    let made: Vec<&str> = f.fixes.iter().map(|x| x.preserver.table.as_str()).collect();
+    assert_eq!(made, ["sys_user"], "{:#?}", f.fixes);
+    assert!(closes(
+        &f,
+        CheckId::MidCertificateNotPreserved,
+        "dev",
+        "CN=mid-dev-01"
+    ));
+}

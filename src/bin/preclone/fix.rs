@@ -124,7 +124,7 @@ fn nothing_to_fix(
             clean(&fix.targets.join(", "), false),
         );
         let mut text = if fix.undecided.is_empty() {
-            format!("preclone fix: nothing to fix on {source}: no preserver is missing or left out for the MID users of {targets}. No file was written.\n")
+            format!("preclone fix: nothing to fix on {source}: no preserver is missing or left out for the MID users, certificate logins and clusters of {targets}. No file was written.\n")
         } else {
             format!(
                 "preclone fix: nothing to write from what could be read on {source} and {targets}: {} result(s) could not be decided, so a gap may be hidden there. No file was written.\n",

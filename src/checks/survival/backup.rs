@@ -10,8 +10,8 @@
 use super::{Outcome, SimulatedClone};
 use crate::checks::{undecided_unless_known, unknown_active, CheckId, Ctx, Ev, Judge};
 use crate::evidence::{
-    parse_time, user_table_row_ids, Fact, InstanceEvidence, Membership, RequestTable, RowTimes,
-    Unreadable, User, UserRole,
+    parse_time, user_table_row_ids, Fact, InstanceEvidence, RequestTable, RowTimes, Unreadable,
+    User,
 };
 use crate::finding::{CheckResult, Subject};
 use crate::simulate::{login_key, ClonePlan, World};
@@ -97,111 +97,116 @@ fn without(source: &InstanceEvidence, drop: &BTreeSet<String>) -> InstanceEviden
     s
 }
 
-/// The source rows a login's survival can rest on, each with how people name it: its users,
-/// their role rows and memberships, the groups (with their ancestors) of its memberships after
-/// the clone and those groups' role rows, and the containment of the roles granting
-/// `mid_server`.
-fn related(source: &SourceRows, after: &World, login: &str) -> Vec<(String, String)> {
-    let mut users: BTreeSet<String> = after
-        .users_named(login)
-        .into_iter()
-        .map(|(u, _)| u.sys_id.clone())
-        .collect();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for u in source.users_named(login) {
-        users.insert(u.sys_id.clone());
-        out.push((u.sys_id.clone(), format!("user {}", u.user_name)));
-    }
-    let mut groups: BTreeSet<String> = BTreeSet::new();
-    for u in &users {
-        for m in after.memberships_of(u) {
-            groups.extend(after.ancestry(&m.group));
-        }
-    }
-    for r in users.iter().flat_map(|u| source.roles_of(u)) {
-        let what = format!("grant of role {}", after.role_name(&r.role));
-        out.push((r.sys_id.clone(), what));
-    }
-    for m in users.iter().flat_map(|u| source.memberships_of(u)) {
-        groups.extend(after.ancestry(&m.group));
-        let what = format!("membership of group \"{}\"", after.group_name(&m.group));
-        out.push((m.sys_id.clone(), what));
-    }
-    let source = source.inst;
-    for g in source.groups.get().into_iter().flatten() {
-        if groups.contains(&g.sys_id) {
-            out.push((g.sys_id.clone(), format!("group \"{}\"", g.name)));
-        }
-    }
-    for r in source.group_roles.get().into_iter().flatten() {
-        if groups.contains(&r.group) {
-            let what = format!(
-                "role {} of group \"{}\"",
-                after.role_name(&r.role),
-                after.group_name(&r.group)
-            );
-            out.push((r.sys_id.clone(), what));
-        }
-    }
-    let granting = after.mid_granting_roles();
-    let held = source.held_role_contains.get().into_iter().flatten();
-    for c in source.role_contains.get().into_iter().flatten().chain(held) {
-        if granting.contains(&c.contains) {
-            let what = format!(
-                "{} contains {}",
-                after.role_name(&c.role),
-                after.role_name(&c.contains)
-            );
-            out.push((c.sys_id.clone(), what));
-        }
-    }
-    out.sort();
-    out.dedup_by(|a, b| a.0 == b.0);
-    out
+/// The source's rows by what they belong to, built once per clone so that each login's rows
+/// ([`SourceRows::related`]) are looked up rather than scanned for.
+struct SourceRows<'s> {
+    users: BTreeMap<String, Vec<&'s User>>,
+    user_roles: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    memberships: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    groups: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    group_roles: BTreeMap<&'s str, Vec<(&'s str, &'s str)>>,
+    /// The containment of the roles granting `mid_server`: the same for every login.
+    containment: Vec<(String, String)>,
 }
 
-/// The source's users by login ([`login_key`]) and its role rows and memberships by user,
-/// indexed once for every login a target's clone is judged on.
-struct SourceRows<'e> {
-    inst: &'e InstanceEvidence,
-    users: BTreeMap<String, Vec<&'e User>>,
-    roles: BTreeMap<&'e str, Vec<&'e UserRole>>,
-    memberships: BTreeMap<&'e str, Vec<&'e Membership>>,
-}
-
-impl<'e> SourceRows<'e> {
-    fn new(inst: &'e InstanceEvidence) -> Self {
-        let mut users: BTreeMap<String, Vec<&User>> = BTreeMap::new();
-        for u in inst.users.get().into_iter().flatten() {
-            users.entry(login_key(&u.user_name)).or_default().push(u);
+impl<'s> SourceRows<'s> {
+    fn new(source: &'s InstanceEvidence, after: &World) -> Self {
+        let mut rows = SourceRows {
+            users: BTreeMap::new(),
+            user_roles: BTreeMap::new(),
+            memberships: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            group_roles: BTreeMap::new(),
+            containment: Vec::new(),
+        };
+        for u in source.users.get().into_iter().flatten() {
+            rows.users
+                .entry(login_key(&u.user_name))
+                .or_default()
+                .push(u);
         }
-        let mut roles: BTreeMap<&str, Vec<&UserRole>> = BTreeMap::new();
-        for r in inst.user_roles.get().into_iter().flatten() {
-            roles.entry(r.user.as_str()).or_default().push(r);
+        for r in source.user_roles.get().into_iter().flatten() {
+            let e = rows.user_roles.entry(r.user.as_str()).or_default();
+            e.push((r.sys_id.as_str(), r.role.as_str()));
         }
-        let mut memberships: BTreeMap<&str, Vec<&Membership>> = BTreeMap::new();
-        for m in inst.memberships.get().into_iter().flatten() {
-            memberships.entry(m.user.as_str()).or_default().push(m);
+        for m in source.memberships.get().into_iter().flatten() {
+            let e = rows.memberships.entry(m.user.as_str()).or_default();
+            e.push((m.sys_id.as_str(), m.group.as_str()));
         }
-        SourceRows {
-            inst,
-            users,
-            roles,
-            memberships,
+        for g in source.groups.get().into_iter().flatten() {
+            let e = rows.groups.entry(g.sys_id.as_str()).or_default();
+            e.push((g.sys_id.as_str(), g.name.as_str()));
         }
+        for r in source.group_roles.get().into_iter().flatten() {
+            let e = rows.group_roles.entry(r.group.as_str()).or_default();
+            e.push((r.sys_id.as_str(), r.role.as_str()));
+        }
+        let granting = after.mid_granting_roles();
+        let held = source.held_role_contains.get().into_iter().flatten();
+        for c in source.role_contains.get().into_iter().flatten().chain(held) {
+            if granting.contains(&c.contains) {
+                let what = format!(
+                    "{} contains {}",
+                    after.role_name(&c.role),
+                    after.role_name(&c.contains)
+                );
+                rows.containment.push((c.sys_id.clone(), what));
+            }
+        }
+        rows
     }
 
-    /// The source's users of this login, whatever its case.
-    fn users_named(&self, login: &str) -> impl Iterator<Item = &&'e User> {
-        self.users.get(&login_key(login)).into_iter().flatten()
-    }
-
-    fn roles_of(&self, user: &str) -> impl Iterator<Item = &&'e UserRole> {
-        self.roles.get(user).into_iter().flatten()
-    }
-
-    fn memberships_of(&self, user: &str) -> impl Iterator<Item = &&'e Membership> {
-        self.memberships.get(user).into_iter().flatten()
+    /// The source rows a login's survival can rest on, each with how people name it: its
+    /// users, their role rows and memberships, the groups (with their ancestors) of its
+    /// memberships after the clone and those groups' role rows, and the containment of the
+    /// roles granting `mid_server`.
+    fn related(&self, after: &World, login: &str) -> Vec<(String, String)> {
+        let mut users: BTreeSet<String> = after
+            .users_named(login)
+            .into_iter()
+            .map(|(u, _)| u.sys_id.clone())
+            .collect();
+        let mut out: Vec<(String, String)> = Vec::new();
+        for u in self.users.get(&login_key(login)).into_iter().flatten() {
+            users.insert(u.sys_id.clone());
+            out.push((u.sys_id.clone(), format!("user {}", u.user_name)));
+        }
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        for u in &users {
+            for m in after.memberships_of(u) {
+                groups.extend(after.ancestry(&m.group));
+            }
+        }
+        for u in &users {
+            for (id, role) in self.user_roles.get(u.as_str()).into_iter().flatten() {
+                let what = format!("grant of role {}", after.role_name(role));
+                out.push((id.to_string(), what));
+            }
+        }
+        for u in &users {
+            for (id, group) in self.memberships.get(u.as_str()).into_iter().flatten() {
+                groups.extend(after.ancestry(group));
+                let what = format!("membership of group \"{}\"", after.group_name(group));
+                out.push((id.to_string(), what));
+            }
+        }
+        for g in &groups {
+            for (id, name) in self.groups.get(g.as_str()).into_iter().flatten() {
+                out.push((id.to_string(), format!("group \"{name}\"")));
+            }
+            for (id, role) in self.group_roles.get(g.as_str()).into_iter().flatten() {
+                let what = format!(
+                    "role {} of group \"{}\"",
+                    after.role_name(role),
+                    after.group_name(g)
+                );
+                out.push((id.to_string(), what));
+            }
+        }
+        out.extend(self.containment.iter().cloned());
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
     }
 }
 
@@ -311,10 +316,10 @@ pub(super) fn judge(
     let since_text = since.format("%Y-%m-%d %H:%M:%S").to_string();
     let backup = on_demand(clone);
     let (recent, unknown) = fresh_rows(source, since);
-    let indexed = SourceRows::new(source);
+    let index = SourceRows::new(source, after);
     let rows: BTreeMap<&str, Vec<(String, String)>> = logins
         .values()
-        .map(|l| (l.as_str(), related(&indexed, after, l)))
+        .map(|l| (l.as_str(), index.related(after, l)))
         .collect();
     let touches = |set: &BTreeSet<String>| rows.values().flatten().any(|(id, _)| set.contains(id));
     let mut both = recent.clone();
@@ -324,6 +329,7 @@ pub(super) fn judge(
         Reduced::new(source, &both, backup != Some(true) && touches(&unknown)),
     );
     let (world_a, world_b) = (a.world(target, plan), b.world(target, plan));
+    // The target's records of each login.
     let mut records: BTreeMap<String, Vec<&User>> = BTreeMap::new();
     for u in target.users.get().into_iter().flatten() {
         records.entry(login_key(&u.user_name)).or_default().push(u);
