@@ -109,7 +109,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
 
 /// Why the instance's production status is unknown, and what to do: set `production` in the
 /// config. `None` when it is known.
-pub(super) fn unknown_production(inst: &InstanceEvidence) -> Option<(String, String)> {
+fn unknown_production(inst: &InstanceEvidence) -> Option<(String, String)> {
     let because = inst.production.unknown_because()?;
     Some((
         format!("whether {} is production is not known: {because}", inst.name),
@@ -120,6 +120,30 @@ pub(super) fn unknown_production(inst: &InstanceEvidence) -> Option<(String, Str
     ))
 }
 
+/// Whether the production checks `checks` are judged on `source`: true when it is production;
+/// false when it is not, or when that is unknown (each check then ends undecided, saying so).
+pub(super) fn is_production(
+    source: &InstanceEvidence,
+    checks: &[CheckId],
+    out: &mut Vec<CheckResult>,
+) -> bool {
+    match source.production.resolve().0 {
+        Some(true) => true,
+        Some(false) => false,
+        None => {
+            let (message, fix) = unknown_production(source).unwrap_or_default();
+            for &c in checks {
+                out.push(Judge::new(c, &source.name).undecided(
+                    instance_subject(source),
+                    message.clone(),
+                    fix.clone(),
+                ));
+            }
+            false
+        }
+    }
+}
+
 fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckResult>) {
     let s = source.name.as_str();
     let checks = [
@@ -127,20 +151,8 @@ fn production_source(ctx: &Ctx, source: &InstanceEvidence, out: &mut Vec<CheckRe
         CheckId::ProdSharedMidCredential,
         CheckId::MidServerUnvalidated,
     ];
-    match source.production.resolve().0 {
-        Some(false) => return,
-        None => {
-            let (message, fix) = unknown_production(source).unwrap_or_default();
-            for c in checks {
-                out.push(Judge::new(c, s).undecided(
-                    instance_subject(source),
-                    message.clone(),
-                    fix.clone(),
-                ));
-            }
-            return;
-        }
-        Some(true) => {}
+    if !is_production(source, &checks, out) {
+        return;
     }
     let today = match ctx.today(source) {
         Ok(w) => w,

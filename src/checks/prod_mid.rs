@@ -2,7 +2,7 @@
 //! a non-production target's (its login, name or host), and the property that counts every MID
 //! Server as validated. Instance = the source, when it is production.
 
-use super::exposure::unknown_production;
+use super::exposure::is_production;
 use super::facts::mid_server_logins;
 use super::{instance_subject, table_subject, CheckId, Ctx, Ev, Judge};
 use crate::evidence::{parse_bool, Credential, Fact, InstanceEvidence, MidServer, Unreadable};
@@ -16,25 +16,12 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     let Some(source) = ctx.evidence.source() else {
         return;
     };
-    let s = source.name.as_str();
     let checks = [
         CheckId::ProdNonprodMidServer,
         CheckId::ProdValidationOverride,
     ];
-    match source.production.resolve().0 {
-        Some(false) => return,
-        None => {
-            let (message, fix) = unknown_production(source).unwrap_or_default();
-            for c in checks {
-                out.push(Judge::new(c, s).undecided(
-                    instance_subject(source),
-                    message.clone(),
-                    fix.clone(),
-                ));
-            }
-            return;
-        }
-        Some(true) => {}
+    if !is_production(source, &checks, out) {
+        return;
     }
     let override_on = validation_override(source, out);
     nonprod_servers(ctx, source, override_on, out);
