@@ -2,8 +2,10 @@
 //! name once, in name order. A run of the large estate holds some 80,000 results, most with no
 //! evidence or a few entries: as a sorted list whose names are mostly the checks' own constants
 //! (borrowed, not copied), such evidence takes a fraction of the node a map allocates for it.
+//! Values are shared ([`crate::shared_text`]): the same value in many results is stored once.
 //! In JSON and in the report schema it is the same object of strings as a map.
 
+use crate::shared_text::{shared, Shared};
 use schemars::JsonSchema;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -14,7 +16,7 @@ use std::fmt;
 
 /// Named strings, sorted by name, each name once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EvidenceMap(Vec<(Cow<'static, str>, String)>);
+pub struct EvidenceMap(Vec<(Cow<'static, str>, Shared)>);
 
 impl EvidenceMap {
     pub const fn new() -> Self {
@@ -26,8 +28,13 @@ impl EvidenceMap {
     }
 
     /// Sets `key` to `value`, returning the value it replaces.
-    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: String) -> Option<String> {
+    pub fn insert(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl AsRef<str>,
+    ) -> Option<Shared> {
         let key = key.into();
+        let value = shared(value.as_ref());
         match self.position(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
@@ -37,8 +44,8 @@ impl EvidenceMap {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&String> {
-        self.position(key).ok().map(|i| &self.0[i].1)
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.position(key).ok().map(|i| self.0[i].1.as_str())
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -54,8 +61,8 @@ impl EvidenceMap {
     }
 
     /// Each name and value, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &String)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// No more room than its entries take.
@@ -65,7 +72,7 @@ impl EvidenceMap {
 }
 
 impl<'a> IntoIterator for &'a EvidenceMap {
-    type Item = (&'a str, &'a String);
+    type Item = (&'a str, &'a str);
     type IntoIter = Box<dyn Iterator<Item = Self::Item> + 'a>;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -74,10 +81,10 @@ impl<'a> IntoIterator for &'a EvidenceMap {
 }
 
 impl std::ops::Index<&str> for EvidenceMap {
-    type Output = String;
+    type Output = str;
 
     /// The value of `key`; panics when there is none, as a map's index does.
-    fn index(&self, key: &str) -> &String {
+    fn index(&self, key: &str) -> &str {
         match self.get(key) {
             Some(v) => v,
             None => panic!("no evidence named {key:?}"),
@@ -85,8 +92,8 @@ impl std::ops::Index<&str> for EvidenceMap {
     }
 }
 
-impl<K: Into<Cow<'static, str>>> FromIterator<(K, String)> for EvidenceMap {
-    fn from_iter<I: IntoIterator<Item = (K, String)>>(iter: I) -> Self {
+impl<K: Into<Cow<'static, str>>, V: AsRef<str>> FromIterator<(K, V)> for EvidenceMap {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut map = EvidenceMap::new();
         for (k, v) in iter {
             map.insert(k, v);
@@ -98,7 +105,11 @@ impl<K: Into<Cow<'static, str>>> FromIterator<(K, String)> for EvidenceMap {
 impl From<BTreeMap<String, String>> for EvidenceMap {
     fn from(map: BTreeMap<String, String>) -> Self {
         // Already sorted and unique.
-        EvidenceMap(map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+        EvidenceMap(
+            map.into_iter()
+                .map(|(k, v)| (Cow::Owned(k), shared(&v)))
+                .collect(),
+        )
     }
 }
 
@@ -106,7 +117,7 @@ impl Serialize for EvidenceMap {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            map.serialize_entry(k.as_ref(), v)?;
+            map.serialize_entry(k.as_ref(), v.as_str())?;
         }
         map.end()
     }
@@ -153,14 +164,14 @@ mod tests {
     #[test]
     fn it_reads_and_writes_as_a_map_sorted_by_name() {
         let mut m = EvidenceMap::new();
-        assert_eq!(m.insert("zeta", "1".into()), None);
-        assert_eq!(m.insert("alpha", "2".into()), None);
-        assert_eq!(m.insert(String::from("mid"), "3".into()), None);
-        assert_eq!(m.insert("alpha", "4".into()), Some("2".into()));
+        assert_eq!(m.insert("zeta", "1"), None);
+        assert_eq!(m.insert("alpha", "2"), None);
+        assert_eq!(m.insert(String::from("mid"), "3"), None);
+        assert_eq!(m.insert("alpha", "4"), Some("2".into()));
         assert_eq!(m.len(), 3);
-        assert_eq!(m.get("alpha").map(String::as_str), Some("4"));
+        assert_eq!(m.get("alpha"), Some("4"));
         assert!(m.contains_key("mid") && !m.contains_key("nope"));
-        assert_eq!(m["zeta"], "1");
+        assert_eq!(&m["zeta"], "1");
         let json = serde_json::to_string(&m).expect("json");
         assert_eq!(json, r#"{"alpha":"4","mid":"3","zeta":"1"}"#);
         let back: EvidenceMap =

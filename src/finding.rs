@@ -2,6 +2,7 @@
 
 use crate::checks::CheckId;
 pub use crate::evidence_map::EvidenceMap;
+use crate::shared_text::{shared, Shared};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr};
@@ -108,19 +109,24 @@ impl Status {
 pub struct Subject {
     /// The table the subject lives in (`sys_user`, `ecc_agent`, `clone_data_preserver`, ...),
     /// or `instance` when the subject is an instance.
-    pub table: String,
+    #[schemars(with = "String")]
+    pub table: Shared,
     /// The subject's sys_id where it has one; empty otherwise.
-    pub sys_id: String,
+    #[schemars(with = "String")]
+    pub sys_id: Shared,
     /// user_name, group name, preserver name, table name, role name, instance or MID Server name.
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: Shared,
 }
 
 impl Subject {
+    /// Each text shared with every other result naming it while the checks run
+    /// ([`crate::shared_text`]).
     pub fn new(table: &str, sys_id: &str, name: &str) -> Self {
         Subject {
-            table: table.to_string(),
-            sys_id: sys_id.to_string(),
-            name: name.to_string(),
+            table: shared(table),
+            sys_id: shared(sys_id),
+            name: shared(name),
         }
     }
 }
@@ -159,7 +165,8 @@ pub struct CheckResult {
     pub severity: Severity,
     pub status: Status,
     /// The instance name the user gave (config name or URL).
-    pub instance: String,
+    #[schemars(with = "String")]
+    pub instance: Shared,
     pub subject: Subject,
     pub message: String,
     pub remediation: String,

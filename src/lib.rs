@@ -41,6 +41,7 @@ pub mod preflight;
 pub mod query;
 pub mod report;
 pub mod settings;
+pub mod shared_text;
 pub mod simulate;
 pub mod tables;
 mod toml_check;

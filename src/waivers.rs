@@ -360,7 +360,7 @@ fn waiver_result(
         check,
         severity,
         status: Status::Fail,
-        instance: waiver.instance.clone(),
+        instance: crate::shared_text::shared(&waiver.instance),
         subject: Subject::new(
             "waiver",
             "",

@@ -72,7 +72,7 @@ fn result(
         check: word(check),
         severity,
         status,
-        instance: instance.to_string(),
+        instance: instance.into(),
         subject: Subject::new(subject.0, subject.1, subject.2),
         message: message.to_string(),
         remediation: remediation.to_string(),
@@ -1374,7 +1374,7 @@ fn html_sections_come_in_sign_off_order() {
 #[test]
 fn console_and_html_show_bidi_overrides_instead_of_obeying_them() {
     let mut r = canonical();
-    r.results[0].subject.name = "mid.\u{202E}txt.exe".to_string();
+    r.results[0].subject.name = "mid.\u{202E}txt.exe".into();
     let console_out = plain_console(&r);
     let html_out = html::render(&r).expect("html renders");
     for out in [&console_out, &html_out] {
@@ -1511,9 +1511,9 @@ fn junit_survives_anything_an_instance_can_hold() {
     let nasty =
         "]]><!-- \u{0}\u{8}\u{b}\u{c}\u{1f}\u{fffe}\u{ffff} & &amp; \"'<x/>\r\n\t\u{7f}\u{10ffff}";
     for x in &mut r.results {
-        x.subject.name = nasty.to_string();
+        x.subject.name = nasty.into();
         x.message = nasty.to_string();
-        x.evidence.insert(nasty.to_string(), nasty.to_string());
+        x.evidence.insert(nasty.to_string(), nasty);
     }
     r.source.name = nasty.to_string();
     let counts = parse_junit(&junit::render(&r));
@@ -1567,7 +1567,7 @@ fn markdown_caps_the_findings_table() {
     let extra: Vec<CheckResult> = (0..60)
         .map(|i| {
             let mut x = r.results[0].clone();
-            x.subject.name = format!("mid-extra-{i:02}");
+            x.subject.name = format!("mid-extra-{i:02}").into();
             x
         })
         .collect();

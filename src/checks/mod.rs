@@ -54,6 +54,8 @@ pub struct ServerImpact {
 
 /// Judges the evidence: every check of the catalogue on every subject it applies to.
 pub fn run(evidence: &Evidence) -> Judgement {
+    // Subjects, instances and evidence values, each stored once however many results name them.
+    let _pool = crate::shared_text::Pool::new();
     let ctx = Ctx::new(evidence);
     let mut results = Vec::new();
     let mut impact = Vec::new();
@@ -128,7 +130,7 @@ impl<'a> Judge<'a> {
             check: self.def.id,
             severity,
             status,
-            instance: self.instance.to_string(),
+            instance: crate::shared_text::shared(self.instance),
             subject,
             message,
             remediation,
@@ -245,7 +247,7 @@ impl Ev {
     }
 
     pub(crate) fn with(mut self, key: &'static str, value: impl AsRef<str>) -> Self {
-        self.0.insert(key, value.as_ref().to_string());
+        self.0.insert(key, value.as_ref());
         self
     }
 }
@@ -265,7 +267,7 @@ pub(crate) fn undecided_unless_known(
     r.severity = r.check.def().max_severity;
     r.message = format!("could not be decided: {why}; were it known, {}", r.message);
     r.remediation = remediation.to_string();
-    r.evidence.insert("undecided_because", why.to_string());
+    r.evidence.insert("undecided_because", why);
     r
 }
 

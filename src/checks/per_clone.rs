@@ -15,7 +15,9 @@ pub(crate) struct CloneRun {
     pub(crate) impact: Vec<ServerImpact>,
 }
 
-type Key = (CheckId, String, String, String, String);
+use crate::shared_text::Shared;
+
+type Key = (CheckId, Shared, Shared, Shared, Shared);
 
 /// Checks whose verdict does not follow from the clone's plan (the same under every clone):
 /// their results never name a request.

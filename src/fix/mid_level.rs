@@ -128,7 +128,7 @@ fn failing_rows<'s>(scope: &'s Scope, results: &'s [CheckResult]) -> Vec<Failing
     let mut out = Vec::new();
     for (table, check) in TABLES {
         for r in failing(results, check) {
-            let Some(target) = scope.evidence.instances.get(&r.instance) else {
+            let Some(target) = scope.evidence.instances.get(r.instance.as_str()) else {
                 continue;
             };
             let plans = scope

@@ -44,7 +44,7 @@ impl Finding {
         Finding {
             check: r.check,
             severity: r.severity,
-            instance: r.instance.clone(),
+            instance: r.instance.to_string(),
             subject: r.subject.clone(),
             message: r.message.clone(),
             remediation: r.remediation.clone(),

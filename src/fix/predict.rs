@@ -16,7 +16,9 @@ use crate::waivers::{self, Waiver};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-type Key = (CheckId, String, String, String, String);
+use crate::shared_text::Shared;
+
+type Key = (CheckId, Shared, Shared, Shared, Shared);
 
 fn key(r: &CheckResult) -> Key {
     (

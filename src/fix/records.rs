@@ -307,7 +307,7 @@ fn recommended(table: &str) -> Option<&'static str> {
 /// tables whose failing rows none keeps.
 fn gaps(scope: &Scope, results: &[CheckResult]) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = failing(results, CheckId::PreserverMissing)
-        .map(|r| r.subject.name.clone())
+        .map(|r| r.subject.name.to_string())
         .collect();
     out.extend(mid_level::gaps(scope, results));
     let failing_logins: BTreeSet<(&str, &str)> = results

@@ -145,8 +145,8 @@ fn impact_undecided(results: &[CheckResult]) -> Vec<UndecidedServer> {
         .iter()
         .filter(|r| r.check == CheckId::MidServerWillGoDown && r.status == Status::Error)
         .map(|r| UndecidedServer {
-            instance: r.instance.clone(),
-            mid_server: (r.subject.table == "ecc_agent").then(|| r.subject.name.clone()),
+            instance: r.instance.to_string(),
+            mid_server: (r.subject.table == "ecc_agent").then(|| r.subject.name.to_string()),
             why: r
                 .cause
                 .as_ref()
@@ -171,7 +171,7 @@ fn impact(results: &[CheckResult], judged: &[ServerImpact]) -> Vec<Impact> {
                 .find(|i| i.instance == r.instance && i.mid_server == r.subject)?;
             Some(Impact {
                 instance: i.instance.clone(),
-                mid_server: i.mid_server.name.clone(),
+                mid_server: i.mid_server.name.to_string(),
                 status: i.status.clone(),
                 user_name: i.user_name.clone(),
                 because: i.because.clone(),
@@ -196,12 +196,16 @@ fn cluster_impact(results: &[CheckResult]) -> Vec<ClusterImpact> {
         .filter(|r| r.check == CheckId::MidClusterWillGoDown && r.status != Status::Error)
         .filter(|r| count(r, "members_down") > 0)
         .map(|r| ClusterImpact {
-            instance: r.instance.clone(),
-            cluster: r.subject.name.clone(),
-            cluster_type: r.evidence.get("cluster_type").cloned().unwrap_or_default(),
+            instance: r.instance.to_string(),
+            cluster: r.subject.name.to_string(),
+            cluster_type: r
+                .evidence
+                .get("cluster_type")
+                .unwrap_or_default()
+                .to_string(),
             members: count(r, "members"),
             down: count(r, "members_down"),
-            line: r.evidence.get("impact").cloned().unwrap_or_default(),
+            line: r.evidence.get("impact").unwrap_or_default().to_string(),
             result_status: r.status,
         })
         .collect()

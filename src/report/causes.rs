@@ -160,8 +160,8 @@ impl Scene<'_> {
                 let kind = row.and_then(row_cause).unwrap_or(Cause::of_reason(&reason));
                 let cause = ErrorCause {
                     kind,
-                    instance: r.instance.clone(),
-                    table: r.subject.name.clone(),
+                    instance: r.instance.to_string(),
+                    table: r.subject.name.to_string(),
                     reason,
                 };
                 (cause, None)
@@ -179,7 +179,7 @@ impl Scene<'_> {
             } else {
                 let cause = ErrorCause {
                     kind: Cause::UnknownValue,
-                    instance: r.instance.clone(),
+                    instance: r.instance.to_string(),
                     table: String::new(),
                     reason: r.message.clone(),
                 };
@@ -232,7 +232,7 @@ pub(super) fn attribute(
     for r in results.iter_mut().filter(|r| r.status == Status::Error) {
         let (cause, whose) = scene.cause(r);
         if let Some(whose) = whose {
-            let reason = r.evidence.get("reason").cloned().unwrap_or_default();
+            let reason = r.evidence.get("reason").unwrap_or_default().to_string();
             r.message = format!("could not be decided: {whose} unreadable ({reason})");
         }
         if cause.kind != Cause::UnknownValue {

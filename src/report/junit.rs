@@ -69,7 +69,7 @@ fn subject_name(s: &Subject) -> &str {
     [&s.name, &s.sys_id, &s.table]
         .into_iter()
         .find(|s| !s.is_empty())
-        .map(String::as_str)
+        .map(|s| s.as_str())
         .unwrap_or("(unnamed)")
 }
 

@@ -187,7 +187,7 @@ fn a_cluster_down_under_one_clone_request_fails_naming_it() {
         .expect("a result");
     assert!(c.message.contains("under clone request"), "{}", c.message);
     assert_eq!(
-        c.evidence["impact"],
+        &c.evidence["impact"],
         "Failover cluster DISC-EU: 1 of 1 members down"
     );
     assert_eq!(j.impact[0].cluster.as_deref(), Some("DISC-EU"));

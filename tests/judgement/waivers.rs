@@ -22,7 +22,7 @@ fn result(check: &str, status: Status, instance: &str, sys_id: &str, name: &str)
         check: check.parse().expect("a catalogued check id"),
         severity: Severity::Medium,
         status,
-        instance: instance.to_string(),
+        instance: instance.into(),
         subject: Subject::new("sys_user", sys_id, name),
         message: "m".to_string(),
         remediation: "r".to_string(),
@@ -352,7 +352,7 @@ fn expired_waiver_does_not_apply_and_yields_waiver_expired() {
         ("approver", "j.doe"),
         ("reason", "accepted until CHG0031337"),
     ] {
-        assert_eq!(expired.evidence.get(key).map(String::as_str), Some(value));
+        assert_eq!(expired.evidence.get(key), Some(value));
     }
     assert_eq!(statuses[0].state, WaiverState::Expired);
     assert_eq!(statuses[0].applied, 0);

@@ -16,7 +16,7 @@ fn result(check: CheckId, status: Status, instance: &str, sys_id: &str, name: &s
         check,
         severity: Severity::High,
         status,
-        instance: instance.to_string(),
+        instance: instance.into(),
         subject: Subject::new("sys_user", sys_id, name),
         message: format!("{name} is {status}"),
         remediation: String::new(),

@@ -297,9 +297,9 @@ pub(crate) fn subject_label(s: &crate::finding::Subject) -> String {
     if s.table == TABLE_SUBJECT {
         format!("table {}", s.name)
     } else if !s.name.is_empty() {
-        s.name.clone()
+        s.name.to_string()
     } else if !s.sys_id.is_empty() {
-        s.sys_id.clone()
+        s.sys_id.to_string()
     } else {
         format!("table {}", s.table)
     }
