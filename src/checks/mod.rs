@@ -121,10 +121,13 @@ impl<'a> Judge<'a> {
         status: Status,
         severity: Severity,
         subject: Subject,
-        message: String,
-        remediation: String,
+        mut message: String,
+        mut remediation: String,
         mut evidence: EvidenceMap,
     ) -> CheckResult {
+        // Some 84,000 results on a large estate: each keeps no more room than its text takes.
+        message.shrink_to_fit();
+        remediation.shrink_to_fit();
         evidence.shrink_to_fit();
         CheckResult {
             check: self.def.id,
