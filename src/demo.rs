@@ -39,8 +39,8 @@ fn user(label: &str, name: &str, class: &str, active: bool, wsao: bool, last_log
 fn grant(label: &str, user: &str, role: &str, inherited: bool) -> UserRole {
     UserRole {
         sys_id: id(label),
-        user: id(user),
-        role: id(role),
+        user: id(user).into(),
+        role: id(role).into(),
         inherited,
         state: "active".into(),
     }
@@ -484,8 +484,8 @@ fn test(now: DateTime<Utc>) -> InstanceEvidence {
     ]);
     i.memberships = Fact::ok(vec![Membership {
         sys_id: id("test:m1"),
-        user: id("test:mid.disc"),
-        group: id("group:discovery"),
+        user: id("test:mid.disc").into(),
+        group: id("group:discovery").into(),
     }]);
     i.groups = Fact::ok(vec![Group {
         sys_id: id("group:discovery"),

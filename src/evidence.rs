@@ -4,6 +4,7 @@
 //! Anything that could not be read is a fact too ([`Fact::Error`]), never an empty list that
 //! looks like "none".
 
+use crate::shared_text::{self, Shared};
 use crate::tables::{self, Table};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -190,23 +191,29 @@ impl User {
     }
 }
 
-/// A `sys_user_has_role` row.
+/// A `sys_user_has_role` row. The most numerous rows of all: the user, role and state each
+/// repeat across many of them and are shared ([`crate::shared_text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRole {
     pub sys_id: String,
-    pub user: String,
-    pub role: String,
+    #[serde(deserialize_with = "shared_text::deserialize")]
+    pub user: Shared,
+    #[serde(deserialize_with = "shared_text::deserialize")]
+    pub role: Shared,
     pub inherited: bool,
     /// `active` when present; other values are not grants.
-    pub state: String,
+    #[serde(deserialize_with = "shared_text::deserialize")]
+    pub state: Shared,
 }
 
-/// A `sys_user_grmember` row.
+/// A `sys_user_grmember` row (its user and group shared, as a role row's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub sys_id: String,
-    pub user: String,
-    pub group: String,
+    #[serde(deserialize_with = "shared_text::deserialize")]
+    pub user: Shared,
+    #[serde(deserialize_with = "shared_text::deserialize")]
+    pub group: Shared,
 }
 
 /// A `sys_user_group` record.

@@ -34,12 +34,23 @@ pub fn shared(text: &str) -> ArcStr {
     })
 }
 
+/// Deserialises a string through [`shared`] (`#[serde(deserialize_with = ...)]`), so that a
+/// file read back within a [`Pool`] shares its repeated texts as a collected run does.
+pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ArcStr, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    Ok(shared(&text))
+}
+
 /// While alive, [`shared`] on this thread returns one string per distinct text. Nested pools
 /// share the outermost one; the pool's index is freed when the outermost ends (the strings live
 /// on in whatever holds them).
+///
+/// A pool belongs to its thread: it is not `Send`, so it cannot be held across an `.await` of a
+/// task that may move to another thread.
 #[must_use = "the pool ends when this is dropped"]
 pub struct Pool {
     outermost: bool,
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl Pool {
@@ -51,7 +62,10 @@ impl Pool {
             *pool = Some(HashSet::new());
             true
         });
-        Pool { outermost }
+        Pool {
+            outermost,
+            _thread: std::marker::PhantomData,
+        }
     }
 }
 

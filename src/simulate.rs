@@ -402,17 +402,17 @@ impl<'e> World<'e> {
         let direct = self.roles_of(user_sys_id).find(|r| {
             !r.inherited
                 && (r.state.is_empty() || r.state == "active")
-                && granting.contains(&r.role)
+                && granting.contains(r.role.as_str())
         });
         if let Some(r) = direct {
             return Some(Grant::Direct {
-                role: r.role.clone(),
+                role: r.role.to_string(),
             });
         }
         self.memberships_of(user_sys_id).find_map(|m| {
             self.group_mid_grant(&m.group, granting)
                 .map(|(via, role)| Grant::Group {
-                    group: m.group.clone(),
+                    group: m.group.to_string(),
                     via,
                     role,
                 })
@@ -482,7 +482,7 @@ impl<'e> World<'e> {
         let granting = self.mid_granting_roles();
         let by_row = self
             .roles_of(&user.sys_id)
-            .any(|r| granting.contains(&r.role));
+            .any(|r| granting.contains(r.role.as_str()));
         has_grant || by_row || self.groups_grant_unknown(&user.sys_id).is_some()
     }
 
@@ -494,7 +494,7 @@ impl<'e> World<'e> {
         let mut sure: BTreeSet<String> = self
             .roles_of(user_sys_id)
             .filter(|r| r.state.is_empty() || r.state == "active")
-            .map(|r| r.role.clone())
+            .map(|r| r.role.to_string())
             .collect();
         let mut maybe = BTreeSet::new();
         for m in self.memberships_of(user_sys_id) {

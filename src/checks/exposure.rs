@@ -376,7 +376,7 @@ fn per_instance(ctx: &Ctx, inst: &InstanceEvidence, out: &mut Vec<CheckResult>) 
         // the roles they contain.
         let (mut held, maybe) = today.granted_roles(&u.sys_id);
         // Every grant row of the user, inherited ones and any state included.
-        held.extend(today.roles_of(&u.sys_id).map(|r| r.role.clone()));
+        held.extend(today.roles_of(&u.sys_id).map(|r| r.role.to_string()));
         let mut elevated = elevated_in(today, &held);
         let mut maybe_elevated = elevated_in(today, &maybe);
         let mut unread = today.held_unread.clone();

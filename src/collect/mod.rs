@@ -277,8 +277,12 @@ async fn collect_pair(
     drop(links);
 
     let mut instances = BTreeMap::new();
-    for (((ri, role), inst), (g, x)) in all.iter().zip(insts.iter()).zip(gathered) {
-        instances.insert(ri.name.clone(), assemble::assemble(ri, *role, inst, g, x));
+    {
+        // The role and membership rows' users, roles and groups, each stored once.
+        let _pool = crate::shared_text::Pool::new();
+        for (((ri, role), inst), (g, x)) in all.iter().zip(insts.iter()).zip(gathered) {
+            instances.insert(ri.name.clone(), assemble::assemble(ri, *role, inst, g, x));
+        }
     }
     Ok(evidence(meta, source, targets, &insts, instances))
 }

@@ -11,6 +11,7 @@
 
 use crate::client::Row;
 use crate::evidence::*;
+use crate::shared_text::shared;
 use serde::de::value::{Error, MapDeserializer};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -190,10 +191,10 @@ impl From<UserRoleRow> for UserRole {
     fn from(r: UserRoleRow) -> Self {
         UserRole {
             sys_id: r.sys_id,
-            user: r.user,
-            role: r.role,
+            user: shared(&r.user),
+            role: shared(&r.role),
             inherited: r.inherited,
-            state: r.state,
+            state: shared(&r.state),
         }
     }
 }
@@ -247,8 +248,8 @@ impl From<MembershipRow> for Membership {
     fn from(r: MembershipRow) -> Self {
         Membership {
             sys_id: r.sys_id,
-            user: r.user,
-            group: r.group,
+            user: shared(&r.user),
+            group: shared(&r.group),
         }
     }
 }

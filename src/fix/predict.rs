@@ -106,7 +106,7 @@ fn evaluate(t: &InstanceEvidence, p: &Preserver) -> Option<PreserverEval> {
             .as_result()?
             .iter()
             .filter(|r| mid.contains(r.role.as_str()))
-            .map(|r| r.user.clone())
+            .map(|r| r.user.to_string())
             .collect())
     };
     // The MID-related rows of the table, and which of them match.
@@ -118,12 +118,12 @@ fn evaluate(t: &InstanceEvidence, p: &Preserver) -> Option<PreserverEval> {
         }),
         "sys_user_has_role" => t.user_roles.as_result().and_then(|rows| {
             let h = holders()?;
-            let matched = rows.iter().filter(|r| h.contains(&r.user));
+            let matched = rows.iter().filter(|r| h.contains(r.user.as_str()));
             Ok((rows.len(), matched.map(|r| r.sys_id.clone()).collect()))
         }),
         "sys_user_grmember" => t.memberships.as_result().and_then(|rows| {
             let h = holders()?;
-            let matched = rows.iter().filter(|m| h.contains(&m.user));
+            let matched = rows.iter().filter(|m| h.contains(m.user.as_str()));
             Ok((rows.len(), matched.map(|m| m.sys_id.clone()).collect()))
         }),
         class if class_tables(&[t]).contains(class) => t.users.as_result().and_then(|users| {

@@ -336,10 +336,9 @@ fn gaps(scope: &Scope, results: &[CheckResult]) -> BTreeSet<String> {
                 if !kept(class, &u.sys_id) {
                     out.insert(class.to_string());
                 }
-                if today
-                    .roles_of(&u.sys_id)
-                    .any(|r| granting.contains(&r.role) && !kept(SYS_USER_HAS_ROLE.name, &r.sys_id))
-                {
+                if today.roles_of(&u.sys_id).any(|r| {
+                    granting.contains(r.role.as_str()) && !kept(SYS_USER_HAS_ROLE.name, &r.sys_id)
+                }) {
                     out.insert(SYS_USER_HAS_ROLE.name.to_string());
                 }
                 if today

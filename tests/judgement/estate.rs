@@ -29,8 +29,8 @@ pub fn user(n: u32, name: &str) -> User {
 pub fn grant(n: u32, user: u32, role: u32) -> UserRole {
     UserRole {
         sys_id: id(n),
-        user: id(user),
-        role: id(role),
+        user: id(user).into(),
+        role: id(role).into(),
         inherited: false,
         state: "active".into(),
     }
@@ -216,8 +216,8 @@ pub fn mid_group() -> (Group, GroupRole, Membership) {
     };
     let membership = Membership {
         sys_id: id(63),
-        user: id(100),
-        group: id(60),
+        user: id(100).into(),
+        group: id(60).into(),
     };
     (group, grant, membership)
 }
@@ -261,8 +261,8 @@ pub fn big_estate(users: u32) -> Evidence {
             grants.push(grant(u + 1, u, MID));
             members.push(Membership {
                 sys_id: id(u + 2),
-                user: id(u),
-                group: id(group),
+                user: id(u).into(),
+                group: id(group).into(),
             });
             if i % 10 == 0 {
                 servers.push(server(u + 3, &format!("mid-{i}"), &name));

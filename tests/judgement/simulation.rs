@@ -70,8 +70,8 @@ fn a_parent_groups_role_reaches_the_member() {
     };
     let m = Membership {
         sys_id: id(63),
-        user: id(100),
-        group: id(61),
+        user: id(100).into(),
+        group: id(61).into(),
     };
     let d = dev(&mut e);
     d.user_roles = Fact::ok(vec![]);

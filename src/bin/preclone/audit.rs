@@ -344,7 +344,11 @@ pub(crate) fn parse_evidence(value: serde_json::Value, path: &Path) -> Result<Ev
             path.display(),
         )));
     }
-    let ev: Evidence = serde_json::from_value(value).map_err(|e| not_evidence(path, e))?;
+    let ev: Evidence = {
+        // Role and membership rows share their users, roles and groups, as when collected.
+        let _pool = preclone::shared_text::Pool::new();
+        serde_json::from_value(value).map_err(|e| not_evidence(path, e))?
+    };
     // Every instance the run names must be in it, or whole check families would go unjudged.
     let missing: Vec<&str> = std::iter::once(&ev.source)
         .chain(&ev.targets)

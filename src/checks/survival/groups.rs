@@ -97,7 +97,7 @@ pub(super) fn judge_memberships(
             // Whether mid_server comes through the group today is unknown (`inherits`).
             let unknown_today = today.group_mid_grant_unknown(&m.group, granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
-            let key = |c: CheckId| (c, m.group.clone());
+            let key = |c: CheckId| (c, m.group.to_string());
             let sev = if (via_today.is_some() || unknown_today.is_some()) && loses_role {
                 Severity::Critical
             } else {
@@ -237,12 +237,12 @@ pub(super) fn role_ids(
         roles.extend(
             today
                 .roles_of(user)
-                .filter(|r| granting.contains(&r.role))
-                .map(|r| r.role.clone()),
+                .filter(|r| granting.contains(r.role.as_str()))
+                .map(|r| r.role.to_string()),
         );
         for m in today.memberships_of(user) {
             if let Some((via, role)) = today.group_mid_grant(&m.group, granting) {
-                groups.insert(m.group.clone());
+                groups.insert(m.group.to_string());
                 groups.insert(via);
                 roles.insert(role);
             }
