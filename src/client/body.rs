@@ -107,8 +107,9 @@ impl<T: serde::de::DeserializeOwned> FromFields for Typed<T> {
             }
             stamp
         });
+        // The keys as they are (borrowed from the body when they had no escapes).
         let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
-            fields.into_iter().map(|(k, v)| (k.into_owned(), v)),
+            fields.into_iter(),
         );
         let row = T::deserialize(de).map_err(|e| format!("a row could not be read: {e}"))?;
         Ok(Typed { row, stamp })

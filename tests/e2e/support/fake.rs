@@ -27,6 +27,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -444,22 +445,72 @@ impl Default for Faults {
     }
 }
 
+/// The fake's own hasher for its column names and index values (its own sys_ids and names,
+/// never hostile input): FxHash's multiply-rotate over 8-byte words with a final mix, far
+/// cheaper than SipHash on the many lookups an answer makes.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        // MurmurHash3's finaliser: every input bit reaches the low and the high bits.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// The column of `sys_id`: every table makes it first.
+const SYS_ID_COL: usize = 0;
+
 struct Table {
     columns: Vec<String>,
-    col: HashMap<String, usize>,
+    col: FastMap<String, usize>,
     /// One cell per column; a row shorter than `columns` has "" for the missing cells.
     rows: Vec<Vec<Arc<str>>>,
-    index: HashMap<usize, HashMap<Arc<str>, Vec<u32>>>,
+    /// The hash index of each indexed column (by column number), from value to rows.
+    index: Vec<Option<FastMap<Arc<str>, Vec<u32>>>>,
 }
 
 impl Table {
     fn new() -> Self {
-        Table {
+        let mut t = Table {
             columns: Vec::new(),
-            col: HashMap::new(),
+            col: FastMap::default(),
             rows: Vec::new(),
-            index: HashMap::new(),
-        }
+            index: Vec::new(),
+        };
+        t.column("sys_id");
+        t
     }
 
     fn column(&mut self, name: &str) -> usize {
@@ -469,32 +520,53 @@ impl Table {
         let c = self.columns.len();
         self.columns.push(name.to_string());
         self.col.insert(name.to_string(), c);
-        if INDEXED.contains(&name) {
-            self.index.insert(c, HashMap::new());
-        }
+        self.index
+            .push(INDEXED.contains(&name).then(FastMap::default));
         c
     }
 
+    /// The column of a field, when the table has it.
+    fn col_of(&self, field: &str) -> Option<usize> {
+        self.col.get(field).copied()
+    }
+
     fn get(&self, row: usize, field: &str) -> &str {
-        match self.col.get(field) {
-            Some(&c) => self.rows[row].get(c).map(|s| &**s).unwrap_or(""),
+        match self.col_of(field) {
+            Some(c) => self.cell(row, c),
             None => "",
         }
     }
 
+    /// The value of column `c` of `row` ("" when the row is shorter).
+    fn cell(&self, row: usize, c: usize) -> &str {
+        self.rows[row].get(c).map(|s| &**s).unwrap_or("")
+    }
+
     fn is_indexed(&self, field: &str) -> bool {
-        self.col
-            .get(field)
-            .is_some_and(|c| self.index.contains_key(c))
+        self.col_of(field)
+            .is_some_and(|c| self.index.get(c).is_some_and(Option::is_some))
     }
 
     fn lookup(&self, field: &str, value: &str) -> &[u32] {
-        self.col
-            .get(field)
-            .and_then(|c| self.index.get(c))
+        match self.col_of(field) {
+            Some(c) => self.lookup_col(c, value),
+            None => &[],
+        }
+    }
+
+    /// The rows whose indexed column `c` is `value` (none when `c` is not indexed).
+    fn lookup_col(&self, c: usize, value: &str) -> &[u32] {
+        self.index
+            .get(c)
+            .and_then(Option::as_ref)
             .and_then(|idx| idx.get(value))
             .map(|v| v.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// The row with this sys_id.
+    fn by_id(&self, id: &str) -> Option<usize> {
+        self.lookup_col(SYS_ID_COL, id).first().map(|&r| r as usize)
     }
 
     fn push(&mut self, cells: Vec<(usize, Arc<str>)>, empty: &Arc<str>) -> usize {
@@ -503,8 +575,10 @@ impl Table {
         for (c, v) in cells {
             row[c] = v;
         }
-        for (c, idx) in self.index.iter_mut() {
-            let v = &row[*c];
+        for (c, idx) in self.index.iter_mut().enumerate() {
+            let (Some(idx), Some(v)) = (idx, row.get(c)) else {
+                continue;
+            };
             if !v.is_empty() {
                 idx.entry(v.clone()).or_default().push(n as u32);
             }
@@ -519,7 +593,7 @@ impl Table {
             cells.resize(c + 1, empty.clone());
         }
         let old = std::mem::replace(&mut cells[c], value.clone());
-        if let Some(idx) = self.index.get_mut(&c) {
+        if let Some(Some(idx)) = self.index.get_mut(c) {
             if let Some(list) = idx.get_mut(&old) {
                 list.retain(|&r| r as usize != row);
             }
@@ -534,7 +608,8 @@ impl Table {
     fn to_row(&self, row: usize) -> FakeRow {
         self.columns
             .iter()
-            .map(|c| (c.clone(), self.get(row, c).to_string()))
+            .enumerate()
+            .map(|(c, name)| (name.clone(), self.cell(row, c).to_string()))
             .collect()
     }
 }
@@ -1165,12 +1240,12 @@ impl FakeState {
             let c = group
                 .iter()
                 .filter(|chain| chain.len() == 1)
-                .find_map(|chain| self.candidates(table, &chain[0]))
+                .find_map(|chain| self.candidates(table, &chain[0].field, &chain[0]))
                 .or_else(|| {
                     group.iter().find_map(|chain| {
                         let mut all = Vec::new();
                         for term in chain {
-                            all.extend(self.candidates(table, term)?);
+                            all.extend(self.candidates(table, &term.field, term)?);
                         }
                         Some(all)
                     })
@@ -1204,7 +1279,7 @@ impl FakeState {
 
     /// A superset of the rows a `=`/`IN` term matches, through the indexes; `None` when the
     /// term cannot be narrowed that way.
-    fn candidates(&self, table: &str, term: &Term) -> Option<Vec<u32>> {
+    fn candidates(&self, table: &str, field: &str, term: &Term) -> Option<Vec<u32>> {
         let values: Vec<&str> = match term.op {
             Op::Eq => vec![term.value.as_str()],
             Op::In => term.list.iter().map(String::as_str).collect(),
@@ -1214,26 +1289,20 @@ impl FakeState {
             return None;
         }
         let t = self.tables.get(table)?;
-        if let Some((head, rest)) = term.field.split_once('.') {
+        if let Some((head, rest)) = field.split_once('.') {
             let target = reference_target(table, head)?;
             if !t.is_indexed(head) {
                 return None;
             }
-            let sub = Term {
-                field: rest.to_string(),
-                op: term.op,
-                value: term.value.clone(),
-                list: term.list.clone(),
-            };
-            let target_rows = self.candidates(target, &sub)?;
+            let target_rows = self.candidates(target, rest, term)?;
             let tt = self.tables.get(target)?;
             let mut out = Vec::new();
             for r in target_rows {
-                out.extend_from_slice(t.lookup(head, tt.get(r as usize, "sys_id")));
+                out.extend_from_slice(t.lookup(head, tt.cell(r as usize, SYS_ID_COL)));
             }
             return Some(out);
         }
-        if table == "sys_user" && term.field == "roles" {
+        if table == "sys_user" && field == "roles" {
             let roles = self.tables.get("sys_user_role")?;
             let has = self.tables.get("sys_user_has_role")?;
             let mut out = Vec::new();
@@ -1246,12 +1315,12 @@ impl FakeState {
             }
             return Some(out);
         }
-        if !t.is_indexed(&term.field) {
+        if !t.is_indexed(field) {
             return None;
         }
         let mut out = Vec::new();
         for v in values {
-            out.extend_from_slice(t.lookup(&term.field, v));
+            out.extend_from_slice(t.lookup(field, v));
         }
         Some(out)
     }
@@ -1283,8 +1352,7 @@ impl FakeState {
             let id = t.get(row, head);
             let target = reference_target(table, head).and_then(|target| {
                 let tt = self.tables.get(target)?;
-                let r = *tt.lookup("sys_id", id).first()?;
-                Some((target, tt, r as usize))
+                Some((target, tt, tt.by_id(id)?))
             });
             match target {
                 Some((target, tt, r)) if !id.is_empty() => self.values(target, tt, r, rest, out),
@@ -1308,75 +1376,100 @@ impl FakeState {
         };
         for &h in has.lookup("user", user_id) {
             let role_id = has.get(h as usize, "role");
-            if let Some(&r) = roles.lookup("sys_id", role_id).first() {
-                out.push(roles.get(r as usize, "name"));
+            if let Some(r) = roles.by_id(role_id) {
+                out.push(roles.get(r, "name"));
             }
         }
     }
 
-    /// The table, field and value at the end of a (possibly dot-walked) path.
-    fn resolve<'a>(
-        &'a self,
-        table: &'a str,
-        t: &'a Table,
-        row: usize,
-        path: &'a str,
-    ) -> (&'a str, &'a str, String) {
-        if let Some((head, rest)) = path.split_once('.') {
-            let id = t.get(row, head);
-            if let Some(target) = reference_target(table, head) {
-                if let Some(tt) = self.tables.get(target) {
-                    if let Some(&r) = tt.lookup("sys_id", id).first() {
-                        if !id.is_empty() {
-                            return self.resolve(target, tt, r as usize, rest);
-                        }
-                    }
-                }
-            }
-            return (table, path, String::new());
+    /// The plan of a requested field on `table` (`t`): `None` when the platform drops it (an
+    /// unknown field or dot-walk, as [`FakeState::known`] says).
+    fn plan<'a>(&'a self, table: &'a str, t: &'a Table, name: &'a str) -> Option<FieldPlan<'a>> {
+        let (mut table, mut t, mut path) = (table, t, name);
+        let mut hops = Vec::new();
+        while let Some((head, rest)) = path.split_once('.') {
+            let c = t.col_of(head)?;
+            let target = reference_target(table, head)?;
+            let tt = self.tables.get(target)?;
+            hops.push((c, tt));
+            (table, t, path) = (target, tt, rest);
         }
-        if table == "sys_user" && path == "roles" && !t.col.contains_key("roles") {
-            let mut names = Vec::new();
-            self.role_names(t.get(row, "sys_id"), &mut names);
-            return (table, path, names.join(","));
-        }
-        (table, path, t.get(row, path).to_string())
+        let leaf = match t.col_of(path) {
+            Some(c) => Leaf::Col(c),
+            None if table == "sys_user" && path == "roles" => Leaf::Roles,
+            None => return None,
+        };
+        Some(FieldPlan {
+            name,
+            hops,
+            leaf,
+            target: reference_target(table, path),
+        })
     }
 
+    /// The value a plan reaches from `row` of `t`: "" when a reference on the way is empty or
+    /// points to no row.
+    fn walk<'a>(&'a self, plan: &FieldPlan<'a>, t: &'a Table, row: usize) -> Cow<'a, str> {
+        let (mut t, mut row) = (t, row);
+        for &(c, tt) in &plan.hops {
+            let id = t.cell(row, c);
+            match tt.by_id(id) {
+                Some(r) if !id.is_empty() => (t, row) = (tt, r),
+                _ => return Cow::Borrowed(""),
+            }
+        }
+        match plan.leaf {
+            Leaf::Col(c) => Cow::Borrowed(t.cell(row, c)),
+            Leaf::Roles => {
+                let mut names = Vec::new();
+                self.role_names(t.cell(row, SYS_ID_COL), &mut names);
+                Cow::Owned(names.join(","))
+            }
+        }
+    }
+
+    /// Writes one row as the Table API sends it: the known fields asked for (every column when
+    /// none were), in name order (a JSON object's keys as serde_json orders them), each a string
+    /// or, for a reference with links asked for, `{"link", "value"}`.
     fn render(
         &self,
         table: &str,
         t: &Table,
         row: usize,
-        fields: Option<&[String]>,
+        plans: &[FieldPlan<'_>],
         links: Option<&str>,
-    ) -> Value {
-        let mut out = Map::new();
-        let names: Vec<&str> = match fields {
-            Some(f) => f.iter().map(String::as_str).collect(),
-            None => t.columns.iter().map(String::as_str).collect(),
-        };
+        out: &mut Vec<u8>,
+    ) {
         let omitted = self
             .faults
             .omitted_fields
             .get(table)
-            .and_then(|rows| rows.get(t.get(row, "sys_id")));
-        for name in names {
-            if !self.known(table, name) || omitted.is_some_and(|o| o.contains(name)) {
+            .and_then(|rows| rows.get(t.cell(row, SYS_ID_COL)));
+        out.push(b'{');
+        let mut first = true;
+        for plan in plans {
+            if omitted.is_some_and(|o| o.contains(plan.name)) {
                 continue;
             }
-            let (last_table, last_field, value) = self.resolve(table, t, row, name);
-            let target = reference_target(last_table, last_field);
-            let rendered = match (target, links) {
-                (Some(target), Some(base)) if !value.is_empty() => json!({
-                    "link": format!("{base}/api/now/table/{target}/{value}"),
-                    "value": value,
-                }),
-                _ => Value::String(value),
-            };
-            out.insert(name.to_string(), rendered);
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            json_str(out, plan.name);
+            out.push(b':');
+            let value = self.walk(plan, t, row);
+            match (plan.target, links) {
+                (Some(target), Some(base)) if !value.is_empty() => {
+                    out.extend_from_slice(b"{\"link\":");
+                    json_str(out, &format!("{base}/api/now/table/{target}/{value}"));
+                    out.extend_from_slice(b",\"value\":");
+                    json_str(out, &value);
+                    out.push(b'}');
+                }
+                _ => json_str(out, &value),
+            }
         }
-        Value::Object(out)
+        out.push(b'}');
     }
 
     fn is_hidden(&self, table: &str, t: &Table, row: usize) -> bool {
@@ -1585,15 +1678,32 @@ impl FakeState {
             matched.retain(|&r| classes.contains(t.get(r as usize, "sys_class_name")));
         }
         let total = matched.len();
-        let page: Vec<Value> = matched
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|&r| r as usize)
-            .filter(|&r| !self.is_hidden(table, t, r))
-            .map(|r| self.render(table, t, r, fields.as_deref(), links))
+        let names: Vec<&str> = match &fields {
+            Some(f) => f.iter().map(String::as_str).collect(),
+            None => t.columns.iter().map(String::as_str).collect(),
+        };
+        // Resolved once for the whole page; in key order, each key once, as a JSON object
+        // (a map) would hold them.
+        let mut plans: Vec<FieldPlan<'_>> = names
+            .into_iter()
+            .filter_map(|name| self.plan(table, t, name))
             .collect();
-        *rows = page.len() as u64;
+        plans.sort_by(|a, b| a.name.cmp(b.name));
+        plans.dedup_by(|a, b| a.name == b.name);
+        let (mut out, mut sent) = (Vec::with_capacity(64 * 1024), 0u64);
+        out.extend_from_slice(b"{\"result\":[");
+        for r in matched.iter().skip(offset).take(limit).map(|&r| r as usize) {
+            if self.is_hidden(table, t, r) {
+                continue;
+            }
+            if sent > 0 {
+                out.push(b',');
+            }
+            self.render(table, t, r, &plans, links, &mut out);
+            sent += 1;
+        }
+        out.extend_from_slice(b"]}");
+        *rows = sent;
         let mut headers = vec![("X-Total-Count", total.to_string())];
         if total > 0 || faults.looping_link_tables.contains(requested) {
             let looping = faults.looping_link_tables.contains(requested);
@@ -1602,7 +1712,7 @@ impl FakeState {
                 link_header(base_url, path, params, limit, offset, total, looping),
             ));
         }
-        let mut body = json!({ "result": page }).to_string();
+        let mut body = String::from_utf8(out).expect("rows of strings render as UTF-8");
         if n <= faults.truncate_first || faults.truncate_tables.contains(requested) {
             let mut cut = body.len() / 2;
             while !body.is_char_boundary(cut) {
@@ -1612,6 +1722,29 @@ impl FakeState {
         }
         respond(200, &headers, "application/json;charset=UTF-8", body)
     }
+}
+
+/// A requested field resolved once per answer ([`FakeState::plan`]).
+struct FieldPlan<'a> {
+    /// The field as asked for (the key in the answer).
+    name: &'a str,
+    /// The references walked: a column of the table reached so far, and the table it points to.
+    hops: Vec<(usize, &'a Table)>,
+    leaf: Leaf,
+    /// The table the value at the end points to, when it is a reference (for its link).
+    target: Option<&'static str>,
+}
+
+/// The value at the end of a field path.
+enum Leaf {
+    Col(usize),
+    /// `sys_user`'s virtual `roles`: the user's role names.
+    Roles,
+}
+
+/// A JSON string, escaped exactly as serde_json escapes it.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to memory does not fail");
 }
 
 // --- Query terms.
