@@ -30,11 +30,14 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let clock = Clock::from_env(env).map_err(usage)?;
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
-        let (report, fail_on) = (&args.report, settings.fail_on);
-        let baseline = baseline.as_ref();
-        return finish(
-            &evidence, &waivers, fail_on, &clock, report, &outs, None, baseline,
-        );
+        let judging = Judging {
+            waivers: &waivers,
+            fail_on: settings.fail_on,
+            clock: &clock,
+            args: &args.report,
+            baseline: baseline.as_ref(),
+        };
+        return finish(&evidence, &judging, &outs, None);
     }
     let run = config
         .resolve_run(
@@ -55,17 +58,14 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let quiet = (args.report.no_progress, args.report.quiet);
     let (evidence, access_failure) = collect_live(&run, &settings, &clock, quiet)?;
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
-    let (report, fail_on) = (&args.report, settings.fail_on);
-    finish(
-        &evidence,
-        &waivers,
-        fail_on,
-        &clock,
-        report,
-        &outs,
-        access_failure,
-        baseline.as_ref(),
-    )
+    let judging = Judging {
+        waivers: &waivers,
+        fail_on: settings.fail_on,
+        clock: &clock,
+        args: &args.report,
+        baseline: baseline.as_ref(),
+    };
+    finish(&evidence, &judging, &outs, access_failure)
 }
 
 /// Reads the source and targets of `run` (with the progress display unless `quiet` holds
@@ -141,30 +141,27 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| usage(format!("starting the async runtime: {e}")))
 }
 
-/// Judges the evidence, applies the waivers by the run's clock (so an old evidence file does not
-/// revive an expired waiver), builds the report, compares it with the baseline, writes every
-/// output and returns the gate's exit code.
-#[allow(clippy::too_many_arguments)] // each is one input of the run, read once by its caller
+/// How a run judges its evidence: the inputs every report of the run shares.
+pub(crate) struct Judging<'a> {
+    pub(crate) waivers: &'a [Waiver],
+    pub(crate) fail_on: FailOn,
+    /// The run's clock: waivers apply by it (an old evidence file does not revive an expired
+    /// waiver).
+    pub(crate) clock: &'a Clock,
+    pub(crate) args: &'a ReportArgs,
+    pub(crate) baseline: Option<&'a Baseline>,
+}
+
+/// Judges the evidence, applies the waivers by the run's clock, builds the report, compares it
+/// with the baseline, writes every output and returns the gate's exit code.
 pub(crate) fn finish(
     evidence: &Evidence,
-    waivers: &[Waiver],
-    fail_on: FailOn,
-    clock: &Clock,
-    args: &ReportArgs,
+    judging: &Judging,
     outs: &[(PathBuf, Format)],
     access_failure: Option<String>,
-    baseline: Option<&Baseline>,
 ) -> Result<Exit, Failure> {
-    let report = judge_and_write(
-        evidence,
-        waivers,
-        fail_on,
-        clock,
-        args,
-        outs,
-        access_failure,
-        baseline,
-    )?;
+    let report = judge_and_write(evidence, judging, outs, access_failure)?;
+    let args = judging.args;
     let format = args.format.unwrap_or(Format::Console);
     let to_stdout = !args.quiet || args.output.iter().any(|p| is_stdout(p));
     if to_stdout {
@@ -179,17 +176,19 @@ pub(crate) fn finish(
 }
 
 /// The report of `evidence`, written to every output in its format; nothing printed.
-#[allow(clippy::too_many_arguments)] // the same inputs as `finish`, which hands them on
 pub(crate) fn judge_and_write(
     evidence: &Evidence,
-    waivers: &[Waiver],
-    fail_on: FailOn,
-    clock: &Clock,
-    args: &ReportArgs,
+    judging: &Judging,
     outs: &[(PathBuf, Format)],
     access_failure: Option<String>,
-    baseline: Option<&Baseline>,
 ) -> Result<Report, Failure> {
+    let Judging {
+        waivers,
+        fail_on,
+        clock,
+        args,
+        baseline,
+    } = *judging;
     let gate = GateOptions {
         fail_on,
         allow_incomplete: args.allow_incomplete,

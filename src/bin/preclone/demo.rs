@@ -2,7 +2,7 @@
 //! config file; the gate is off unless `--fail-on` says otherwise.
 
 use crate::audit::{
-    check_evidence_path, finish, load_baseline, load_waivers, outputs, save_evidence,
+    check_evidence_path, finish, load_baseline, load_waivers, outputs, save_evidence, Judging,
 };
 use crate::{env, usage, Failure};
 use preclone::cli::DemoArgs;
@@ -22,14 +22,12 @@ pub(crate) fn run(args: DemoArgs) -> Result<Exit, Failure> {
     };
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
     let fail_on = args.report.fail_on.unwrap_or(FailOn::Never);
-    finish(
-        &evidence,
-        &waivers,
+    let judging = Judging {
+        waivers: &waivers,
         fail_on,
-        &clock,
-        &args.report,
-        &outs,
-        None,
-        baseline.as_ref(),
-    )
+        clock: &clock,
+        args: &args.report,
+        baseline: baseline.as_ref(),
+    };
+    finish(&evidence, &judging, &outs, None)
 }

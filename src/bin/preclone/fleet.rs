@@ -6,7 +6,7 @@
 
 use crate::audit::{
     check_evidence_path, judge_and_write, load_baseline, load_waivers, outputs, runtime,
-    save_evidence, settle,
+    save_evidence, settle, Judging,
 };
 use crate::{env, print_stdout, progress, usage, Failure};
 use futures::future::join_all;
@@ -78,17 +78,14 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
         let outcome = match settle(collected, &clock) {
             Ok((evidence, access_failure)) => {
                 save_evidence(p.evidence.as_deref(), &evidence)?;
-                let (report_args, fail_on) = (&args.report, settings.fail_on);
-                let report = judge_and_write(
-                    &evidence,
-                    &waivers,
-                    fail_on,
-                    &clock,
-                    report_args,
-                    &p.outs,
-                    access_failure,
-                    p.baseline.as_ref(),
-                )?;
+                let judging = Judging {
+                    waivers: &waivers,
+                    fail_on: settings.fail_on,
+                    clock: &clock,
+                    args: &args.report,
+                    baseline: p.baseline.as_ref(),
+                };
+                let report = judge_and_write(&evidence, &judging, &p.outs, access_failure)?;
                 PairOutcome::audited(p.pair, &report)
             }
             Err(f) => PairOutcome::not_audited(p.pair, f.code, &f.message),
