@@ -283,7 +283,7 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         max_severity: High,
         title: "A MID-related preserver will not run",
         rationale: "A preserver that is switched off, a theme preserver in a clone that does not preserve the theme, one missing from the profile the clone uses, one created or linked into the profile after a request locked its settings, or one whose condition uses MATCH_RGX (not supported in preserver conditions) keeps nothing.",
-        decided: "For each preserver whose condition matches a MID-related row on some target, fails when it does not apply to some clone onto some target: each pending request of clone_instance and sn_instance_clone_request, or the clone requested today; names the request.",
+        decided: "For each preserver whose condition matches a MID-related row on some target (a MID user's row on a user table or its class table, a MID Server cluster, or the certificate row of a MID Server that logs in with one), fails when it does not apply to some clone onto some target: each pending request of clone_instance and sn_instance_clone_request, or the clone requested today; names the request.",
         remediation: "Set include_in_system_clone to true, add the preserver to the clone profile, or re-create a locked clone request.",
     },
     CheckDef {
@@ -293,7 +293,7 @@ const DEFS: [CheckDef; <CheckId as strum::EnumCount>::COUNT] = [
         max_severity: Medium,
         title: "A MID-related preserver keeps rows that are not MID-related",
         rationale: "An empty condition keeps every row; a misspelt field is ignored by the platform and matches everything: target users and grants survive the clone that should not.",
-        decided: "For each preserver that matches a MID-related row on some target, asks every target how many rows of the whole table the condition matches and compares with the MID-related rows it matches there: over-broad when they differ on any target.",
+        decided: "For each preserver that matches a MID-related row on some target, asks every target how many rows of the whole table the condition matches and compares with the MID-related rows it matches there: over-broad when they differ on any target. Not judged on sys_user_certificate: only the certificates of MID Servers that log in with one are read, so whether the others are a MID user's is not known.",
         remediation: "Narrow the condition to the MID-related rows, and check that the table has every field it names (a field it lacks is ignored and matches every row). The seed article's conditions match only MID-related rows: roles=mid_server on sys_user, user.roles=mid_server on sys_user_has_role and sys_user_grmember (a dot-walk: one low preserver-dot-walked).",
     },
     CheckDef {

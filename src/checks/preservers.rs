@@ -2,10 +2,11 @@
 //! target answered for their conditions.
 
 use super::{advice, table_subject, CheckId, Ctx, Ev, Judge, SimulatedClone};
-use crate::evidence::{Fact, Preserver, Unreadable, USER_TABLES};
+use crate::evidence::{Fact, InstanceEvidence, Preserver, Unreadable, USER_TABLES};
 use crate::finding::{CheckResult, Subject};
 use crate::query;
 use crate::simulate::class_tables;
+use crate::tables::{ECC_AGENT_CLUSTER, MID_LEVEL, SYS_USER_CERTIFICATE};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
@@ -40,10 +41,12 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         }
     };
 
-    // The preservers judged: those on the user tables, and those on the class table of a MID
-    // user of some target (which keep such users where a sys_user preserver does not).
+    // The preservers judged: those on the user tables, those on the class table of a MID
+    // user of some target (which keep such users where a sys_user preserver does not), and
+    // those on the MID Servers' cluster and certificate tables.
     let judged = |p: &&Preserver| {
         USER_TABLES.contains(&p.table.as_str())
+            || mid_level(p)
             || evidence
                 .target_instances()
                 .any(|t| class_tables(&[t]).contains(&p.table))
@@ -155,6 +158,14 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                 .iter()
                 .find(|e| e.preserver == p.sys_id)
             else {
+                // A cluster or certificate preserver is evaluated only where the target has such
+                // rows of its MID Servers: none (or none read) decides nothing there.
+                if mid_level(p) {
+                    if let Some(e) = mid_level_unread(target, &p.table) {
+                        undecided = Some(e);
+                    }
+                    continue;
+                }
                 // A class table's preserver is evaluated only where MID users have that class.
                 if !USER_TABLES.contains(&p.table.as_str())
                     && !class_tables(&[target]).contains(&p.table)
@@ -171,6 +182,11 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             // it matches, on any target (whether or not it matched a MID-related row there),
             // more rows than the MID-related ones it matched.
             match &eval.matched {
+                // The certificate rows read are those of MID Servers that log in with one: a
+                // MID user's other certificates are not read, so over-breadth is not judged.
+                Fact::Ok { value } if p.table == SYS_USER_CERTIFICATE.name => {
+                    related |= !value.is_empty();
+                }
                 Fact::Ok { value } => {
                     related |= !value.is_empty();
                     match &eval.table_matches {
@@ -206,7 +222,9 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         if !related {
             if let Some(e) = undecided {
                 out.push(jn.error(subject(p), &e));
-                out.push(jo.error(subject(p), &e));
+                if p.table != SYS_USER_CERTIFICATE.name {
+                    out.push(jo.error(subject(p), &e));
+                }
             }
             continue;
         }
@@ -245,6 +263,9 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                 Ev::new(),
             ));
         }
+        if p.table == SYS_USER_CERTIFICATE.name {
+            continue;
+        }
         if !broad.is_empty() {
             let narrow = match advice::preserver(&p.table) {
                 Some(seed) => format!(
@@ -280,6 +301,25 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             ));
         }
     }
+}
+
+/// A preserver on the MID Servers' cluster or certificate table ([`MID_LEVEL`]).
+fn mid_level(p: &Preserver) -> bool {
+    MID_LEVEL.iter().any(|t| t.name == p.table)
+}
+
+/// Why the target's rows of a [`MID_LEVEL`] table could not be read, if they could not: a
+/// preserver on it was then not evaluated there for want of rows, not for want of any.
+fn mid_level_unread(target: &InstanceEvidence, table: &str) -> Option<Unreadable> {
+    let (t, r) = if table == ECC_AGENT_CLUSTER.name {
+        target.clusters.err()?
+    } else {
+        target.certificates.err()?
+    };
+    Some(Unreadable {
+        table: t.to_string(),
+        reason: r.to_string(),
+    })
 }
 
 fn subject(p: &Preserver) -> Subject {

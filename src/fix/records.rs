@@ -238,7 +238,10 @@ pub(super) fn repairs(
         else {
             continue;
         };
-        if out.iter().any(|f| f.preserver.sys_id == p.sys_id) {
+        // The cluster and certificate preservers are judged below, by what they keep.
+        if out.iter().any(|f| f.preserver.sys_id == p.sys_id)
+            || crate::tables::MID_LEVEL.iter().any(|t| t.name == p.table)
+        {
             continue;
         }
         if let Some(why) = left_alone(p, before) {

@@ -500,7 +500,7 @@ fn an_inactive_or_soon_expiring_certificate_fails_low() {
         let down = if active { "pass" } else { "error" };
         run.expect("mid-server-will-go-down", "dev", "mid-dev-02", down);
     }
-    // Far from expiry: nothing at all at the low gate.
+    // Far from expiry: nothing at the low gate but the certificate preserver's own dot-walk.
     let mut dev = target_dev();
     cert_login(&mut dev, 210, "mid.cert", "mid-dev-02", &days_from_now(90));
     let mut prod = plain_source();
@@ -511,7 +511,11 @@ fn an_inactive_or_soon_expiring_certificate_fails_low() {
     );
     let (prod, dev) = (FakeInstance::start(prod), FakeInstance::start(dev));
     let run = audit(&pair(&prod, &dev), &["--fail-on", "low"]);
-    run.assert_code(0);
+    let subject = ("clone_data_preserver", "MID certificates");
+    expect(&run, "preserver-dot-walked", "prod", subject, "fail", "low");
+    let problems = run.problems();
+    assert_eq!(problems.lines().count(), 1, "{problems}");
+    run.assert_code(1);
 }
 
 // --- mid-server-already-down

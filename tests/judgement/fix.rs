@@ -635,3 +635,71 @@ fn a_kept_certificate_whose_user_is_lost_is_closed_by_the_user_preserver() {
         "CN=mid-dev-01"
     ));
 }
+
+/// The results of `check` about the preserver named `name`, as (status, severity).
+fn about_preserver(e: &Evidence, check: CheckId, name: &str) -> Vec<(String, String)> {
+    preclone::checks::run(e)
+        .results
+        .into_iter()
+        .filter(|r| r.check == check && r.subject.name == name)
+        .map(|r| (r.status.to_string(), r.severity.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_cluster_preserver_left_out_of_the_profile_is_a_mid_related_preserver_not_applied() {
+    let mut e = clustered();
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.push(preserver(
+            21,
+            "DISC-EU",
+            "ecc_agent_cluster",
+            "name=DISC-EU",
+        ));
+    }
+    d_eval(&mut e, eval(21, "ecc_agent_cluster", &[60], 1));
+    let not_applied = about_preserver(&e, CheckId::PreserverNotApplied, "DISC-EU");
+    assert_eq!(not_applied, [("fail".to_string(), "high".to_string())]);
+    // It matches only the cluster, a MID Server's row: not over-broad.
+    let broad = about_preserver(&e, CheckId::PreserverOverbroad, "DISC-EU");
+    assert_eq!(broad, [("pass".to_string(), "medium".to_string())]);
+    // Linked into the profile, it applies.
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).profile_preservers {
+        value.push(ProfilePreserver {
+            profile: id(81),
+            preserver: id(21),
+            created_on: "2025-01-01 00:00:00".into(),
+        });
+    }
+    let not_applied = about_preserver(&e, CheckId::PreserverNotApplied, "DISC-EU");
+    assert_eq!(not_applied, [("pass".to_string(), "high".to_string())]);
+}
+
+#[test]
+fn a_switched_off_certificate_preserver_is_not_applied_dot_walked_and_never_called_over_broad() {
+    let mut e = certificate_login("2030-01-01 00:00:00");
+    // Twelve certificates match on dev, one of them the MID Server's: the others are not read,
+    // so whether they are MID-related is not known.
+    switched_off_certificates(&mut e, 20, "user.roles=mid_server", 12);
+    let not_applied = about_preserver(&e, CheckId::PreserverNotApplied, "certs");
+    assert_eq!(not_applied, [("fail".to_string(), "high".to_string())]);
+    let walked = about_preserver(&e, CheckId::PreserverDotWalked, "certs");
+    assert_eq!(walked, [("fail".to_string(), "low".to_string())]);
+    assert!(about_preserver(&e, CheckId::PreserverOverbroad, "certs").is_empty());
+}
+
+#[test]
+fn a_cluster_preserver_on_a_target_whose_clusters_were_unreadable_is_undecided() {
+    let mut e = clustered();
+    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
+        value.push(preserver(
+            21,
+            "DISC-EU",
+            "ecc_agent_cluster",
+            "name=DISC-EU",
+        ));
+    }
+    dev(&mut e).clusters = Fact::error("ecc_agent_cluster", "403 Forbidden");
+    let not_applied = about_preserver(&e, CheckId::PreserverNotApplied, "DISC-EU");
+    assert_eq!(not_applied, [("error".to_string(), "high".to_string())]);
+}
