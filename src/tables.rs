@@ -434,6 +434,11 @@ pub const SYS_USER_CERTIFICATE: Table = every(
 /// the MID users' certificate rows.
 pub const MID_LEVEL: &[&Table] = &[&ECC_AGENT_CLUSTER, &SYS_USER_CERTIFICATE];
 
+/// Whether `table` is one of the [`MID_LEVEL`] tables.
+pub fn is_mid_level(table: &str) -> bool {
+    MID_LEVEL.iter().any(|t| t.name == table)
+}
+
 /// The user tables whose preservers a target evaluates in the wave that has the MID users'
 /// rows.
 pub const USER_LEVEL: &[&Table] = &[&SYS_USER, &SYS_USER_HAS_ROLE, &SYS_USER_GRMEMBER];

@@ -6,7 +6,7 @@ use crate::evidence::{Fact, InstanceEvidence, Preserver, Unreadable, USER_TABLES
 use crate::finding::{CheckResult, Subject};
 use crate::query;
 use crate::simulate::class_tables;
-use crate::tables::{ECC_AGENT_CLUSTER, MID_LEVEL, SYS_USER_CERTIFICATE};
+use crate::tables::{is_mid_level, ECC_AGENT_CLUSTER, SYS_USER_CERTIFICATE};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
@@ -46,7 +46,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     // those on the MID Servers' cluster and certificate tables.
     let judged = |p: &&Preserver| {
         USER_TABLES.contains(&p.table.as_str())
-            || mid_level(p)
+            || is_mid_level(&p.table)
             || evidence
                 .target_instances()
                 .any(|t| class_tables(&[t]).contains(&p.table))
@@ -148,6 +148,9 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     let jn = Judge::new(CheckId::PreserverNotApplied, s);
     let jo = Judge::new(CheckId::PreserverOverbroad, s);
     for p in preservers.iter().filter(judged) {
+        // The certificate rows read are those of MID Servers that log in with one: a MID
+        // user's other certificates are not read, so over-breadth is not judged there.
+        let breadth = p.table != SYS_USER_CERTIFICATE.name;
         let mut related = false;
         let mut undecided = None;
         let mut broad = Vec::new();
@@ -160,7 +163,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             else {
                 // A cluster or certificate preserver is evaluated only where the target has such
                 // rows of its MID Servers: none (or none read) decides nothing there.
-                if mid_level(p) {
+                if is_mid_level(&p.table) {
                     if let Some(e) = mid_level_unread(target, &p.table) {
                         undecided = Some(e);
                     }
@@ -182,9 +185,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
             // it matches, on any target (whether or not it matched a MID-related row there),
             // more rows than the MID-related ones it matched.
             match &eval.matched {
-                // The certificate rows read are those of MID Servers that log in with one: a
-                // MID user's other certificates are not read, so over-breadth is not judged.
-                Fact::Ok { value } if p.table == SYS_USER_CERTIFICATE.name => {
+                Fact::Ok { value } if !breadth => {
                     related |= !value.is_empty();
                 }
                 Fact::Ok { value } => {
@@ -222,7 +223,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
         if !related {
             if let Some(e) = undecided {
                 out.push(jn.error(subject(p), &e));
-                if p.table != SYS_USER_CERTIFICATE.name {
+                if breadth {
                     out.push(jo.error(subject(p), &e));
                 }
             }
@@ -263,7 +264,7 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
                 Ev::new(),
             ));
         }
-        if p.table == SYS_USER_CERTIFICATE.name {
+        if !breadth {
             continue;
         }
         if !broad.is_empty() {
@@ -303,23 +304,15 @@ pub(super) fn judge(ctx: &Ctx, out: &mut Vec<CheckResult>) {
     }
 }
 
-/// A preserver on the MID Servers' cluster or certificate table ([`MID_LEVEL`]).
-fn mid_level(p: &Preserver) -> bool {
-    MID_LEVEL.iter().any(|t| t.name == p.table)
-}
-
-/// Why the target's rows of a [`MID_LEVEL`] table could not be read, if they could not: a
-/// preserver on it was then not evaluated there for want of rows, not for want of any.
+/// Why the target's rows of a MID Server table ([`crate::tables::MID_LEVEL`]) could not be
+/// read, if they could not: a preserver on it was then not evaluated there for want of rows,
+/// not for want of any.
 fn mid_level_unread(target: &InstanceEvidence, table: &str) -> Option<Unreadable> {
-    let (t, r) = if table == ECC_AGENT_CLUSTER.name {
-        target.clusters.err()?
+    if table == ECC_AGENT_CLUSTER.name {
+        target.clusters.as_result().err()
     } else {
-        target.certificates.err()?
-    };
-    Some(Unreadable {
-        table: t.to_string(),
-        reason: r.to_string(),
-    })
+        target.certificates.as_result().err()
+    }
 }
 
 fn subject(p: &Preserver) -> Subject {

@@ -240,7 +240,7 @@ pub(super) fn repairs(
         };
         // The cluster and certificate preservers are judged below, by what they keep.
         if out.iter().any(|f| f.preserver.sys_id == p.sys_id)
-            || crate::tables::MID_LEVEL.iter().any(|t| t.name == p.table)
+            || crate::tables::is_mid_level(&p.table)
         {
             continue;
         }

@@ -7,7 +7,7 @@ use crate::evidence::{
     CloneRequest, Fact, InstanceEvidence, Preserver, ProfilePreserver, Unreadable, User,
     USER_TABLES,
 };
-use crate::tables::MID_LEVEL;
+use crate::tables::{is_mid_level, MID_LEVEL};
 use chrono::NaiveDateTime;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -210,10 +210,7 @@ pub fn plan(
             match locked_out(r, requested, p, link_of(p)) {
                 Ok(why) => reason = why,
                 // Only a preserver the simulation uses leaves the plan undecided.
-                Err(why)
-                    if simulated.contains(&p.table)
-                        || MID_LEVEL.iter().any(|t| t.name == p.table) =>
-                {
+                Err(why) if simulated.contains(&p.table) || is_mid_level(&p.table) => {
                     return Err(Unreadable {
                         table: r.table.name().into(),
                         reason: why,
@@ -269,7 +266,7 @@ pub fn plan(
     for eval in &target.preserver_evals {
         // The MID Server tables' evaluations are read by the checks that need them: one that
         // failed leaves only those undecided.
-        if !applicable.contains(&eval.preserver) || MID_LEVEL.iter().any(|t| t.name == eval.table) {
+        if !applicable.contains(&eval.preserver) || is_mid_level(&eval.table) {
             continue;
         }
         let matched = eval.matched.as_result()?;

@@ -28,15 +28,15 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
     let settings = RunSettings::resolve(&args, &config);
     let clock = Clock::from_env(env).map_err(usage)?;
+    let judging = Judging {
+        waivers: &waivers,
+        fail_on: settings.fail_on,
+        clock: &clock,
+        args: &args.report,
+        baseline: baseline.as_ref(),
+    };
     if let Some(path) = &args.evidence {
         let evidence = read_evidence(path)?;
-        let judging = Judging {
-            waivers: &waivers,
-            fail_on: settings.fail_on,
-            clock: &clock,
-            args: &args.report,
-            baseline: baseline.as_ref(),
-        };
         return finish(&evidence, &judging, &outs, None);
     }
     let run = config
@@ -58,13 +58,6 @@ pub(crate) fn run(args: AuditArgs) -> Result<Exit, Failure> {
     let quiet = (args.report.no_progress, args.report.quiet);
     let (evidence, access_failure) = collect_live(&run, &settings, &clock, quiet)?;
     save_evidence(args.save_evidence.as_deref(), &evidence)?;
-    let judging = Judging {
-        waivers: &waivers,
-        fail_on: settings.fail_on,
-        clock: &clock,
-        args: &args.report,
-        baseline: baseline.as_ref(),
-    };
     finish(&evidence, &judging, &outs, access_failure)
 }
 

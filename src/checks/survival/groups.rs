@@ -6,6 +6,7 @@ use super::Fate;
 use crate::checks::{undecided_unless_known, CheckId, Ev, Judge};
 use crate::evidence::InstanceEvidence;
 use crate::finding::{CheckResult, Severity, Status, Subject};
+use crate::shared_text::Shared;
 use crate::simulate::{Origin, World};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +16,7 @@ pub(super) fn judge_memberships(
     target: &InstanceEvidence,
     today: &World,
     after: &World,
-    group_results: &mut BTreeMap<(CheckId, String), CheckResult>,
+    group_results: &mut BTreeMap<(CheckId, Shared), CheckResult>,
     out: &mut Vec<CheckResult>,
 ) {
     let t = target.name.as_str();
@@ -97,7 +98,7 @@ pub(super) fn judge_memberships(
             // Whether mid_server comes through the group today is unknown (`inherits`).
             let unknown_today = today.group_mid_grant_unknown(&m.group, granting_today);
             let gsubject = Subject::new("sys_user_group", &m.group, &gname);
-            let key = |c: CheckId| (c, m.group.to_string());
+            let key = |c: CheckId| (c, m.group.clone());
             let sev = if (via_today.is_some() || unknown_today.is_some()) && loses_role {
                 Severity::Critical
             } else {
@@ -196,8 +197,8 @@ pub(super) fn judge_memberships(
 /// Records `result` for its group, unless one recorded for another member is worse (a fail
 /// over a pass, then the higher severity).
 fn put_worst(
-    group_results: &mut BTreeMap<(CheckId, String), CheckResult>,
-    key: (CheckId, String),
+    group_results: &mut BTreeMap<(CheckId, Shared), CheckResult>,
+    key: (CheckId, Shared),
     result: CheckResult,
 ) {
     let rank = |r: &CheckResult| {

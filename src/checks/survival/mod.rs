@@ -203,7 +203,8 @@ fn judge_target(
     let named = by_name(users);
     let source_named = by_name(source.users.get().map(Vec::as_slice).unwrap_or_default());
     let mut outcomes: BTreeMap<String, Result<Outcome, Unreadable>> = BTreeMap::new();
-    let mut group_results: BTreeMap<(CheckId, String), CheckResult> = BTreeMap::new();
+    let mut group_results: BTreeMap<(CheckId, crate::shared_text::Shared), CheckResult> =
+        BTreeMap::new();
     for (key, login) in &logins {
         let records: Vec<&User> = named.get(key).cloned().unwrap_or_default();
         let post: Vec<(User, Origin)> = after
