@@ -568,8 +568,9 @@ fn an_excluded_cluster_gets_a_preserver_with_no_condition_linked_into_the_profil
     assert!(f.still_open.is_empty(), "{:?}", f.still_open);
 }
 
-#[test]
-fn a_cluster_preserver_missing_from_the_profile_is_linked_not_duplicated() {
+/// [`clustered`], with a preserver (21, "DISC-EU", `name=DISC-EU`) on `ecc_agent_cluster`
+/// that no profile lists.
+fn clustered_with_unlinked_preserver() -> Evidence {
     let mut e = clustered();
     if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
         value.push(preserver(
@@ -579,6 +580,12 @@ fn a_cluster_preserver_missing_from_the_profile_is_linked_not_duplicated() {
             "name=DISC-EU",
         ));
     }
+    e
+}
+
+#[test]
+fn a_cluster_preserver_missing_from_the_profile_is_linked_not_duplicated() {
+    let mut e = clustered_with_unlinked_preserver();
     d_eval(&mut e, eval(21, "ecc_agent_cluster", &[60], 1));
     let f = plan(&e).expect("a plan");
     assert_eq!(f.fixes.len(), 1, "{:#?}", f.fixes);
@@ -648,15 +655,7 @@ fn about_preserver(e: &Evidence, check: CheckId, name: &str) -> Vec<(String, Str
 
 #[test]
 fn a_cluster_preserver_left_out_of_the_profile_is_a_mid_related_preserver_not_applied() {
-    let mut e = clustered();
-    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
-        value.push(preserver(
-            21,
-            "DISC-EU",
-            "ecc_agent_cluster",
-            "name=DISC-EU",
-        ));
-    }
+    let mut e = clustered_with_unlinked_preserver();
     d_eval(&mut e, eval(21, "ecc_agent_cluster", &[60], 1));
     let not_applied = about_preserver(&e, CheckId::PreserverNotApplied, "DISC-EU");
     assert_eq!(not_applied, [("fail".to_string(), "high".to_string())]);
@@ -690,15 +689,7 @@ fn a_switched_off_certificate_preserver_is_not_applied_dot_walked_and_never_call
 
 #[test]
 fn a_cluster_preserver_on_a_target_whose_clusters_were_unreadable_is_undecided() {
-    let mut e = clustered();
-    if let Fact::Ok { value } = &mut clone_setup(&mut e).preservers {
-        value.push(preserver(
-            21,
-            "DISC-EU",
-            "ecc_agent_cluster",
-            "name=DISC-EU",
-        ));
-    }
+    let mut e = clustered_with_unlinked_preserver();
     dev(&mut e).clusters = Fact::error("ecc_agent_cluster", "403 Forbidden");
     let not_applied = about_preserver(&e, CheckId::PreserverNotApplied, "DISC-EU");
     assert_eq!(not_applied, [("error".to_string(), "high".to_string())]);
