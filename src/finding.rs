@@ -156,6 +156,22 @@ pub struct ErrorCause {
     pub reason: String,
 }
 
+/// Which result a [`CheckResult`] is, whatever it found: its check, instance and subject.
+pub(crate) type ResultKey = (CheckId, Shared, Shared, Shared, Shared);
+
+impl CheckResult {
+    /// Its [`ResultKey`] (cheap: the strings are shared).
+    pub(crate) fn key(&self) -> ResultKey {
+        (
+            self.check,
+            self.instance.clone(),
+            self.subject.table.clone(),
+            self.subject.sys_id.clone(),
+            self.subject.name.clone(),
+        )
+    }
+}
+
 /// One row of the verdict: a check judged on one subject of one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]

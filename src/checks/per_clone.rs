@@ -15,23 +15,11 @@ pub(crate) struct CloneRun {
     pub(crate) impact: Vec<ServerImpact>,
 }
 
-use crate::shared_text::Shared;
-
-type Key = (CheckId, Shared, Shared, Shared, Shared);
+use crate::finding::ResultKey as Key;
 
 /// Checks whose verdict does not follow from the clone's plan (the same under every clone):
 /// their results never name a request.
 const CLONE_INDEPENDENT: &[CheckId] = &[CheckId::MidServerLoginUnknown, CheckId::MidRoleIdDiffers];
-
-fn key(r: &CheckResult) -> Key {
-    (
-        r.check,
-        r.instance.clone(),
-        r.subject.table.clone(),
-        r.subject.sys_id.clone(),
-        r.subject.name.clone(),
-    )
-}
 
 /// Which clones a result stands under, for its message: `None` when no request names them.
 fn under(labels: &[&str], every: bool) -> Option<String> {
@@ -54,7 +42,7 @@ pub(crate) fn merge(runs: Vec<CloneRun>) -> (Vec<CheckResult>, Vec<ServerImpact>
     let mut found: BTreeMap<Key, Vec<(usize, &CheckResult)>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
         for r in &run.results {
-            let k = key(r);
+            let k = r.key();
             let entry = found.entry(k.clone()).or_default();
             if entry.is_empty() {
                 order.push(k);

@@ -16,22 +16,10 @@ use crate::waivers::{self, Waiver};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::shared_text::Shared;
-
-type Key = (CheckId, Shared, Shared, Shared, Shared);
-
-fn key(r: &CheckResult) -> Key {
-    (
-        r.check,
-        r.instance.clone(),
-        r.subject.table.clone(),
-        r.subject.sys_id.clone(),
-        r.subject.name.clone(),
-    )
-}
+use crate::finding::ResultKey as Key;
 
 fn by_key(results: &[CheckResult]) -> HashMap<Key, &CheckResult> {
-    results.iter().map(|r| (key(r), r)).collect()
+    results.iter().map(|r| (r.key(), r)).collect()
 }
 
 /// Every result of `e`, with `waivers` applied by the clock `now`.
@@ -205,7 +193,7 @@ pub(super) fn outcome(
         .filter(|r| r.status == Status::Fail)
         .filter(|r| {
             after_by
-                .get(&key(r))
+                .get(&r.key())
                 .is_some_and(|a| a.status == Status::Pass)
         })
         .collect();
@@ -220,7 +208,7 @@ pub(super) fn outcome(
             let without = by_key(&without);
             for (k, r) in closed.iter().enumerate() {
                 if without
-                    .get(&key(r))
+                    .get(&r.key())
                     .is_none_or(|w| w.status != Status::Pass)
                 {
                     mine.push(Finding::of(r));
@@ -245,7 +233,7 @@ pub(super) fn outcome(
         .filter(medium_fail)
         .filter(|r| {
             before_by
-                .get(&key(r))
+                .get(&r.key())
                 .is_none_or(|b| b.status != Status::Fail)
         })
         .map(Finding::of)
@@ -256,7 +244,7 @@ pub(super) fn outcome(
         .filter(|r| fixable(r.check) && !BY_HAND.contains(&r.check))
         .filter(|r| {
             before_by
-                .get(&key(r))
+                .get(&r.key())
                 .is_some_and(|b| b.status == Status::Fail)
         })
         .map(Finding::of)
